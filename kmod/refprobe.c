@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refprobe: exercise the net_device reference count from userspace.
+ *
+ * The harness drives this module through debugfs (kmod/README.md documents
+ * every file, command and error). It creates test devices, takes and drops
+ * references on chosen CPUs and reports netdev_refcnt_read() together with
+ * every possible CPU's counter, so a reference model can check each step.
+ * It holds no policy: the scenarios live in the harness.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/etherdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/utsname.h>
+#include <linux/workqueue.h>
+
+/* One hold or put batch must stay short: it runs with interrupts off. */
+#define REFPROBE_MAX_COUNT	1000000
+#define REFPROBE_CMD_MAX	128
+#define REFPROBE_MAX_ARGS	4
+
+static bool fault_hold_twice;
+module_param(fault_hold_twice, bool, 0444);
+MODULE_PARM_DESC(fault_hold_twice,
+		 "Test the harness: every hold takes two references (a deliberately wrong kernel)");
+
+enum probe_unreg {
+	PROBE_UNREG_NONE,
+	PROBE_UNREG_PENDING,
+	PROBE_UNREG_DONE,
+};
+
+struct probe_dev {
+	struct list_head node;
+	struct net_device *dev;
+	/* References this module holds now: holds minus puts, on any CPU. */
+	long held;
+	enum probe_unreg unreg;
+	struct work_struct unreg_work;
+};
+
+static LIST_HEAD(probe_devs);
+/* Serialises commands and protects probe_devs and every probe_dev. */
+static DEFINE_MUTEX(probe_lock);
+static char last_error[160];
+static struct dentry *probe_dir;
+
+static const struct net_device_ops probe_netdev_ops;
+
+static void probe_unreg_work(struct work_struct *work);
+
+static int probe_fail(int err, const char *cmd, const char *fmt, ...)
+{
+	va_list args;
+	int len;
+
+	len = scnprintf(last_error, sizeof(last_error), "%s: ", cmd);
+	va_start(args, fmt);
+	vscnprintf(last_error + len, sizeof(last_error) - len, fmt, args);
+	va_end(args);
+	return err;
+}
+
+static struct probe_dev *probe_find(const char *name)
+{
+	struct probe_dev *pd;
+
+	list_for_each_entry(pd, &probe_devs, node)
+		if (!strcmp(pd->dev->name, name))
+			return pd;
+	return NULL;
+}
+
+/* ---- parsing of one command's arguments ---- */
+
+static int probe_parse_cpu(const char *cmd, const char *arg, unsigned int *cpu)
+{
+	if (kstrtouint(arg, 10, cpu))
+		return probe_fail(-EINVAL, cmd, "CPU '%s' is not a number", arg);
+	if (*cpu >= nr_cpu_ids || !cpu_possible(*cpu))
+		return probe_fail(-EINVAL, cmd, "CPU %u is not possible (possible: %*pbl)",
+				  *cpu, cpumask_pr_args(cpu_possible_mask));
+	return 0;
+}
+
+static int probe_parse_count(const char *cmd, const char *arg, unsigned int *count)
+{
+	if (kstrtouint(arg, 10, count) || *count == 0)
+		return probe_fail(-EINVAL, cmd, "count '%s' is not a positive integer", arg);
+	if (*count > REFPROBE_MAX_COUNT)
+		return probe_fail(-ERANGE, cmd, "count %u is above the limit %d",
+				  *count, REFPROBE_MAX_COUNT);
+	return 0;
+}
+
+static int probe_lookup(const char *cmd, const char *name, struct probe_dev **pd)
+{
+	*pd = probe_find(name);
+	if (!*pd)
+		return probe_fail(-ENOENT, cmd, "no device '%s' (create it with alloc)", name);
+	return 0;
+}
+
+/* ---- alloc and register, on a chosen CPU ---- */
+
+static long probe_alloc_on_cpu(void *name)
+{
+	struct net_device *dev;
+
+	/* alloc_netdev() takes the first reference on this CPU's counter. */
+	dev = alloc_netdev(0, name, NET_NAME_USER, ether_setup);
+	if (!dev)
+		return -ENOMEM;
+	dev->netdev_ops = &probe_netdev_ops;
+	eth_hw_addr_random(dev);
+	return (long)dev;
+}
+
+static int probe_cmd_alloc(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	unsigned int cpu;
+	long ret;
+
+	if (!dev_valid_name(argv[0]))
+		return probe_fail(-EINVAL, cmd, "'%s' is not a valid interface name", argv[0]);
+	if (probe_find(argv[0]))
+		return probe_fail(-EEXIST, cmd, "device '%s' exists", argv[0]);
+	ret = probe_parse_cpu(cmd, argv[1], &cpu);
+	if (ret)
+		return ret;
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	if (!pd)
+		return probe_fail(-ENOMEM, cmd, "out of memory");
+	ret = work_on_cpu_safe(cpu, probe_alloc_on_cpu, argv[0]);
+	if (IS_ERR_VALUE(ret))
+		goto err_free;
+	pd->dev = (struct net_device *)ret;
+	INIT_WORK(&pd->unreg_work, probe_unreg_work);
+	list_add_tail(&pd->node, &probe_devs);
+	return 0;
+
+err_free:
+	kfree(pd);
+	if (ret == -ENODEV)
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	return probe_fail(ret, cmd, "alloc_netdev failed");
+}
+
+static long probe_register_on_cpu(void *dev)
+{
+	return register_netdev(dev);
+}
+
+static int probe_cmd_register(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	unsigned int cpu;
+	long ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_parse_cpu(cmd, argv[1], &cpu);
+	if (ret)
+		return ret;
+	if (pd->dev->reg_state != NETREG_UNINITIALIZED)
+		return probe_fail(-EBUSY, cmd, "'%s' was registered before", argv[0]);
+	ret = work_on_cpu_safe(cpu, probe_register_on_cpu, pd->dev);
+	if (ret == -ENODEV)
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	if (ret)
+		return probe_fail(ret, cmd, "register_netdev failed with %ld", ret);
+	return 0;
+}
+
+/* ---- hold and put, executed on the chosen CPU ---- */
+
+struct probe_refop {
+	struct net_device *dev;
+	unsigned int count;
+	bool put;
+};
+
+static void probe_refop_on_cpu(void *arg)
+{
+	struct probe_refop *op = arg;
+	unsigned int i;
+
+	for (i = 0; i < op->count; i++) {
+		if (op->put) {
+			dev_put(op->dev);
+			continue;
+		}
+		dev_hold(op->dev);
+		if (fault_hold_twice)
+			dev_hold(op->dev);
+	}
+}
+
+static int probe_refop(const char *cmd, char **argv, bool put)
+{
+	struct probe_refop op = { .put = put };
+	struct probe_dev *pd;
+	unsigned int cpu;
+	long refs;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?:
+	      probe_parse_cpu(cmd, argv[1], &cpu) ?:
+	      probe_parse_count(cmd, argv[2], &op.count);
+	if (ret)
+		return ret;
+	if (pd->dev->reg_state >= NETREG_UNREGISTERED)
+		return probe_fail(-EBUSY, cmd, "'%s' is unregistered", argv[0]);
+	refs = put ? -(long)op.count : (long)op.count * (fault_hold_twice ? 2 : 1);
+	/* Never drop a reference the kernel owns: that would corrupt it. */
+	if (pd->held + refs < 0)
+		return probe_fail(-EINVAL, cmd, "only %ld references held on '%s'",
+				  pd->held, argv[0]);
+	op.dev = pd->dev;
+	cpus_read_lock();
+	ret = cpu_online(cpu) ? smp_call_function_single(cpu, probe_refop_on_cpu, &op, 1)
+			      : -ENXIO;
+	cpus_read_unlock();
+	if (ret)
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	pd->held += refs;
+	return 0;
+}
+
+static int probe_cmd_hold(const char *cmd, char **argv)
+{
+	return probe_refop(cmd, argv, false);
+}
+
+static int probe_cmd_put(const char *cmd, char **argv)
+{
+	return probe_refop(cmd, argv, true);
+}
+
+/* ---- unregister, synchronous or in the background, and free ---- */
+
+static void probe_unreg_work(struct work_struct *work)
+{
+	struct probe_dev *pd = container_of(work, struct probe_dev, unreg_work);
+
+	/* Blocks in netdev_wait_allrefs_any() until every reference is gone. */
+	unregister_netdev(pd->dev);
+	mutex_lock(&probe_lock);
+	pd->unreg = PROBE_UNREG_DONE;
+	mutex_unlock(&probe_lock);
+}
+
+static int probe_check_registered(const char *cmd, struct probe_dev *pd)
+{
+	if (pd->dev->reg_state != NETREG_REGISTERED || pd->unreg != PROBE_UNREG_NONE)
+		return probe_fail(-EBUSY, cmd, "'%s' is not registered", pd->dev->name);
+	return 0;
+}
+
+static int probe_cmd_unregister(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_registered(cmd, pd);
+	if (ret)
+		return ret;
+	/* Waiting here for our own references would deadlock on probe_lock. */
+	if (pd->held)
+		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them or use unregister_async",
+				  pd->held, argv[0]);
+	unregister_netdev(pd->dev);
+	pd->unreg = PROBE_UNREG_DONE;
+	return 0;
+}
+
+static int probe_cmd_unregister_async(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_registered(cmd, pd);
+	if (ret)
+		return ret;
+	pd->unreg = PROBE_UNREG_PENDING;
+	queue_work(system_long_wq, &pd->unreg_work);
+	return 0;
+}
+
+static void probe_release(struct probe_dev *pd)
+{
+	list_del(&pd->node);
+	free_netdev(pd->dev);
+	kfree(pd);
+}
+
+static int probe_cmd_free(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd);
+	if (ret)
+		return ret;
+	if (pd->unreg == PROBE_UNREG_PENDING)
+		return probe_fail(-EBUSY, cmd, "unregister of '%s' is pending", argv[0]);
+	if (pd->dev->reg_state == NETREG_REGISTERED)
+		return probe_fail(-EBUSY, cmd, "'%s' is registered: unregister it first", argv[0]);
+	if (pd->held)
+		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them first",
+				  pd->held, argv[0]);
+	probe_release(pd);
+	return 0;
+}
+
+/* ---- the ctl file: one command per write ---- */
+
+struct probe_cmd {
+	const char *name;
+	int argc;
+	const char *usage;
+	int (*run)(const char *cmd, char **argv);
+};
+
+static const struct probe_cmd probe_cmds[] = {
+	{ "alloc", 2, "alloc NAME CPU", probe_cmd_alloc },
+	{ "register", 2, "register NAME CPU", probe_cmd_register },
+	{ "hold", 3, "hold NAME CPU COUNT", probe_cmd_hold },
+	{ "put", 3, "put NAME CPU COUNT", probe_cmd_put },
+	{ "unregister", 1, "unregister NAME", probe_cmd_unregister },
+	{ "unregister_async", 1, "unregister_async NAME", probe_cmd_unregister_async },
+	{ "free", 1, "free NAME", probe_cmd_free },
+};
+
+static int probe_split(char *line, char **argv)
+{
+	char *tok;
+	int argc = 0;
+
+	while ((tok = strsep(&line, " \t")) != NULL) {
+		if (!*tok)
+			continue;
+		if (argc == REFPROBE_MAX_ARGS)
+			return -E2BIG;
+		argv[argc++] = tok;
+	}
+	return argc;
+}
+
+static int probe_dispatch(char *line)
+{
+	char *argv[REFPROBE_MAX_ARGS];
+	const struct probe_cmd *c;
+	int argc;
+
+	argc = probe_split(strim(line), argv);
+	if (argc <= 0)
+		return probe_fail(-EINVAL, "ctl", "empty or overlong command");
+	for (c = probe_cmds; c < probe_cmds + ARRAY_SIZE(probe_cmds); c++) {
+		if (strcmp(argv[0], c->name))
+			continue;
+		if (argc - 1 != c->argc)
+			return probe_fail(-EINVAL, c->name, "usage: %s", c->usage);
+		return c->run(c->name, argv + 1);
+	}
+	return probe_fail(-EINVAL, "ctl", "unknown command '%s'", argv[0]);
+}
+
+static ssize_t probe_ctl_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	char *line;
+	int ret;
+
+	if (len == 0 || len >= REFPROBE_CMD_MAX)
+		return -EINVAL;
+	line = memdup_user_nul(ubuf, len);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+	mutex_lock(&probe_lock);
+	ret = probe_dispatch(line);
+	if (!ret)
+		last_error[0] = '\0';
+	else
+		pr_debug("%s\n", last_error);
+	mutex_unlock(&probe_lock);
+	kfree(line);
+	return ret ?: len;
+}
+
+static const struct file_operations probe_ctl_fops = {
+	.owner = THIS_MODULE,
+	.write = probe_ctl_write,
+	.llseek = noop_llseek,
+};
+
+/* ---- read-only files: info, devices, error ---- */
+
+static const char *const probe_variant =
+	IS_ENABLED(CONFIG_PCPU_DEV_REFCNT) ? "pcpu" : "refcount";
+
+static int probe_info_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "release %s\n", init_utsname()->release);
+	seq_printf(m, "variant %s\n", probe_variant);
+	seq_printf(m, "tracker %d\n", IS_ENABLED(CONFIG_NET_DEV_REFCNT_TRACKER));
+	seq_printf(m, "nr_cpu_ids %u\n", nr_cpu_ids);
+	seq_printf(m, "possible %*pbl\n", cpumask_pr_args(cpu_possible_mask));
+	seq_printf(m, "online %*pbl\n", cpumask_pr_args(cpu_online_mask));
+	seq_printf(m, "max_count %d\n", REFPROBE_MAX_COUNT);
+	seq_printf(m, "fault_hold_twice %d\n", fault_hold_twice);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(probe_info);
+
+static const char *const probe_reg_names[] = {
+	[NETREG_UNINITIALIZED] = "uninitialized",
+	[NETREG_REGISTERED] = "registered",
+	[NETREG_UNREGISTERING] = "unregistering",
+	[NETREG_UNREGISTERED] = "unregistered",
+	[NETREG_RELEASED] = "released",
+	[NETREG_DUMMY] = "dummy",
+};
+
+static const char *const probe_unreg_names[] = {
+	[PROBE_UNREG_NONE] = "none",
+	[PROBE_UNREG_PENDING] = "pending",
+	[PROBE_UNREG_DONE] = "done",
+};
+
+static void probe_show_pcpu(struct seq_file *m, const struct net_device *dev)
+{
+#ifdef CONFIG_PCPU_DEV_REFCNT
+	const char *sep = "";
+	unsigned int cpu;
+
+	if (!dev->pcpu_refcnt) {
+		seq_puts(m, " pcpu=none");
+		return;
+	}
+	seq_puts(m, " pcpu=");
+	for_each_possible_cpu(cpu) {
+		seq_printf(m, "%s%u:%d", sep, cpu, *per_cpu_ptr(dev->pcpu_refcnt, cpu));
+		sep = ",";
+	}
+#else
+	seq_puts(m, " pcpu=none");
+#endif
+}
+
+static int probe_devices_show(struct seq_file *m, void *v)
+{
+	struct probe_dev *pd;
+	u8 reg;
+
+	mutex_lock(&probe_lock);
+	list_for_each_entry(pd, &probe_devs, node) {
+		reg = READ_ONCE(pd->dev->reg_state);
+		seq_printf(m, "%s reg=%s unreg=%s held=%ld refcnt=%d",
+			   pd->dev->name,
+			   reg < ARRAY_SIZE(probe_reg_names) ? probe_reg_names[reg] : "unknown",
+			   probe_unreg_names[pd->unreg], pd->held,
+			   netdev_refcnt_read(pd->dev));
+		probe_show_pcpu(m, pd->dev);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&probe_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(probe_devices);
+
+static int probe_error_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&probe_lock);
+	if (last_error[0])
+		seq_printf(m, "%s\n", last_error);
+	mutex_unlock(&probe_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(probe_error);
+
+/* ---- module load and unload ---- */
+
+static void probe_drop_all(struct probe_dev *pd)
+{
+	for (; pd->held > 0; pd->held--)
+		dev_put(pd->dev);
+	/* A pending unregister completes now that our references are gone. */
+	if (pd->unreg == PROBE_UNREG_PENDING) {
+		mutex_unlock(&probe_lock);
+		flush_work(&pd->unreg_work);
+		mutex_lock(&probe_lock);
+	}
+	if (pd->dev->reg_state == NETREG_REGISTERED)
+		unregister_netdev(pd->dev);
+	probe_release(pd);
+}
+
+static int __init refprobe_init(void)
+{
+	probe_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	if (IS_ERR(probe_dir))
+		return PTR_ERR(probe_dir);
+	debugfs_create_file("ctl", 0200, probe_dir, NULL, &probe_ctl_fops);
+	debugfs_create_file("info", 0444, probe_dir, NULL, &probe_info_fops);
+	debugfs_create_file("devices", 0444, probe_dir, NULL, &probe_devices_fops);
+	debugfs_create_file("error", 0444, probe_dir, NULL, &probe_error_fops);
+	pr_info("loaded (variant %s%s)\n", probe_variant,
+		fault_hold_twice ? ", fault_hold_twice" : "");
+	return 0;
+}
+
+static void __exit refprobe_exit(void)
+{
+	struct probe_dev *pd, *tmp;
+
+	/* No command can start once the files are gone. */
+	debugfs_remove_recursive(probe_dir);
+	mutex_lock(&probe_lock);
+	list_for_each_entry_safe(pd, tmp, &probe_devs, node)
+		probe_drop_all(pd);
+	mutex_unlock(&probe_lock);
+	pr_info("unloaded\n");
+}
+
+module_init(refprobe_init);
+module_exit(refprobe_exit);
+MODULE_DESCRIPTION("Exercise and report the net_device reference count");
+MODULE_AUTHOR("pcpu-refcnt-harness");
+MODULE_LICENSE("GPL");
