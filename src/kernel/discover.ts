@@ -1,0 +1,105 @@
+/**
+ * Finds the kernel under test: its bzImage and the kbuild tree the module is
+ * built against, and checks that they belong together before anything is
+ * built or booted.
+ */
+import { readdir, readFile, open } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { HarnessError } from '../errors.js';
+import { readImageVersion } from './bzimage.js';
+import { compareReleases, parseUtsRelease } from './release.js';
+
+export interface Kernel {
+  image: string;
+  kdir: string;
+  release: string;
+  banner: string;
+}
+
+export interface KernelChoice {
+  /** A bzImage path; default: the newest /boot/vmlinuz-* with a kbuild tree. */
+  image?: string;
+  /** Its kbuild tree; default: /lib/modules/<release>/build. */
+  kdir?: string;
+  bootDir?: string;
+  modulesDir?: string;
+}
+
+async function imageVersion(image: string): Promise<{ release: string; banner: string }> {
+  let fh;
+  try {
+    fh = await open(image, 'r');
+  } catch {
+    throw new HarnessError(`kernel image ${image} cannot be read`, 'pass --kernel with the path of a bzImage (e.g. /boot/vmlinuz-$(uname -r) or arch/x86/boot/bzImage)');
+  }
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return readImageVersion(head.subarray(0, bytesRead));
+  } catch (e) {
+    throw new HarnessError(`${image} is not a bootable x86 kernel: ${(e as Error).message}`, 'pass --kernel with a bzImage (arch/x86/boot/bzImage of a built tree)');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function kdirRelease(kdir: string): Promise<string> {
+  const file = path.join(kdir, 'include/generated/utsrelease.h');
+  try {
+    return parseUtsRelease(await readFile(file, 'utf8'));
+  } catch {
+    throw new HarnessError(
+      `${kdir} is not a prepared kbuild tree (no ${file})`,
+      'pass --kdir with a configured and built kernel tree, or install the matching headers (apt-get install linux-headers-<release>)',
+    );
+  }
+}
+
+async function newestBootImage(bootDir: string, modulesDir: string): Promise<{ image: string; kdir: string }> {
+  const names = existsSync(bootDir) ? await readdir(bootDir) : [];
+  const images = names.filter((n) => n.startsWith('vmlinuz-')).sort((a, b) => compareReleases(b, a));
+  if (images.length === 0) {
+    throw new HarnessError(
+      `no kernel image in ${bootDir}`,
+      'run `make vm-test` (it installs linux-image-amd64 and linux-headers-amd64), or pass --kernel IMAGE --kdir DIR',
+    );
+  }
+  for (const name of images) {
+    const kdir = path.join(modulesDir, name.slice('vmlinuz-'.length), 'build');
+    if (existsSync(path.join(kdir, 'Makefile'))) return { image: path.join(bootDir, name), kdir };
+  }
+  const newest = images[0] as string;
+  throw new HarnessError(
+    `no kbuild tree for any kernel in ${bootDir} (newest: ${newest})`,
+    `apt-get install linux-headers-${newest.slice('vmlinuz-'.length)}, or pass --kdir DIR`,
+  );
+}
+
+export async function discoverKernel(choice: KernelChoice = {}): Promise<Kernel> {
+  const bootDir = choice.bootDir ?? '/boot';
+  const modulesDir = choice.modulesDir ?? '/lib/modules';
+  let image = choice.image;
+  let kdir = choice.kdir;
+  if (!image) {
+    const found = await newestBootImage(bootDir, modulesDir);
+    image = found.image;
+    kdir ??= found.kdir;
+  }
+  const { release, banner } = await imageVersion(image);
+  kdir ??= path.join(modulesDir, release, 'build');
+  if (!existsSync(kdir)) {
+    throw new HarnessError(
+      `no kbuild tree for ${release} at ${kdir}`,
+      `apt-get install linux-headers-${release}, or pass --kdir with the tree ${image} was built from`,
+    );
+  }
+  const built = await kdirRelease(kdir);
+  if (built !== release) {
+    throw new HarnessError(
+      `kernel ${image} is ${release} but the kbuild tree ${kdir} is ${built}: a module built there would be refused (vermagic)`,
+      `pass --kdir with the tree of ${release} (e.g. /lib/modules/${release}/build), or --kernel with the image of ${built}`,
+    );
+  }
+  return { image, kdir, release, banner };
+}

@@ -1,0 +1,150 @@
+/**
+ * A test device's life as the model sees it: alloc, register, hold/put on
+ * chosen CPUs, unregister, free. Pure; every reading the harness judges is
+ * predicted here.
+ *
+ * The only input the model does not compute is the baseline: the references
+ * register_netdevice() and its notifiers take (sysfs queues, IPv4/IPv6 state,
+ * 8 on a plain ether_setup device with IPv6). It is measured once, right after
+ * register, and every later prediction is made from it.
+ */
+import { int32, PcpuCounter, RefcountT } from './counter.js';
+import type { DeviceReading, Prediction, RegState, Topology, UnregState, Variant } from './types.js';
+
+export class ModelError extends Error {}
+
+export class DeviceModel {
+  private pcpu: PcpuCounter | null;
+  private refcount: RefcountT | null;
+  private reg: RegState | null = null;
+  private unreg: UnregState = 'none';
+  private held = 0;
+  /** Per-CPU values are known until the kernel drops its own references. */
+  private perCpuKnown = true;
+
+  constructor(
+    readonly name: string,
+    readonly variant: Variant,
+    readonly topology: Topology,
+  ) {
+    this.pcpu = variant === 'pcpu' ? new PcpuCounter(topology.possible) : null;
+    this.refcount = variant === 'refcount' ? new RefcountT(0) : null;
+  }
+
+  get references(): number {
+    return this.held;
+  }
+
+  get state(): RegState | null {
+    return this.reg;
+  }
+
+  private requireOnline(cpu: number, what: string): void {
+    if (!this.topology.online.includes(cpu)) {
+      throw new ModelError(`${what} on CPU ${cpu}: not online (online: ${this.topology.online.join(',')})`);
+    }
+  }
+
+  /** alloc_netdev_mqs(): the first reference, on the allocating CPU. */
+  alloc(cpu: number): void {
+    if (this.reg !== null) throw new ModelError(`${this.name} is allocated already`);
+    this.requireOnline(cpu, 'alloc');
+    this.reg = 'uninitialized';
+    this.pcpu?.hold(cpu);
+    this.refcount?.set(1);
+  }
+
+  /** register_netdev() returned: the kernel's own references are now unknown until measured. */
+  register(): void {
+    if (this.reg !== 'uninitialized') throw new ModelError(`${this.name} cannot be registered from ${this.reg}`);
+    this.reg = 'registered';
+  }
+
+  /** Adopt the measured counters as the baseline. Returns the baseline sum. */
+  adoptBaseline(reading: DeviceReading): number {
+    if (this.pcpu) {
+      if (!reading.pcpu) throw new ModelError(`${this.name}: the kernel reports no per-CPU counters on a per-CPU kernel`);
+      this.pcpu.set(reading.pcpu);
+      return this.pcpu.read();
+    }
+    this.refcount?.set(reading.refcnt);
+    return reading.refcnt;
+  }
+
+  hold(cpu: number, count: number): void {
+    this.requireOnline(cpu, 'hold');
+    this.pcpu?.hold(cpu, count);
+    this.refcount?.hold(count);
+    this.held += count;
+  }
+
+  put(cpu: number, count: number): void {
+    this.requireOnline(cpu, 'put');
+    if (count > this.held) throw new ModelError(`put ${count} on ${this.name}: only ${this.held} held`);
+    this.pcpu?.put(cpu, count);
+    this.refcount?.put(count);
+    this.held -= count;
+  }
+
+  unregisterStarted(): void {
+    if (this.reg !== 'registered') throw new ModelError(`${this.name} cannot be unregistered from ${this.reg}`);
+    this.unreg = 'pending';
+    this.reg = 'unregistering';
+  }
+
+  /**
+   * netdev_run_todo() returned: the wait ended when the sum reached 1, so
+   * every kernel reference but the initial one is gone and ours are too.
+   * Which CPU each of the kernel's puts ran on is not knowable: per-CPU
+   * values are no longer predicted, only their sum.
+   */
+  unregisterCompleted(): void {
+    if (this.reg !== 'unregistering' && this.reg !== 'registered') {
+      throw new ModelError(`${this.name} cannot finish unregistering from ${this.reg}`);
+    }
+    if (this.held !== 0) throw new ModelError(`${this.name}: unregister cannot complete with ${this.held} references held`);
+    this.reg = 'unregistered';
+    this.unreg = 'done';
+    this.perCpuKnown = false;
+    this.refcount?.set(1);
+  }
+
+  free(): void {
+    this.reg = null;
+  }
+
+  predict(): Prediction {
+    if (this.reg === null) return { present: false };
+    const p: Prediction = { present: true, reg: this.reg, unreg: this.unreg, held: this.held };
+    if (this.pcpu && this.perCpuKnown) {
+      p.refcnt = this.pcpu.read();
+      p.pcpu = Object.fromEntries([...this.pcpu.perCpu()].map(([cpu, v]) => [String(cpu), v]));
+    } else if (this.pcpu) {
+      p.refcnt = int32(1 + this.held);
+    } else if (this.refcount) {
+      p.refcnt = this.refcount.read();
+      p.pcpu = null;
+    }
+    if (this.pcpu) p.pcpuSum = p.refcnt;
+    return p;
+  }
+}
+
+/** Reduce a reading to the fields a prediction names, for comparison and diffs. */
+export function observe(reading: DeviceReading | undefined, prediction: Prediction): Prediction {
+  if (!reading) return { present: false };
+  const o: Prediction = { present: true };
+  if ('reg' in prediction) o.reg = reading.reg;
+  if ('unreg' in prediction) o.unreg = reading.unreg;
+  if ('held' in prediction) o.held = reading.held;
+  if ('refcnt' in prediction) o.refcnt = reading.refcnt;
+  if ('pcpu' in prediction) {
+    o.pcpu = reading.pcpu ? Object.fromEntries([...reading.pcpu].map(([cpu, v]) => [String(cpu), v])) : null;
+  }
+  if ('pcpuSum' in prediction) {
+    let sum = 0;
+    for (const v of reading.pcpu?.values() ?? []) sum = int32(sum + v);
+    o.pcpuSum = reading.pcpu ? sum : Number.NaN;
+  }
+  return o;
+}

@@ -1,0 +1,47 @@
+/** What the kernel under test is, as the module reports it. */
+export type Variant = 'pcpu' | 'refcount';
+
+export interface Topology {
+  nrCpuIds: number;
+  possible: number[];
+  online: number[];
+}
+
+/** dev->reg_state, in the words of include/linux/netdevice.h. */
+export type RegState = 'uninitialized' | 'registered' | 'unregistering' | 'unregistered' | 'released' | 'dummy';
+
+/** The module's own view of an unregister it started. */
+export type UnregState = 'none' | 'pending' | 'done';
+
+/** One device as read from the kernel (refprobe's devices file). */
+export interface DeviceReading {
+  name: string;
+  reg: RegState;
+  unreg: UnregState;
+  /** References the module holds (its holds minus its puts). */
+  held: number;
+  /** netdev_refcnt_read(). */
+  refcnt: number;
+  /** Every possible CPU's counter, or null where there is none (refcount_t, dummy). */
+  pcpu: Map<number, number> | null;
+}
+
+/**
+ * What the model says a reading must show. Only the fields set are checked;
+ * a field the model cannot know (the per-CPU split of the kernel's own puts
+ * during unregister, say) is left out rather than guessed.
+ */
+export interface Prediction {
+  present: boolean;
+  reg?: RegState;
+  unreg?: UnregState;
+  held?: number;
+  refcnt?: number;
+  /** CPU -> counter, as a plain object so it prints and diffs well. */
+  pcpu?: Record<string, number> | null;
+  /** The int sum of the per-CPU counters the kernel showed; must equal refcnt. */
+  pcpuSum?: number;
+}
+
+/** The observed reading, reduced to the fields a prediction checks. */
+export type Observation = Prediction;

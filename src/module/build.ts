@@ -1,0 +1,54 @@
+/**
+ * Builds kmod/ against the kernel's kbuild tree, out of the source tree (in
+ * the cache, keyed by the sources and the tree), and checks the result would
+ * be accepted by that kernel before anything boots.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cachedDir, hashOf } from '../cache.js';
+import { HarnessError } from '../errors.js';
+import type { Kernel } from '../kernel/discover.js';
+import { readVermagic, vermagicRelease } from './vermagic.js';
+
+export const MODULE_NAME = 'refprobe';
+
+export interface BuiltModule {
+  ko: string;
+  vermagic: string;
+  cached: boolean;
+  log: string;
+}
+
+async function sources(kmodDir: string): Promise<{ name: string; data: Buffer }[]> {
+  const names = (await readdir(kmodDir)).filter((n) => n === 'Makefile' || n === 'Kbuild' || /\.[ch]$/.test(n)).sort();
+  return Promise.all(names.map(async (name) => ({ name, data: await readFile(path.join(kmodDir, name)) })));
+}
+
+export async function buildModule(kernel: Kernel, kmodDir: string): Promise<BuiltModule> {
+  const src = await sources(kmodDir);
+  const symvers = await readFile(path.join(kernel.kdir, 'Module.symvers')).catch(() => Buffer.alloc(0));
+  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, ...src.flatMap((s) => [s.name, s.data]));
+  const { dir, hit } = await cachedDir('kmod', key, async (tmp) => {
+    for (const s of src) await writeFile(path.join(tmp, s.name), s.data);
+    const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });
+    await writeFile(path.join(tmp, 'build.log'), r.all ?? '');
+    if (r.failed) {
+      const tail = (r.all ?? '').split('\n').slice(-25).join('\n');
+      throw new HarnessError(
+        `building the module against ${kernel.kdir} failed (${r.shortMessage})`,
+        'check that the kbuild tree is configured and built (make modules_prepare) and that gcc and make are installed',
+        tail,
+      );
+    }
+  });
+  const ko = path.join(dir, `${MODULE_NAME}.ko`);
+  const vermagic = readVermagic(await readFile(ko));
+  if (vermagicRelease(vermagic) !== kernel.release) {
+    throw new HarnessError(
+      `the module was built for ${vermagicRelease(vermagic)} but the kernel is ${kernel.release}: it would be refused at load`,
+      `pass --kdir with the kbuild tree of ${kernel.release}`,
+    );
+  }
+  return { ko, vermagic, cached: hit, log: path.join(dir, 'build.log') };
+}

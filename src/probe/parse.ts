@@ -1,0 +1,109 @@
+/**
+ * Parsers for refprobe's debugfs files (kmod/README.md). Pure: they take the
+ * text a `cat` printed and return typed readings, or throw saying which line
+ * was not understood.
+ */
+import { parseCpuList } from '../model/cpumask.js';
+import type { DeviceReading, RegState, Topology, UnregState, Variant } from '../model/types.js';
+
+export interface ProbeInfo {
+  release: string;
+  variant: Variant;
+  tracker: boolean;
+  topology: Topology;
+  maxCount: number;
+  faultHoldTwice: boolean;
+}
+
+const REG_STATES: readonly RegState[] = ['uninitialized', 'registered', 'unregistering', 'unregistered', 'released', 'dummy'];
+const UNREG_STATES: readonly UnregState[] = ['none', 'pending', 'done'];
+
+export class ParseError extends Error {}
+
+function keyValues(text: string, sep: RegExp): Map<string, string> {
+  const kv = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = sep.exec(line.trim());
+    if (!m || m[1] === undefined || m[2] === undefined) throw new ParseError(`not "key value": "${line}"`);
+    kv.set(m[1], m[2]);
+  }
+  return kv;
+}
+
+function need(kv: Map<string, string>, key: string, where: string): string {
+  const v = kv.get(key);
+  if (v === undefined) throw new ParseError(`${where}: no "${key}"`);
+  return v;
+}
+
+function int(text: string, what: string): number {
+  if (!/^-?\d+$/.test(text)) throw new ParseError(`${what}: "${text}" is not an integer`);
+  return Number(text);
+}
+
+/** /sys/kernel/debug/refprobe/info */
+export function parseInfo(text: string): ProbeInfo {
+  const kv = keyValues(text, /^(\S+)\s+(.*)$/);
+  const variant = need(kv, 'variant', 'info');
+  if (variant !== 'pcpu' && variant !== 'refcount') throw new ParseError(`info: unknown variant "${variant}"`);
+  return {
+    release: need(kv, 'release', 'info'),
+    variant,
+    tracker: need(kv, 'tracker', 'info') === '1',
+    topology: {
+      nrCpuIds: int(need(kv, 'nr_cpu_ids', 'info'), 'nr_cpu_ids'),
+      possible: parseCpuList(need(kv, 'possible', 'info')),
+      online: parseCpuList(need(kv, 'online', 'info')),
+    },
+    maxCount: int(need(kv, 'max_count', 'info'), 'max_count'),
+    faultHoldTwice: need(kv, 'fault_hold_twice', 'info') === '1',
+  };
+}
+
+function parsePcpu(text: string, where: string): Map<number, number> | null {
+  if (text === 'none') return null;
+  const pcpu = new Map<number, number>();
+  for (const pair of text.split(',')) {
+    const m = /^(\d+):(-?\d+)$/.exec(pair);
+    if (!m) throw new ParseError(`${where}: bad per-CPU entry "${pair}"`);
+    pcpu.set(Number(m[1]), Number(m[2]));
+  }
+  return pcpu;
+}
+
+/** One line of /sys/kernel/debug/refprobe/devices. */
+export function parseDeviceLine(line: string): DeviceReading {
+  const [name, ...fields] = line.trim().split(/\s+/);
+  if (!name) throw new ParseError('devices: empty line');
+  const kv = new Map<string, string>();
+  for (const f of fields) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new ParseError(`devices: "${f}" is not key=value in "${line}"`);
+    kv.set(f.slice(0, eq), f.slice(eq + 1));
+  }
+  const where = `devices: ${name}`;
+  const reg = need(kv, 'reg', where) as RegState;
+  const unreg = need(kv, 'unreg', where) as UnregState;
+  if (!REG_STATES.includes(reg)) throw new ParseError(`${where}: unknown reg state "${reg}"`);
+  if (!UNREG_STATES.includes(unreg)) throw new ParseError(`${where}: unknown unreg state "${unreg}"`);
+  return {
+    name,
+    reg,
+    unreg,
+    held: int(need(kv, 'held', where), `${where} held`),
+    refcnt: int(need(kv, 'refcnt', where), `${where} refcnt`),
+    pcpu: parsePcpu(need(kv, 'pcpu', where), where),
+  };
+}
+
+/** /sys/kernel/debug/refprobe/devices: every device the module owns, by name. */
+export function parseDevices(text: string): Map<string, DeviceReading> {
+  const devices = new Map<string, DeviceReading>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const d = parseDeviceLine(line);
+    devices.set(d.name, d);
+  }
+  return devices;
+}

@@ -1,0 +1,146 @@
+/**
+ * The Target for a QEMU guest: boots it, waits for the agent on ttyS1, and
+ * runs each command with its own timeout. A guest that dies or stops
+ * answering fails the pending command at once, never hangs it.
+ */
+import net from 'node:net';
+import { rm } from 'node:fs/promises';
+import { QemuProcess, type QemuExit } from '../vm/qemu.js';
+import { qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
+import { encodeRequest, QUIT, ReplyDecoder, type Reply } from './framing.js';
+import { TargetError, type RunResult, type Target } from './target.js';
+
+export interface QemuTargetOptions {
+  guest: GuestConfig;
+  consoleLog: string;
+  bootTimeoutMs: number;
+  defaultTimeoutMs: number;
+  onConsoleLine: (line: string) => void;
+}
+
+interface Waiter {
+  resolve: (r: Reply) => void;
+  reject: (e: Error) => void;
+}
+
+export class QemuTarget implements Target {
+  readonly description: string;
+  private socket: net.Socket | null = null;
+  private readonly decoder = new ReplyDecoder();
+  private readonly waiters = new Map<number, Waiter>();
+  private nextId = 1;
+  private broken: TargetError | null = null;
+  private onReady: (() => void) | null = null;
+
+  private constructor(
+    private readonly opts: QemuTargetOptions,
+    private readonly server: net.Server,
+    readonly qemu: QemuProcess,
+  ) {
+    const g = opts.guest;
+    this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}`;
+    void qemu.exited.then((exit) => this.fail(new TargetError('guest-died', describeExit(exit))));
+  }
+
+  static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.guest.channelSocket, resolve);
+    });
+    const qemu = new QemuProcess(opts.guest.qemu, qemuArgs(opts.guest), opts.consoleLog, opts.onConsoleLine);
+    const target = new QemuTarget(opts, server, qemu);
+    server.on('connection', (s) => target.attach(s));
+    try {
+      await target.waitReady(opts.bootTimeoutMs);
+    } catch (e) {
+      await target.close();
+      throw e;
+    }
+    return target;
+  }
+
+  private attach(socket: net.Socket): void {
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      for (const ev of this.decoder.push(chunk)) {
+        if (ev.kind === 'ready') this.onReady?.();
+        else this.waiters.get(ev.reply.id)?.resolve(ev.reply);
+      }
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new TargetError('boot-timeout', `the guest agent did not start within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      void this.qemu.exited.then((exit) => {
+        clearTimeout(timer);
+        reject(new TargetError('guest-died', `the guest stopped while booting: ${describeExit(exit)}`));
+      });
+    });
+  }
+
+  private fail(err: TargetError): void {
+    this.broken ??= err;
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+  }
+
+  async run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    if (this.broken) throw this.broken;
+    if (!this.socket) throw new TargetError('closed', 'the command channel is not connected');
+    const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? this.opts.defaultTimeoutMs;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        const err = new TargetError('command-timeout', `no answer within ${timeoutMs / 1000} s to: ${firstLine(script)}`);
+        // The guest may still be running it: later answers cannot be trusted.
+        this.fail(err);
+        reject(err);
+      }, timeoutMs);
+      this.waiters.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          this.waiters.delete(id);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.socket?.write(encodeRequest(id, script));
+    });
+    return { exitCode: reply.exitCode, stdout: reply.stdout, stderr: reply.stderr };
+  }
+
+  /** Asks the agent to power off, then makes sure QEMU is gone. */
+  async close(): Promise<void> {
+    if (this.socket && !this.broken && this.qemu.running) this.socket.write(QUIT);
+    this.fail(new TargetError('closed', 'the target was closed'));
+    await this.qemu.stop(this.broken?.kind === 'closed' ? 10_000 : 1000);
+    this.socket?.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await rm(this.opts.guest.channelSocket, { force: true });
+  }
+}
+
+function firstLine(script: string): string {
+  const line = script.split('\n')[0] ?? '';
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}
+
+export function describeExit(exit: QemuExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `QEMU exited with status ${exit.exitCode}`;
+  const err = exit.stderr.trim();
+  return err ? `${how}: ${err.split('\n').slice(-3).join(' | ')}` : how;
+}

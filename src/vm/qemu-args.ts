@@ -1,0 +1,62 @@
+/**
+ * The QEMU command line for one guest. Pure: configuration in, argv out.
+ *
+ * ttyS0 is the console (the kernel log, captured to a file); ttyS1 is the
+ * command channel to the guest agent, connected to a unix socket the harness
+ * listens on. microvm boots fastest; both ports are ISA serial ports, which
+ * microvm and pc both have.
+ */
+import type { Accel } from './accel.js';
+
+export type Machine = 'microvm' | 'pc';
+
+export interface GuestConfig {
+  qemu: string;
+  kernel: string;
+  initrd: string;
+  accel: Accel;
+  machine: Machine;
+  /** Online CPUs at boot. */
+  cpus: number;
+  memoryMb: number;
+  /** Unix socket the harness listens on for the command channel. */
+  channelSocket: string;
+  /** Extra kernel command-line words. */
+  cmdline: string[];
+  /** Seconds without a command before the guest agent powers off. */
+  agentIdleSec: number;
+}
+
+export function kernelCmdline(cfg: GuestConfig): string {
+  return [
+    'console=ttyS0',
+    // End the run on a crash instead of waiting for a timeout.
+    'panic=-1',
+    'oops=panic',
+    'quiet',
+    `refprobe.idle=${cfg.agentIdleSec}`,
+    ...cfg.cmdline,
+  ].join(' ');
+}
+
+export function qemuArgs(cfg: GuestConfig): string[] {
+  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  return [
+    '-M', cfg.machine,
+    ...accel,
+    '-smp', String(cfg.cpus),
+    '-m', `${cfg.memoryMb}M`,
+    '-no-reboot',
+    '-nodefaults',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-kernel', cfg.kernel,
+    '-initrd', cfg.initrd,
+    '-append', kernelCmdline(cfg),
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    '-chardev', `socket,id=channel,path=${cfg.channelSocket}`,
+    // -serial would not create a second port on microvm; the device does on both.
+    '-device', 'isa-serial,chardev=channel,index=1',
+  ];
+}
