@@ -35,6 +35,11 @@ export class DeviceModel {
     return this.held;
   }
 
+  /** The model's value of one CPU's counter (0 on a refcount_t kernel). */
+  perCpu(cpu: number): number {
+    return this.pcpu?.perCpu().get(cpu) ?? 0;
+  }
+
   get state(): RegState | null {
     return this.reg;
   }

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** `make vm-test`: the command-line entry point. Wiring only; the work is in src/run/vm-test.ts. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from '../src/errors.js';
+import { HELP, parseVmTestArgs } from '../src/cli/vm-test-args.js';
+import { runVmTest, SCENARIOS } from '../src/run/vm-test.js';
+import { exitCode, summary } from '../src/report/summary.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function main(): Promise<number> {
+  const args = parseVmTestArgs(process.argv.slice(2), SCENARIOS);
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (args.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.claim}\n`);
+    return 0;
+  }
+  const interrupt = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\nvm-test: ${sig}: stopping the guest and writing the report\n`);
+      interrupt.abort();
+    });
+  }
+  const report = await runVmTest({
+    ...args,
+    moduleParams: args.fault === 'hold-twice' ? { fault_hold_twice: true } : {},
+    repoRoot,
+    progress: (line) => process.stderr.write(`vm-test: ${line}\n`),
+    tap: (text) => process.stdout.write(`${text}\n`),
+    signal: interrupt.signal,
+  });
+  process.stderr.write(summary(report));
+  return exitCode(report);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof HarnessError) {
+      process.stderr.write(`vm-test: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`vm-test: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);

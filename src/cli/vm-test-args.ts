@@ -1,0 +1,148 @@
+/**
+ * The vm-test command line: parsed and checked up front, so a bad option is
+ * a one-line error naming the option and what to pass instead. Pure.
+ */
+import { parseArgs } from 'node:util';
+import { HarnessError } from '../errors.js';
+import type { Scenario } from '../scenarios/scenario.js';
+import type { AccelChoice } from '../vm/accel.js';
+import type { Machine } from '../vm/qemu-args.js';
+
+export interface VmTestArgs {
+  help: boolean;
+  list: boolean;
+  kernel?: string;
+  kdir?: string;
+  accel: AccelChoice;
+  machine: Machine;
+  smp: number;
+  memoryMb: number;
+  scenarios: Scenario[];
+  fault: 'hold-twice' | null;
+  outDir: string;
+  qemu: string;
+  busybox: string;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  runTimeoutSec: number;
+  verbose: boolean;
+}
+
+export const FAULTS = ['hold-twice'] as const;
+
+export const HELP = `Usage: vm-test [options]      (make vm-test ARGS="...")
+
+Boots the kernel under test in QEMU, loads the refprobe module, runs the
+scenarios and checks every reading against the reference model.
+TAP on stdout, progress on stderr; console log, JSON report and TAP are
+kept in OUT/runs/<time>-<pid>/.
+
+Kernel:
+  --kernel IMAGE        bzImage to boot (default: newest /boot/vmlinuz-* with
+                        a kbuild tree)
+  --kdir DIR            its kbuild tree (default: /lib/modules/<release>/build)
+
+Guest:
+  --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
+                        really runs under it, else TCG)
+  --machine microvm|pc  QEMU machine (default microvm)
+  --smp N               online CPUs, 1-64 (default 2)
+  --memory MB           guest memory, 128-16384 (default 256)
+
+Scenarios:
+  --scenario NAME       run only NAME (repeatable; default: all)
+  --list                list the scenarios and exit
+  --fault hold-twice    load the module with a deliberate kernel-side error
+                        (every hold counts twice): the run must fail; this is
+                        how the harness shows it catches a wrong kernel
+
+Limits (seconds):
+  --boot-timeout S      until the guest agent answers (default 120)
+  --command-timeout S   per command in the guest (default 60)
+  --timeout S           the whole run (default 900)
+
+Output:
+  --out DIR             where runs are kept (default ./out)
+  --verbose             echo the guest console to stderr
+  --qemu PATH           qemu-system-x86_64 to use
+  --busybox PATH        static busybox for the guest (default /bin/busybox)
+  -h, --help            this text
+
+Exit status: 0 every reading matched the model; 1 a reading differed;
+3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error.
+`;
+
+function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    throw new HarnessError(`--${name} ${raw} is not a whole number from ${min} to ${max}`, `pass --${name} N with ${min} <= N <= ${max}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
+  if (raw === undefined) return def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new HarnessError(`--${name} ${raw} is not known`, `pass --${name} ${allowed.join('|')}`);
+  }
+  return raw as T;
+}
+
+export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTestArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        list: { type: 'boolean' },
+        kernel: { type: 'string' },
+        kdir: { type: 'string' },
+        accel: { type: 'string' },
+        machine: { type: 'string' },
+        smp: { type: 'string' },
+        memory: { type: 'string' },
+        scenario: { type: 'string', multiple: true },
+        fault: { type: 'string' },
+        out: { type: 'string' },
+        qemu: { type: 'string' },
+        busybox: { type: 'string' },
+        'boot-timeout': { type: 'string' },
+        'command-timeout': { type: 'string' },
+        timeout: { type: 'string' },
+        verbose: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see vm-test --help');
+  }
+  const v = parsed.values;
+  const scenarios = (v.scenario ?? []).map((name) => {
+    const sc = all.find((s) => s.name === name);
+    if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
+    return sc;
+  });
+  if (v.kdir && !v.kernel) throw new HarnessError('--kdir without --kernel', 'pass --kernel IMAGE with --kdir DIR (the image that tree built)');
+  return {
+    help: v.help ?? false,
+    list: v.list ?? false,
+    ...(v.kernel ? { kernel: v.kernel } : {}),
+    ...(v.kdir ? { kdir: v.kdir } : {}),
+    accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
+    machine: oneOf('machine', v.machine, ['microvm', 'pc'] as const, 'microvm'),
+    smp: intOption('smp', v.smp, 2, 1, 64),
+    memoryMb: intOption('memory', v.memory, 256, 128, 16384),
+    scenarios: scenarios.length ? scenarios : [...all],
+    fault: v.fault === undefined ? null : oneOf('fault', v.fault, FAULTS, 'hold-twice'),
+    outDir: v.out ?? 'out',
+    qemu: v.qemu ?? 'qemu-system-x86_64',
+    busybox: v.busybox ?? '/bin/busybox',
+    bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
+    commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
+    runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
+    verbose: v.verbose ?? false,
+  };
+}

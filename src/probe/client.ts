@@ -1,0 +1,89 @@
+/**
+ * The harness's side of refprobe: loads the module in the target, sends ctl
+ * commands and reads its files. Thin I/O over a Target; the text is parsed by
+ * probe/parse.ts.
+ */
+import { GUEST_MODULE_PATH } from '../initramfs/build.js';
+import { HarnessError } from '../errors.js';
+import type { DeviceReading } from '../model/types.js';
+import type { Target } from '../target/target.js';
+import { parseDevices, parseInfo, type ProbeInfo } from './parse.js';
+
+export const DEBUGFS_DIR = '/sys/kernel/debug/refprobe';
+
+export interface CtlResult {
+  ok: boolean;
+  /** The module's message for a refused command (its error file). */
+  error: string;
+  /** What the shell said, e.g. "write error: Invalid argument". */
+  errno: string;
+}
+
+/** Quote a word for the guest's sh. */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class RefProbe {
+  constructor(readonly target: Target) {}
+
+  async load(params: Record<string, string | number | boolean> = {}): Promise<void> {
+    const args = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'boolean' ? Number(v) : v}`);
+    const r = await this.target.run(`insmod ${GUEST_MODULE_PATH} ${args.join(' ')} 2>&1 || { rc=$?; dmesg | tail -5; exit $rc; }`);
+    if (r.exitCode !== 0) {
+      throw new HarnessError(
+        `the kernel refused the module: ${r.stdout.trim().split('\n').join(' | ')}`,
+        'build it against the kbuild tree of the booted kernel (--kdir); a vermagic or symbol version mismatch means the tree and image differ',
+      );
+    }
+  }
+
+  async unload(): Promise<{ ok: boolean; output: string }> {
+    const r = await this.target.run('rmmod refprobe 2>&1');
+    return { ok: r.exitCode === 0, output: r.stdout.trim() };
+  }
+
+  async ctl(command: string): Promise<CtlResult> {
+    const r = await this.target.run(`echo ${sq(command)} > ${DEBUGFS_DIR}/ctl || { cat ${DEBUGFS_DIR}/error >&2; exit 1; }`);
+    if (r.exitCode === 0) return { ok: true, error: '', errno: '' };
+    const lines = r.stderr.trim().split('\n');
+    const errno = (lines.find((l) => l.includes('write error')) ?? '').replace(/^.*write error: /, '');
+    const error = lines.filter((l) => !l.includes('write error')).join(' ');
+    return { ok: false, error, errno };
+  }
+
+  /** Runs a command that must succeed; a refusal is a harness error. */
+  async must(command: string): Promise<void> {
+    const r = await this.ctl(command);
+    if (!r.ok) throw new HarnessError(`refprobe refused "${command}": ${r.error} (${r.errno})`, 'see kmod/README.md for the command and its errors');
+  }
+
+  async info(): Promise<ProbeInfo> {
+    return parseInfo(await this.cat('info'));
+  }
+
+  async devices(): Promise<Map<string, DeviceReading>> {
+    return parseDevices(await this.cat('devices'));
+  }
+
+  async device(name: string): Promise<DeviceReading | undefined> {
+    return (await this.devices()).get(name);
+  }
+
+  /**
+   * Polls a device until `done` holds or the timeout passes. Returns the
+   * milliseconds it took, or null on timeout.
+   */
+  async waitFor(name: string, done: (d: DeviceReading | undefined) => boolean, timeoutMs: number): Promise<number | null> {
+    const start = Date.now();
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      if (done(await this.device(name))) return Date.now() - start;
+      if (Date.now() - start > timeoutMs) return null;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private async cat(file: string): Promise<string> {
+    const r = await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
+    if (r.exitCode !== 0) throw new HarnessError(`cannot read ${DEBUGFS_DIR}/${file}: ${r.stderr.trim()}`, 'is the module loaded and debugfs mounted?');
+    return r.stdout;
+  }
+}

@@ -1,0 +1,34 @@
+/** The last words of a run, for people (stderr), and its exit status. Pure. */
+import type { RunReport } from './report.js';
+
+export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3 } as const;
+
+export function exitCode(r: RunReport): number {
+  if (r.ok) return EXIT.ok;
+  const crashed = r.crashes.length > 0 || r.scenarios.some((s) => s.status === 'crash') || /guest|timeout|exceeded|no answer/i.test(r.error ?? '');
+  if (crashed) return EXIT.crash;
+  if (r.error && r.scenarios.length === 0) return EXIT.usage;
+  return EXIT.mismatch;
+}
+
+export function summary(r: RunReport): string {
+  const lines: string[] = [''];
+  const passed = r.scenarios.filter((s) => s.status === 'pass').length;
+  if (r.ok) {
+    lines.push(`vm-test: PASS: all ${passed} scenarios matched the model on ${r.kernel?.release} (${r.variant}, ${r.target})`);
+  } else {
+    lines.push(`vm-test: FAIL: ${passed}/${r.scenarios.length} scenarios matched the model`);
+    for (const s of r.scenarios.filter((x) => x.status !== 'pass')) {
+      lines.push(`  ${s.name}: ${s.status}${s.error ? ` (${s.error.split('\n')[0]})` : ''}`);
+      for (const st of s.steps.filter((x) => !x.ok)) lines.push(`    ${st.op}\n${(st.diff ?? '').replace(/^/gm, '      ')}`);
+      for (const c of s.crashes) lines.push(`    kernel: ${c.title} (console line ${c.line})`);
+    }
+    for (const c of r.crashes) lines.push(`  kernel: ${c.title} (console line ${c.line})\n${c.excerpt.replace(/^/gm, '      ')}`);
+    if (r.error) lines.push(`  error: ${r.error.replace(/\n/g, '\n  ')}`);
+  }
+  const p = r.phasesMs;
+  lines.push(`vm-test: time: build ${p.build ?? '-'} ms, initramfs ${p.initramfs ?? '-'} ms, boot ${p.boot ?? '-'} ms, scenarios ${p.scenarios ?? '-'} ms, total ${p.total ?? '-'} ms`);
+  lines.push(`vm-test: console log: ${r.files.console}`);
+  lines.push(`vm-test: report:      ${r.files.report}`);
+  return `${lines.join('\n')}\n`;
+}

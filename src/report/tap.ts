@@ -1,0 +1,61 @@
+/**
+ * TAP version 14 for the run: one subtest per scenario, one assertion per
+ * step. Pure; the runner prints each scenario as soon as it ends.
+ */
+import type { CrashFinding } from '../crash/classify.js';
+import type { ScenarioResult } from './report.js';
+
+const indent = (text: string, pad: string): string =>
+  text
+    .split('\n')
+    .map((l) => (l ? pad + l : l))
+    .join('\n');
+
+function yamlBlock(fields: Record<string, string | undefined>, pad: string): string {
+  const lines = ['---'];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    if (v.includes('\n')) lines.push(`${k}: |`, indent(v, '  '));
+    else lines.push(`${k}: ${JSON.stringify(v)}`);
+  }
+  lines.push('...');
+  return indent(lines.join('\n'), pad);
+}
+
+const desc = (s: string): string => s.replace(/#/g, '\\#');
+
+export function tapHeader(count: number, comments: string[]): string {
+  return ['TAP version 14', ...comments.map((c) => `# ${c}`), `1..${count}`].join('\n');
+}
+
+function crashPoint(n: number, c: CrashFinding): string {
+  return [`    not ok ${n} - kernel console: ${desc(c.title)}`, yamlBlock({ line: String(c.line), excerpt: c.excerpt }, '      ')].join('\n');
+}
+
+export function tapScenario(index: number, r: ScenarioResult): string {
+  const out = [`# Subtest: ${r.name}`, `    # ${r.claim}`];
+  let n = 0;
+  for (const s of r.steps) {
+    n++;
+    if (s.skip) {
+      out.push(`    ok ${n} - ${desc(s.op)} # SKIP ${s.skip}`);
+      continue;
+    }
+    out.push(`    ${s.ok ? 'ok' : 'not ok'} ${n} - ${desc(s.op)}`);
+    if (s.note && s.ok) out.push(`    # ${s.note}`);
+    if (!s.ok) out.push(yamlBlock({ note: s.note, diff: s.diff }, '      '));
+  }
+  for (const c of r.crashes) out.push(crashPoint(++n, c));
+  if (r.error) out.push(`    not ok ${++n} - scenario stopped`, yamlBlock({ error: r.error }, '      '));
+  out.push(`    1..${n}`);
+  const status = r.status === 'pass' ? 'ok' : 'not ok';
+  out.push(`${status} ${index} - ${r.name}${r.status === 'pass' ? '' : ` (${r.status})`} # time=${r.durationMs}ms`);
+  return out.join('\n');
+}
+
+/** The closing line people read first. */
+export function tapSummary(results: readonly ScenarioResult[]): string {
+  const count = (st: string): number => results.filter((r) => r.status === st).length;
+  const steps = results.flatMap((r) => r.steps);
+  return `# scenarios: ${count('pass')} passed, ${count('fail')} failed, ${count('crash')} crashed, ${count('error')} errored; steps: ${steps.filter((s) => s.ok).length}/${steps.length} matched the model`;
+}

@@ -1,0 +1,230 @@
+/**
+ * One `vm-test` run, the whole flow: kernel -> module -> initramfs -> VM ->
+ * target -> scenarios -> model -> report. Everything with side effects is
+ * called from here; the judging is done by the pure parts it wires together.
+ */
+import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { classifyConsole, unexpected } from '../crash/classify.js';
+import { HarnessError } from '../errors.js';
+import { buildInitramfs } from '../initramfs/build.js';
+import { discoverKernel } from '../kernel/discover.js';
+import { buildModule } from '../module/build.js';
+import { RefProbe } from '../probe/client.js';
+import type { ProbeInfo } from '../probe/parse.js';
+import { scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
+import { tapHeader, tapScenario, tapSummary } from '../report/tap.js';
+import { SCENARIOS } from '../scenarios/index.js';
+import { Steps, type Scenario } from '../scenarios/scenario.js';
+import { QemuTarget } from '../target/qemu-target.js';
+import { TargetError } from '../target/target.js';
+import { chooseAccel, type AccelChoice } from '../vm/accel.js';
+import type { Machine } from '../vm/qemu-args.js';
+import { makeRunDir } from './run-dir.js';
+
+export interface VmTestOptions {
+  kernel?: string;
+  kdir?: string;
+  accel: AccelChoice;
+  machine: Machine;
+  smp: number;
+  memoryMb: number;
+  scenarios: readonly Scenario[];
+  moduleParams: Record<string, string | number | boolean>;
+  outDir: string;
+  repoRoot: string;
+  qemu: string;
+  busybox: string;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  runTimeoutSec: number;
+  /** Progress for people (stderr). */
+  progress: (line: string) => void;
+  /** TAP for machines (stdout). */
+  tap: (text: string) => void;
+  verbose: boolean;
+  signal?: AbortSignal;
+}
+
+export { SCENARIOS };
+
+function since(t: number): number {
+  return Math.round(performance.now() - t);
+}
+
+export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
+  const t0 = performance.now();
+  const files = await makeRunDir(opts.outDir);
+  const report: RunReport = {
+    tool: 'pcpu-refcnt-harness vm-test',
+    startedAt: new Date().toISOString(),
+    ok: false,
+    kernel: null,
+    variant: null,
+    tracker: null,
+    topology: null,
+    accel: null,
+    target: null,
+    module: null,
+    initramfs: null,
+    phasesMs: {},
+    scenarios: [],
+    crashes: [],
+    error: null,
+    files: { dir: files.dir, console: files.console, report: files.report, tap: files.tap },
+  };
+  const tap = async (text: string): Promise<void> => {
+    opts.tap(text);
+    await appendFile(files.tap, `${text}\n`);
+  };
+  const consoleLines: string[] = [];
+  let target: QemuTarget | null = null;
+  let tmp: string | null = null;
+  const timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const onAbort = (): void => void target?.close();
+  signal.addEventListener('abort', onAbort);
+  const abortReason = (): string =>
+    timeout.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
+
+  try {
+    let t = performance.now();
+    opts.progress('kernel: looking for the image and its kbuild tree');
+    const kernel = await discoverKernel({ image: opts.kernel, kdir: opts.kdir });
+    report.kernel = kernel;
+    opts.progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
+    const mod = await buildModule(kernel, path.join(opts.repoRoot, 'kmod'));
+    report.module = { vermagic: mod.vermagic, params: opts.moduleParams, cached: mod.cached };
+    report.phasesMs.build = since(t);
+    opts.progress(`module: ${mod.cached ? 'cached' : 'built'} ${mod.ko} (${report.phasesMs.build} ms)`);
+
+    t = performance.now();
+    const initrd = await buildInitramfs({ busybox: opts.busybox, init: path.join(opts.repoRoot, 'vm/init'), module: mod.ko });
+    report.initramfs = initrd;
+    report.phasesMs.initramfs = since(t);
+    opts.progress(`initramfs: ${initrd.cached ? 'cached' : 'packed'} ${initrd.path} (${(initrd.bytes / 1024).toFixed(0)} KiB)`);
+
+    t = performance.now();
+    const accel = await chooseAccel(opts.accel, opts.qemu);
+    report.accel = accel;
+    opts.progress(`accelerator: ${accel.accel} (${accel.reason})`);
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+    opts.progress(`boot: ${opts.machine}, ${opts.smp} CPUs, ${opts.memoryMb} MiB; console -> ${files.console}`);
+    target = await QemuTarget.boot({
+      guest: {
+        qemu: opts.qemu,
+        kernel: kernel.image,
+        initrd: initrd.path,
+        accel: accel.accel,
+        machine: opts.machine,
+        cpus: opts.smp,
+        memoryMb: opts.memoryMb,
+        channelSocket: path.join(tmp, 'channel.sock'),
+        cmdline: [],
+        agentIdleSec: Math.max(60, opts.commandTimeoutSec * 2),
+      },
+      consoleLog: files.console,
+      bootTimeoutMs: opts.bootTimeoutSec * 1000,
+      defaultTimeoutMs: opts.commandTimeoutSec * 1000,
+      onConsoleLine: (line) => {
+        consoleLines.push(line);
+        if (opts.verbose) opts.progress(`console: ${line}`);
+      },
+    });
+    if (signal.aborted) throw new Error(abortReason());
+    report.target = target.description;
+    const probe = new RefProbe(target);
+    await probe.load(opts.moduleParams);
+    const info = await probe.info();
+    report.variant = info.variant;
+    report.tracker = info.tracker;
+    report.topology = info.topology;
+    report.phasesMs.boot = since(t);
+    opts.progress(
+      `guest: ${info.release}, variant ${info.variant}, possible CPUs ${info.topology.possible.join(',')}, online ${info.topology.online.join(',')} (up in ${report.phasesMs.boot} ms)`,
+    );
+
+    t = performance.now();
+    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`]));
+    for (const [i, sc] of opts.scenarios.entries()) {
+      if (signal.aborted) throw new Error(abortReason());
+      const result = await runScenario(sc, probe, info, opts, consoleLines, target);
+      report.scenarios.push(result);
+      await tap(tapScenario(i + 1, result));
+      opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
+    }
+    report.phasesMs.scenarios = since(t);
+    await tap(tapSummary(report.scenarios));
+  } catch (e) {
+    report.error = signal.aborted ? abortReason() : e instanceof HarnessError ? e.message : String((e as Error).message ?? e);
+    if (!(e instanceof HarnessError) && !(e instanceof TargetError) && !signal.aborted) report.error += `\n${(e as Error).stack ?? ''}`;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await target?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+  // Findings inside a scenario's console lines were judged by that scenario.
+  const inScenario = (line: number): boolean => report.scenarios.some((s) => line > s.consoleLines[0] && line <= s.consoleLines[1]);
+  report.crashes = classifyConsole(consoleLines.join('\n')).filter((c) => !inScenario(c.line));
+  report.phasesMs.total = since(t0);
+  report.ok = report.error === null && report.crashes.length === 0 && report.scenarios.length === opts.scenarios.length && report.scenarios.every((s) => s.status === 'pass');
+  await writeFile(files.report, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+async function runScenario(
+  sc: Scenario,
+  probe: RefProbe,
+  info: ProbeInfo,
+  opts: VmTestOptions,
+  consoleLines: string[],
+  target: QemuTarget,
+): Promise<ScenarioResult> {
+  const start = performance.now();
+  const firstLine = consoleLines.length;
+  const steps = new Steps(probe, (s) => {
+    if (!s.ok) opts.progress(`  MISMATCH ${sc.name}: ${s.op}`);
+  });
+  let error: string | undefined;
+  try {
+    await sc.run({ probe, info, steps, moduleParams: opts.moduleParams });
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+    // A dead guest flushes its last words to the console as it goes.
+    if (e instanceof TargetError && e.kind === 'guest-died') await target.qemu.exited;
+  }
+  const alive = !(error && target.qemu.running === false);
+  if (alive) error ??= await cleanupDevices(probe).catch((e: Error) => `cleanup: ${e.message}`);
+  const crashes = unexpected(classifyConsole(consoleLines.slice(firstLine).join('\n')), sc.expectedConsole ?? []).map((c) => ({
+    ...c,
+    line: c.line + firstLine,
+  }));
+  return {
+    name: sc.name,
+    claim: sc.claim,
+    status: scenarioStatus(steps.records, crashes, error),
+    steps: steps.records,
+    crashes,
+    ...(error ? { error } : {}),
+    durationMs: Math.round(performance.now() - start),
+    consoleLines: [firstLine, consoleLines.length],
+  };
+}
+
+/**
+ * Leaves no device behind for the next scenario: puts back what the module
+ * holds, unregisters, frees. Returns an error message if that failed.
+ */
+async function cleanupDevices(probe: RefProbe): Promise<string | undefined> {
+  const devices = await probe.devices();
+  const online = (await probe.info()).topology.online[0] ?? 0;
+  for (const d of devices.values()) {
+    if (d.held > 0) await probe.ctl(`put ${d.name} ${online} ${d.held}`);
+    if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);
+    if (d.reg === 'registered' && d.unreg === 'none') await probe.ctl(`unregister ${d.name}`);
+    const r = await probe.ctl(`free ${d.name}`);
+    if (!r.ok) return `cleanup: could not free ${d.name}: ${r.error}`;
+  }
+  return undefined;
+}

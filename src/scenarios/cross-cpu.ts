@@ -1,0 +1,35 @@
+import { alloc, free, hold, newDevice, put, register, unregister } from './device-ops.js';
+import type { Scenario } from './scenario.js';
+
+/**
+ * A reference taken on one CPU and dropped on another: +n on the first
+ * counter, -n on the second, the sum unchanged. Dropping more than the second
+ * CPU's counter holds drives it negative, which is normal: only the sum means
+ * anything.
+ */
+export const holdPutCrossCpu: Scenario = {
+  name: 'hold-put-cross-cpu',
+  claim: 'hold on CPU a, put on CPU b: per-CPU +n/-n (negative is normal), sum unchanged',
+  async run(ctx) {
+    const online = ctx.info.topology.online;
+    const dev = newDevice(ctx, 'rpcross0');
+    await alloc(ctx, dev, online[0] ?? 0);
+    await register(ctx, dev, online[0] ?? 0);
+    if (online.length < 2) {
+      ctx.steps.skip('needs two online CPUs (run with --smp 2 or more)');
+    } else {
+      for (let i = 0; i < online.length; i++) {
+        const a = online[i] as number;
+        const b = online[(i + 1) % online.length] as number;
+        // Enough to take b's counter below zero, whatever its baseline.
+        const n = Math.max(0, dev.perCpu(b)) + 3;
+        await hold(ctx, dev, a, n);
+        await put(ctx, dev, b, n);
+        await hold(ctx, dev, b, n);
+        await put(ctx, dev, a, n);
+      }
+    }
+    await unregister(ctx, dev);
+    await free(ctx, dev);
+  },
+};

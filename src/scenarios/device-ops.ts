@@ -1,0 +1,53 @@
+/**
+ * The operations scenarios are made of: each tells the kernel (through
+ * refprobe) and the model the same thing, then checks the reading.
+ */
+import { DeviceModel } from '../model/device.js';
+import type { ScenarioContext, StepRecord } from './scenario.js';
+
+export function newDevice(ctx: ScenarioContext, name: string): DeviceModel {
+  return new DeviceModel(name, ctx.info.variant, ctx.info.topology);
+}
+
+export async function alloc(ctx: ScenarioContext, dev: DeviceModel, cpu: number): Promise<StepRecord> {
+  await ctx.probe.must(`alloc ${dev.name} ${cpu}`);
+  dev.alloc(cpu);
+  return ctx.steps.check(`alloc ${dev.name} on CPU ${cpu}`, dev, { cpu });
+}
+
+/** Registers and measures the baseline: the one reading the model adopts instead of predicting. */
+export async function register(ctx: ScenarioContext, dev: DeviceModel, cpu: number): Promise<StepRecord> {
+  await ctx.probe.must(`register ${dev.name} ${cpu}`);
+  dev.register();
+  const reading = await ctx.probe.device(dev.name);
+  const baseline = reading ? dev.adoptBaseline(reading) : Number.NaN;
+  return ctx.steps.check(`register ${dev.name} on CPU ${cpu} (baseline measured)`, dev, {
+    cpu,
+    note: `baseline: ${baseline} references after register_netdev`,
+  });
+}
+
+export async function hold(ctx: ScenarioContext, dev: DeviceModel, cpu: number, count: number): Promise<StepRecord> {
+  await ctx.probe.must(`hold ${dev.name} ${cpu} ${count}`);
+  dev.hold(cpu, count);
+  return ctx.steps.check(`hold ${dev.name} x${count} on CPU ${cpu}`, dev, { cpu });
+}
+
+export async function put(ctx: ScenarioContext, dev: DeviceModel, cpu: number, count: number): Promise<StepRecord> {
+  await ctx.probe.must(`put ${dev.name} ${cpu} ${count}`);
+  dev.put(cpu, count);
+  return ctx.steps.check(`put ${dev.name} x${count} on CPU ${cpu}`, dev, { cpu });
+}
+
+export async function unregister(ctx: ScenarioContext, dev: DeviceModel): Promise<StepRecord> {
+  await ctx.probe.must(`unregister ${dev.name}`);
+  dev.unregisterStarted();
+  dev.unregisterCompleted();
+  return ctx.steps.check(`unregister ${dev.name} (waits for the count to reach 1)`, dev);
+}
+
+export async function free(ctx: ScenarioContext, dev: DeviceModel): Promise<StepRecord> {
+  await ctx.probe.must(`free ${dev.name}`);
+  dev.free();
+  return ctx.steps.check(`free ${dev.name} (the device is gone)`, dev);
+}

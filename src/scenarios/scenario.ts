@@ -1,0 +1,83 @@
+/**
+ * What a scenario is and how its steps are judged. A step is one operation
+ * on the kernel followed by one reading, compared with the model's
+ * prediction; a mismatch is recorded with its diff and the scenario goes on,
+ * so one run shows every place kernel and model part.
+ */
+import type { CrashKind } from '../crash/classify.js';
+import { DeviceModel, observe } from '../model/device.js';
+import type { Prediction } from '../model/types.js';
+import type { ProbeInfo } from '../probe/parse.js';
+import type { RefProbe } from '../probe/client.js';
+import { readableDiff } from '../report/diff.js';
+
+export interface StepRecord {
+  op: string;
+  cpu?: number;
+  ok: boolean;
+  predicted: Prediction | Record<string, unknown>;
+  observed: Prediction | Record<string, unknown>;
+  diff?: string;
+  note?: string;
+  /** Set when the step could not run here (e.g. needs more CPUs). */
+  skip?: string;
+}
+
+export interface ScenarioContext {
+  probe: RefProbe;
+  info: ProbeInfo;
+  steps: Steps;
+  /** The parameters the module was loaded with, to reload it the same way. */
+  moduleParams: Record<string, string | number | boolean>;
+}
+
+export interface Scenario {
+  name: string;
+  /** One line: the claim of the mechanism it checks. */
+  claim: string;
+  /** Console findings this scenario provokes on purpose. */
+  expectedConsole?: CrashKind[];
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+export class Steps {
+  readonly records: StepRecord[] = [];
+
+  constructor(
+    private readonly probe: RefProbe,
+    private readonly onStep: (s: StepRecord) => void = () => undefined,
+  ) {}
+
+  /** Reads the device from the kernel and compares it with the model's prediction. */
+  async check(op: string, model: DeviceModel, extra: { cpu?: number; note?: string } = {}): Promise<StepRecord> {
+    const predicted = model.predict();
+    const observed = observe(await this.probe.device(model.name), predicted);
+    const diff = readableDiff(predicted, observed);
+    const rec: StepRecord = { op, ...extra, ok: diff === '', predicted, observed };
+    if (diff) rec.diff = diff;
+    this.records.push(rec);
+    this.onStep(rec);
+    return rec;
+  }
+
+  /** A step whose prediction is not a device reading (module unload, sysfs). */
+  checkValue(op: string, predicted: Record<string, unknown>, observed: Record<string, unknown>, note?: string): StepRecord {
+    const diff = readableDiff(predicted, observed);
+    const rec: StepRecord = { op, ok: diff === '', predicted, observed };
+    if (note) rec.note = note;
+    if (diff) rec.diff = diff;
+    this.records.push(rec);
+    this.onStep(rec);
+    return rec;
+  }
+
+  skip(reason: string): void {
+    const rec: StepRecord = { op: reason, ok: true, predicted: { present: true }, observed: { present: true }, skip: reason };
+    this.records.push(rec);
+    this.onStep(rec);
+  }
+
+  get ok(): boolean {
+    return this.records.every((r) => r.ok);
+  }
+}
