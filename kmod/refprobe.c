@@ -218,7 +218,11 @@ static int probe_refop(const char *cmd, char **argv, bool put)
 	      probe_parse_count(cmd, argv[2], &op.count);
 	if (ret)
 		return ret;
-	if (pd->dev->reg_state >= NETREG_UNREGISTERED)
+	/*
+	 * A pending unregister shows NETREG_UNREGISTERED already (netdev_run_todo
+	 * sets it before waiting): references may still be put then.
+	 */
+	if (pd->unreg == PROBE_UNREG_DONE)
 		return probe_fail(-EBUSY, cmd, "'%s' is unregistered", argv[0]);
 	refs = put ? -(long)op.count : (long)op.count * (fault_hold_twice ? 2 : 1);
 	/* Never drop a reference the kernel owns: that would corrupt it. */
@@ -363,8 +367,10 @@ static int probe_dispatch(char *line)
 	int argc;
 
 	argc = probe_split(strim(line), argv);
-	if (argc <= 0)
-		return probe_fail(-EINVAL, "ctl", "empty or overlong command");
+	if (argc < 0)
+		return probe_fail(-EINVAL, "ctl", "too many words (at most %d)", REFPROBE_MAX_ARGS);
+	if (argc == 0)
+		return probe_fail(-EINVAL, "ctl", "empty command");
 	for (c = probe_cmds; c < probe_cmds + ARRAY_SIZE(probe_cmds); c++) {
 		if (strcmp(argv[0], c->name))
 			continue;

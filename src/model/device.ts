@@ -91,10 +91,18 @@ export class DeviceModel {
     this.held -= count;
   }
 
+  /**
+   * unregister_netdev() called. By the time it waits for references,
+   * netdev_run_todo() has already set NETREG_UNREGISTERED (net/core/dev.c
+   * 10557, before netdev_wait_allrefs_any at 10563): a pending unregister
+   * reads "unregistered".
+   */
   unregisterStarted(): void {
     if (this.reg !== 'registered') throw new ModelError(`${this.name} cannot be unregistered from ${this.reg}`);
     this.unreg = 'pending';
-    this.reg = 'unregistering';
+    this.reg = 'unregistered';
+    // The kernel drops its own references now, on CPUs the model cannot know.
+    this.perCpuKnown = false;
   }
 
   /**
@@ -104,13 +112,11 @@ export class DeviceModel {
    * values are no longer predicted, only their sum.
    */
   unregisterCompleted(): void {
-    if (this.reg !== 'unregistering' && this.reg !== 'registered') {
+    if (this.unreg !== 'pending') {
       throw new ModelError(`${this.name} cannot finish unregistering from ${this.reg}`);
     }
     if (this.held !== 0) throw new ModelError(`${this.name}: unregister cannot complete with ${this.held} references held`);
-    this.reg = 'unregistered';
     this.unreg = 'done';
-    this.perCpuKnown = false;
     this.refcount?.set(1);
   }
 

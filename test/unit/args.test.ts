@@ -1,0 +1,52 @@
+import t from 'tap';
+import { parseVmTestArgs } from '../../src/cli/vm-test-args.js';
+import { SCENARIOS } from '../../src/scenarios/index.js';
+import { cpuHasVirtualization, probeBootSector } from '../../src/vm/accel.js';
+import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/vm/qemu-args.js';
+
+t.test('defaults', async (t) => {
+  const a = parseVmTestArgs([], SCENARIOS);
+  t.equal(a.accel, 'auto');
+  t.equal(a.machine, 'pc');
+  t.equal(a.smp, 2);
+  t.equal(a.scenarios.length, SCENARIOS.length);
+  t.equal(a.fault, null);
+});
+
+t.test('bad options say what was wrong and what to pass', async (t) => {
+  t.throws(() => parseVmTestArgs(['--smp', '0'], SCENARIOS), /--smp 0 is not a whole number from 1 to 64/);
+  t.throws(() => parseVmTestArgs(['--smp', 'two'], SCENARIOS), /--smp two/);
+  t.throws(() => parseVmTestArgs(['--accel', 'hvf'], SCENARIOS), /pass --accel auto\|kvm\|tcg/);
+  t.throws(() => parseVmTestArgs(['--scenario', 'nope'], SCENARIOS), /one of: lifecycle/);
+  t.throws(() => parseVmTestArgs(['--frobnicate'], SCENARIOS), /Unknown option '--frobnicate'/);
+  t.throws(() => parseVmTestArgs(['--kdir', '/k'], SCENARIOS), /--kdir without --kernel/);
+  t.throws(() => parseVmTestArgs(['--fault', 'drop'], SCENARIOS), /--fault hold-twice/);
+});
+
+t.test('scenario selection keeps the order given', async (t) => {
+  const a = parseVmTestArgs(['--scenario', 'hold-put-cross-cpu', '--scenario', 'lifecycle'], SCENARIOS);
+  t.same(a.scenarios.map((s) => s.name), ['hold-put-cross-cpu', 'lifecycle']);
+});
+
+t.test('QEMU command line: console on ttyS0, channel on ttyS1, accelerator', async (t) => {
+  const cfg: GuestConfig = {
+    qemu: 'qemu-system-x86_64', kernel: '/k', initrd: '/i', accel: 'tcg', machine: 'pc', cpus: 4, memoryMb: 256,
+    channelSocket: '/tmp/x/channel.sock', cmdline: ['possible_cpus=8'], agentIdleSec: 120,
+  };
+  const argv = qemuArgs(cfg).join(' ');
+  t.match(argv, /-accel tcg,thread=multi -cpu max/);
+  t.match(argv, /-smp 4 /);
+  t.match(argv, /-chardev stdio,id=console,signal=off -serial chardev:console/);
+  t.match(argv, /-chardev socket,id=channel,path=\/tmp\/x\/channel\.sock -device isa-serial,chardev=channel,index=1/);
+  t.match(qemuArgs({ ...cfg, accel: 'kvm' }).join(' '), /-accel kvm -cpu host/);
+  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet refprobe.idle=120 possible_cpus=8');
+});
+
+t.test('accelerator probe: vmx/svm flags and the exit-port boot sector', async (t) => {
+  t.equal(cpuHasVirtualization('flags\t\t: fpu vme de pse tsc msr hypervisor\n'), false);
+  t.equal(cpuHasVirtualization('flags\t\t: fpu vmx ept\n'), true);
+  const mbr = probeBootSector();
+  t.equal(mbr.length, 512);
+  t.same([...mbr.subarray(0, 5)], [0xb0, 0x31, 0xe6, 0xf4, 0xf4], 'mov al,0x31; out 0xf4,al; hlt');
+  t.same([mbr[510], mbr[511]], [0x55, 0xaa]);
+});

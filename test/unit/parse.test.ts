@@ -1,0 +1,47 @@
+import t from 'tap';
+import { parseCpuList, formatCpuList } from '../../src/model/cpumask.js';
+import { parseDeviceLine, parseDevices, parseInfo } from '../../src/probe/parse.js';
+import { fixture } from '../fixtures.js';
+
+t.test('info: a real reading from the stock kernel', async (t) => {
+  const info = parseInfo(fixture('info-6.1.0-57-amd64-smp2.txt'));
+  t.equal(info.release, '6.1.0-57-amd64');
+  t.equal(info.variant, 'pcpu');
+  t.equal(info.tracker, false);
+  t.same(info.topology, { nrCpuIds: 2, possible: [0, 1], online: [0, 1] });
+  t.equal(info.maxCount, 1000000);
+});
+
+t.test('devices: a real reading, with a pending unregister and a negative counter', async (t) => {
+  const devs = parseDevices(fixture('devices-6.1.0-57-amd64-smp2.txt'));
+  t.same([...devs.keys()], ['rpa', 'rpb']);
+  const a = devs.get('rpa');
+  t.equal(a?.reg, 'uninitialized');
+  t.equal(a?.refcnt, 1);
+  t.same([...(a?.pcpu ?? [])], [[0, 0], [1, 1]]);
+  const b = devs.get('rpb');
+  t.equal(b?.unreg, 'pending');
+  t.equal(b?.held, 11);
+});
+
+t.test('devices: negative values and "none"', async (t) => {
+  const d = parseDeviceLine('rp0 reg=registered unreg=none held=0 refcnt=8 pcpu=0:11,1:-3');
+  t.same([...(d.pcpu ?? [])], [[0, 11], [1, -3]]);
+  t.equal(parseDeviceLine('rp0 reg=dummy unreg=none held=0 refcnt=0 pcpu=none').pcpu, null);
+});
+
+t.test('devices: garbage is refused with the line named', async (t) => {
+  t.throws(() => parseDeviceLine('rp0 reg=bogus unreg=none held=0 refcnt=8 pcpu=none'), /unknown reg state "bogus"/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 pcpu=none'), /no "refcnt"/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=x refcnt=1 pcpu=none'), /not an integer/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 refcnt=1 pcpu=0=1'), /bad per-CPU entry/);
+  t.throws(() => parseInfo('release 6.1\nvariant atomic\n'), /unknown variant/);
+});
+
+t.test('CPU lists as %*pbl prints them', async (t) => {
+  t.same(parseCpuList('0-3,6,8-9'), [0, 1, 2, 3, 6, 8, 9]);
+  t.same(parseCpuList(''), []);
+  t.equal(formatCpuList([0, 1, 2, 3, 6, 8, 9]), '0-3,6,8-9');
+  t.throws(() => parseCpuList('3-1'), /backwards/);
+  t.throws(() => parseCpuList('a'), /not N or N-M/);
+});

@@ -1,0 +1,87 @@
+import t from 'tap';
+import { readableDiff, stableJson } from '../../src/report/diff.js';
+import type { RunReport, ScenarioResult } from '../../src/report/report.js';
+import { scenarioStatus } from '../../src/report/report.js';
+import { exitCode, summary } from '../../src/report/summary.js';
+import { tapHeader, tapScenario, tapSummary } from '../../src/report/tap.js';
+
+const step = (op: string, ok: boolean, diff?: string) => ({ op, ok, predicted: { present: true }, observed: { present: true }, ...(diff ? { diff } : {}) });
+
+const passing: ScenarioResult = {
+  name: 'lifecycle',
+  claim: 'a new device reads 1',
+  status: 'pass',
+  steps: [step('alloc rp0 on CPU 1', true), { ...step('register', true), note: 'baseline: 8' }],
+  crashes: [],
+  durationMs: 12,
+  consoleLines: [0, 3],
+};
+
+t.test('diff: field by field, expected (-) against observed (+)', async (t) => {
+  const d = readableDiff({ refcnt: 9, pcpu: { 0: 8, 1: 1 } }, { refcnt: 10, pcpu: { 0: 8, 1: 2 } });
+  t.match(d, /^--- expected \(model\)\n\+\+\+ observed \(kernel\)/);
+  t.match(d, /-\s+"1": 1,?\n\+\s+"1": 2/);
+  t.match(d, /-\s+"refcnt": 9\n\+\s+"refcnt": 10/);
+  t.equal(readableDiff({ a: 1, b: 2 }, { b: 2, a: 1 }), '', 'key order does not matter');
+  t.equal(stableJson({ 10: 1, 2: 1 }), '{\n  "2": 1,\n  "10": 1\n}', 'CPUs sort numerically');
+});
+
+t.test('TAP: one subtest per scenario, one point per step, diffs in YAML', async (t) => {
+  t.equal(tapHeader(2, ['kernel x']), 'TAP version 14\n# kernel x\n1..2');
+  const ok = tapScenario(1, passing);
+  t.match(ok, /# Subtest: lifecycle\n/);
+  t.match(ok, /    ok 1 - alloc rp0 on CPU 1\n/);
+  t.match(ok, /    # baseline: 8\n/);
+  t.match(ok, /    1\.\.2\nok 1 - lifecycle # time=12ms$/);
+  const bad = tapScenario(2, {
+    ...passing,
+    status: 'fail',
+    steps: [step('hold rp0 x3 on CPU 1', false, '--- expected (model)\n+++ observed (kernel)\n- "refcnt": 11\n+ "refcnt": 14')],
+  });
+  t.match(bad, /    not ok 1 - hold rp0 x3 on CPU 1\n      ---\n      diff: \|\n        --- expected/);
+  t.match(bad, /not ok 2 - lifecycle \(fail\)/);
+  const crashed = tapScenario(3, { ...passing, status: 'crash', crashes: [{ kind: 'panic', title: 'kernel panic: x', line: 9, excerpt: 'Kernel panic' }] });
+  t.match(crashed, /not ok 3 - kernel console: kernel panic: x/);
+  t.match(tapSummary([passing]), /1 passed, 0 failed, 0 crashed, 0 errored; steps: 2\/2/);
+});
+
+t.test('scenario status: crash over error over mismatch', async (t) => {
+  const finding = { kind: 'warning' as const, title: 'w', line: 1, excerpt: '' };
+  t.equal(scenarioStatus([step('a', true)], [], undefined), 'pass');
+  t.equal(scenarioStatus([step('a', false)], [], undefined), 'fail');
+  t.equal(scenarioStatus([step('a', true)], [], 'refused'), 'error');
+  t.equal(scenarioStatus([step('a', false)], [finding], 'x'), 'crash');
+});
+
+const report = (over: Partial<RunReport>): RunReport => ({
+  tool: 'vm-test',
+  startedAt: '',
+  ok: true,
+  kernel: { image: '/boot/vmlinuz', kdir: '/k', release: '6.1.0-57-amd64', banner: '' },
+  variant: 'pcpu',
+  tracker: false,
+  topology: { nrCpuIds: 2, possible: [0, 1], online: [0, 1] },
+  accel: { accel: 'tcg', reason: '' },
+  target: 'qemu tcg pc smp=2',
+  module: null,
+  initramfs: null,
+  phasesMs: { build: 1, boot: 2, total: 3 },
+  scenarios: [passing],
+  crashes: [],
+  error: null,
+  files: { dir: '/o', console: '/o/console.log', report: '/o/report.json', tap: '/o/tap.txt' },
+  ...over,
+});
+
+t.test('exit status and the closing summary', async (t) => {
+  t.equal(exitCode(report({})), 0);
+  t.equal(exitCode(report({ ok: false, scenarios: [{ ...passing, status: 'fail' }] })), 1);
+  t.equal(exitCode(report({ ok: false, crashes: [{ kind: 'panic', title: 'p', line: 1, excerpt: '' }] })), 3);
+  t.equal(exitCode(report({ ok: false, error: 'the guest agent did not start within 120 s', scenarios: [] })), 3);
+  t.equal(exitCode(report({ ok: false, error: 'no kernel image in /boot', scenarios: [] })), 2);
+  t.match(summary(report({})), /PASS: all 1 scenarios matched the model on 6\.1\.0-57-amd64/);
+  const failed = summary(report({ ok: false, scenarios: [{ ...passing, status: 'fail', steps: [step('hold', false, '- a\n+ b')] }] }));
+  t.match(failed, /FAIL: 0\/1 scenarios/);
+  t.match(failed, /console log: \/o\/console\.log/, 'a failure says where its log is');
+  t.match(failed, /report: +\/o\/report\.json/);
+});
