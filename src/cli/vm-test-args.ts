@@ -71,7 +71,8 @@ Output:
   -h, --help            this text
 
 Exit status: 0 every reading matched the model; 1 a reading differed;
-3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error.
+3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error;
+130 interrupted.
 `;
 
 function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {

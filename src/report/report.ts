@@ -50,6 +50,7 @@ export interface RunReport {
 
 export function scenarioStatus(steps: readonly StepRecord[], crashes: readonly CrashFinding[], error: string | undefined): ScenarioStatus {
   if (crashes.length > 0) return 'crash';
-  if (error) return 'error';
-  return steps.every((s) => s.ok) ? 'pass' : 'fail';
+  // A mismatch is the cause when a later command was refused because of it.
+  if (!steps.every((s) => s.ok)) return 'fail';
+  return error ? 'error' : 'pass';
 }

@@ -1,10 +1,11 @@
 /** The last words of a run, for people (stderr), and its exit status. Pure. */
 import type { RunReport } from './report.js';
 
-export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3 } as const;
+export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, interrupted: 130 } as const;
 
 export function exitCode(r: RunReport): number {
   if (r.ok) return EXIT.ok;
+  if (r.error === 'interrupted') return EXIT.interrupted;
   const crashed = r.crashes.length > 0 || r.scenarios.some((s) => s.status === 'crash') || /guest|timeout|exceeded|no answer/i.test(r.error ?? '');
   if (crashed) return EXIT.crash;
   if (r.error && r.scenarios.length === 0) return EXIT.usage;

@@ -50,6 +50,7 @@ t.test('scenario status: crash over error over mismatch', async (t) => {
   t.equal(scenarioStatus([step('a', true)], [], undefined), 'pass');
   t.equal(scenarioStatus([step('a', false)], [], undefined), 'fail');
   t.equal(scenarioStatus([step('a', true)], [], 'refused'), 'error');
+  t.equal(scenarioStatus([step('a', false)], [], 'refused'), 'fail', 'the mismatch is the cause');
   t.equal(scenarioStatus([step('a', false)], [finding], 'x'), 'crash');
 });
 

@@ -1,0 +1,32 @@
+# The two commands a new user needs:
+#   make vm-test   boot the kernel under QEMU and check every reading (ARGS="--help" for options)
+#   make test      unit tests (no VM) and the VM suite on the stock kernel
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+NODE := node
+TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
+
+.PHONY: all deps build vm-test test test-unit test-vm clean
+
+all: build
+
+deps:
+	@harness/install-deps.sh
+
+build: deps
+	@node_modules/.bin/tsc -p .
+
+vm-test: build
+	$(NODE) dist/harness/vm-test.js $(ARGS)
+
+test: build
+	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 900 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
+
+test-unit: build
+	@$(TAP) dist/test/unit 2>&1 | $(NODE) dist/harness/tap-summary.js
+
+test-vm: build
+	@$(TAP) --jobs 1 --timeout 900 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
+
+clean:
+	rm -rf dist .tap

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Installs what `make vm-test` and `make test` need, and nothing when it is
+# all there already: Debian packages with apt-get, npm packages with npm ci
+# from the committed package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
+	gcc make libc6-dev kmod cpio)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+		echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "install-deps: apt-get install ${missing[*]} (the kernel image takes a few minutes)" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.installed-from-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+	echo "install-deps: npm ci" >&2
+	npm ci --no-audit --no-fund --loglevel=error
+	cp package-lock.json "$stamp"
+fi

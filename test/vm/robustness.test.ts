@@ -1,0 +1,115 @@
+/**
+ * What a kernel engineer expects when things go wrong: bad input to the
+ * module refused with a message and no oops; a kernel/headers mismatch
+ * refused before boot; Ctrl-C stops QEMU and still writes the report.
+ */
+import t from 'tap';
+import { mkdtemp, rm, writeFile, mkdir, copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { classifyConsole } from '../../src/crash/classify.js';
+import { discoverKernel } from '../../src/kernel/discover.js';
+import { buildModule } from '../../src/module/build.js';
+import { buildInitramfs } from '../../src/initramfs/build.js';
+import { RefProbe } from '../../src/probe/client.js';
+import { QemuTarget } from '../../src/target/qemu-target.js';
+import { chooseAccel } from '../../src/vm/accel.js';
+import { repoRoot } from '../fixtures.js';
+import { OUT, reportOf, strayQemus, VM_TEST } from '../vm-harness.js';
+
+const BAD_INPUT: [string, string, RegExp][] = [
+  ['bogus', 'Invalid argument', /unknown command 'bogus'/],
+  ['', 'Invalid argument', /empty command/],
+  ['hold nosuchdev 0 1', 'No such file or directory', /no device 'nosuchdev'/],
+  ['alloc rpbad 0', 'File exists', /device 'rpbad' exists/],
+  ['hold rpbad 7 1', 'Invalid argument', /CPU 7 is not possible/],
+  ['hold rpbad 4294967296 1', 'Invalid argument', /is not a number/],
+  ['hold rpbad x 1', 'Invalid argument', /CPU 'x' is not a number/],
+  ['hold rpbad 0 0', 'Invalid argument', /count '0' is not a positive integer/],
+  ['hold rpbad 0 -5', 'Invalid argument', /count '-5' is not a positive integer/],
+  ['hold rpbad 0 2000000', 'Numerical result out of range', /above the limit 1000000/],
+  ['hold rpbad 0 1x', 'Invalid argument', /not a positive integer/],
+  ['put rpbad 0 1', 'Invalid argument', /only 0 references held/],
+  ['register rpbad', 'Invalid argument', /usage: register NAME CPU/],
+  ['alloc bad/name 0', 'Invalid argument', /not a valid interface name/],
+  ['alloc waytoolongname0123 0', 'Invalid argument', /not a valid interface name/],
+  ['unregister rpbad', 'Device or resource busy', /not registered/],
+  ['hold rpbad 0 1 extra', 'Invalid argument', /too many words/],
+];
+
+t.test('bad input to the module: refused with errno and message, never an oops', async (t) => {
+  const kernel = await discoverKernel();
+  const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), module: mod.ko });
+  const accel = await chooseAccel('auto', 'qemu-system-x86_64');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  const lines: string[] = [];
+  const target = await QemuTarget.boot({
+    guest: { qemu: 'qemu-system-x86_64', kernel: kernel.image, initrd: initrd.path, accel: accel.accel, machine: 'pc', cpus: 2, memoryMb: 256, channelSocket: path.join(dir, 'ch.sock'), cmdline: [], agentIdleSec: 120 },
+    consoleLog: path.join(dir, 'console.log'),
+    bootTimeoutMs: 120_000,
+    defaultTimeoutMs: 30_000,
+    onConsoleLine: (l) => lines.push(l),
+  });
+  try {
+    const probe = new RefProbe(target);
+    await probe.load();
+    await probe.must('alloc rpbad 0');
+    for (const [cmd, errno, message] of BAD_INPUT) {
+      const r = await probe.ctl(cmd);
+      t.equal(r.ok, false, `"${cmd}" refused`);
+      t.equal(r.errno, errno, `"${cmd}": ${errno}`);
+      t.match(r.error, message, `"${cmd}": ${message.source}`);
+    }
+    // One 200-byte write: longer than any command (the limit is 127 bytes).
+    const long = await target.run(`head -c 200 /dev/zero | tr '\\0' a | dd of=/sys/kernel/debug/refprobe/ctl bs=200 count=1`);
+    t.not(long.exitCode, 0, 'an overlong write fails');
+    t.match(long.stderr, /Invalid argument/, 'an overlong write is refused with EINVAL');
+    const dev = await probe.device('rpbad');
+    t.equal(dev?.refcnt, 1, 'the device is untouched by all of it');
+    await probe.must('free rpbad');
+    t.equal((await probe.unload()).ok, true, 'the module unloads');
+  } finally {
+    await target.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.same(classifyConsole(lines.join('\n')), [], 'the console stays free of WARN/BUG/oops');
+});
+
+t.test('a kernel image and a kbuild tree of another release are refused before boot', async (t) => {
+  const kernel = await discoverKernel();
+  const fake = await mkdtemp(path.join(os.tmpdir(), 'refprobe-kdir-'));
+  await mkdir(path.join(fake, 'include/generated'), { recursive: true });
+  await writeFile(path.join(fake, 'include/generated/utsrelease.h'), '#define UTS_RELEASE "6.99.0-other"\n');
+  await writeFile(path.join(fake, 'Makefile'), '');
+  const r = await execa('node', [VM_TEST, '--out', OUT, '--kernel', kernel.image, '--kdir', fake], { reject: false });
+  t.equal(r.exitCode, 2, 'a set-up error');
+  t.match(r.stderr, new RegExp(`is ${kernel.release.replace(/\./g, '\\.')} but the kbuild tree .* is 6\\.99\\.0-other`));
+  t.match(r.stderr, /fix: pass --kdir with the tree of/);
+  const bogus = path.join(fake, 'not-a-kernel');
+  await copyFile('/etc/hostname', bogus).catch(() => writeFile(bogus, 'x'));
+  const r2 = await execa('node', [VM_TEST, '--out', OUT, '--kernel', bogus, '--kdir', fake], { reject: false });
+  t.equal(r2.exitCode, 2);
+  t.match(r2.stderr, /is not a bootable x86 kernel/);
+  await rm(fake, { recursive: true, force: true });
+});
+
+t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async (t) => {
+  const child = execa('node', [VM_TEST, '--out', OUT], { reject: false, all: true });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes('vm-test: boot:')) resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  child.kill('SIGINT');
+  const r = await child;
+  t.not(r.exitCode, 0, 'an interrupted run does not pass');
+  t.match(r.stderr, /SIGINT: stopping the guest/);
+  const report = await reportOf(r.stderr);
+  t.equal(report.error, 'interrupted');
+  t.same(await strayQemus(), [], 'no QEMU left running');
+});

@@ -1,0 +1,51 @@
+/**
+ * The main job on the stock Debian kernel: a real boot, the real module, and
+ * every reading matched against the model. And the proof that the check can
+ * fail: the same run with a kernel-side fault (every hold counts twice) must
+ * fail with readable diffs.
+ */
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { SCENARIOS } from '../../src/scenarios/index.js';
+import { reportOf, strayQemus, vmTest } from '../vm-harness.js';
+
+t.test('make vm-test on the stock kernel: every scenario matches the model', async (t) => {
+  const r = await vmTest([]);
+  t.equal(r.exitCode, 0, `exit status 0\n${r.all}`);
+  for (const [i, s] of SCENARIOS.entries()) t.match(r.stdout, new RegExp(`^ok ${i + 1} - ${s.name} `, 'm'), `TAP: ${s.name} ok`);
+  t.notMatch(r.stdout, /not ok/);
+  const report = await reportOf(r.stderr);
+  t.equal(report.ok, true);
+  t.equal(report.variant, 'pcpu', 'Debian 6.1 has CONFIG_PCPU_DEV_REFCNT=y');
+  t.same(report.topology?.online, [0, 1]);
+  t.ok(report.accel?.accel, 'the accelerator is reported');
+  for (const phase of ['build', 'initramfs', 'boot', 'scenarios', 'total'] as const) {
+    t.type(report.phasesMs[phase], 'number', `phase time: ${phase}`);
+  }
+  const steps = report.scenarios.flatMap((s) => s.steps);
+  t.ok(steps.length >= 30, `${steps.length} steps, each with a prediction`);
+  const hold = steps.find((s) => s.op.startsWith('hold '));
+  t.ok(hold && 'pcpu' in hold.predicted && 'pcpu' in hold.observed, 'hold steps carry per-CPU predictions and observations');
+  const negative = steps.some((s) => Object.values((s.observed as { pcpu?: Record<string, number> }).pcpu ?? {}).some((v) => v < 0));
+  t.ok(negative, 'a per-CPU counter went negative (hold on one CPU, put on another)');
+  t.ok(existsSync(report.files.console), 'the console log is kept');
+  t.match(await readFile(report.files.tap, 'utf8'), /^TAP version 14/);
+  t.same(await strayQemus(), [], 'no QEMU left running');
+});
+
+t.test('a kernel that counts a hold twice fails the run, with diffs', async (t) => {
+  const r = await vmTest(['--fault', 'hold-twice', '--scenario', 'hold-put-every-cpu', '--scenario', 'lifecycle']);
+  t.equal(r.exitCode, 1, 'exit status 1: a reading differed');
+  t.match(r.stdout, /^not ok 1 - hold-put-every-cpu \(/m);
+  t.match(r.stdout, /^ok 2 - lifecycle /m, 'scenarios without holds still pass');
+  t.match(r.stderr, /FAIL: 1\/2 scenarios matched the model/);
+  t.match(r.stderr, /hold rphold0 x3 on CPU 0\n\s+--- expected \(model\)\n\s+\+\+\+ observed \(kernel\)/);
+  t.match(r.stderr, /-\s+"refcnt": 11,?\n\s*\+\s+"refcnt": 14/, 'the diff shows the 3 extra references');
+  const report = await reportOf(r.stderr);
+  t.equal(report.ok, false);
+  const failed = report.scenarios[0]?.steps.filter((s) => !s.ok) ?? [];
+  t.ok(failed.length > 0 && failed.every((s) => s.diff), 'every failing step has a diff');
+  t.ok(existsSync(report.files.console), 'the failed run kept its console log');
+  t.same(await strayQemus(), []);
+});
