@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
-	gcc make libc6-dev kmod cpio)
+	gcc make libc6-dev kmod cpio xz-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

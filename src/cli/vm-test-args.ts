@@ -7,6 +7,7 @@ import { HarnessError } from '../errors.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { AccelChoice } from '../vm/accel.js';
 import type { Machine } from '../vm/qemu-args.js';
+import type { BootMode } from '../kernel/vmlinux.js';
 
 export interface VmTestArgs {
   help: boolean;
@@ -15,6 +16,7 @@ export interface VmTestArgs {
   kdir?: string;
   accel: AccelChoice;
   machine: Machine;
+  boot: BootMode;
   smp: number;
   memoryMb: number;
   scenarios: Scenario[];
@@ -48,6 +50,10 @@ Guest:
   --machine pc|microvm  QEMU machine (default pc; microvm boots no faster
                         under TCG here and hangs in about 1 boot in 5: it has
                         no HPET or PM timer when TSC calibration fails)
+  --boot auto|pvh|bzimage
+                        how QEMU loads the kernel (default auto: the
+                        uncompressed vmlinux through its PVH entry when the
+                        kernel has one, which halves a TCG boot; else bzImage)
   --smp N               online CPUs, 1-64 (default 2)
   --memory MB           guest memory, 128-16384 (default 256)
 
@@ -106,6 +112,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         kdir: { type: 'string' },
         accel: { type: 'string' },
         machine: { type: 'string' },
+        boot: { type: 'string' },
         smp: { type: 'string' },
         memory: { type: 'string' },
         scenario: { type: 'string', multiple: true },
@@ -136,6 +143,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     ...(v.kdir ? { kdir: v.kdir } : {}),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
+    boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
     smp: intOption('smp', v.smp, 2, 1, 64),
     memoryMb: intOption('memory', v.memory, 256, 128, 16384),
     scenarios: scenarios.length ? scenarios : [...all],

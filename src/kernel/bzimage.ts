@@ -24,3 +24,32 @@ export function readImageVersion(head: Buffer): ImageVersion {
   if (!release) throw new Error('the bzImage version string is empty');
   return { release, banner };
 }
+
+export type PayloadFormat = 'gzip' | 'xz' | 'zstd' | 'lzma' | 'bzip2' | 'lz4' | 'lzo' | 'unknown';
+
+const MAGICS: [PayloadFormat, number[]][] = [
+  ['gzip', [0x1f, 0x8b]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['lzma', [0x5d, 0x00, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x02, 0x21, 0x4c, 0x18]],
+  ['lzo', [0x89, 0x4c, 0x5a, 0x4f]],
+];
+
+/**
+ * The compressed vmlinux inside a bzImage: setup_sects at 0x1f1 (0 means 4),
+ * payload_offset at 0x248 and payload_length at 0x24c, counted from the end
+ * of the setup sectors (Documentation/x86/boot.rst, protocol 2.08+).
+ */
+export function readPayload(image: Buffer): { format: PayloadFormat; data: Buffer } {
+  readImageVersion(image);
+  if (image.readUInt16LE(0x206) < 0x208) throw new Error('boot protocol older than 2.08: no payload fields');
+  const setupBytes = ((image[0x1f1] || 4) + 1) * 512;
+  const start = setupBytes + image.readUInt32LE(0x248);
+  const end = start + image.readUInt32LE(0x24c);
+  if (end > image.length) throw new Error('the payload runs past the end of the image');
+  const data = image.subarray(start, end);
+  const found = MAGICS.find(([, magic]) => magic.every((b, i) => data[i] === b));
+  return { format: found ? found[0] : 'unknown', data };
+}

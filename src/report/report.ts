@@ -37,6 +37,8 @@ export interface RunReport {
   topology: Topology | null;
   accel: { accel: string; reason: string } | null;
   target: string | null;
+  /** What QEMU was given: the bzImage or its uncompressed vmlinux (PVH). */
+  boot: { path: string; mode: string; reason: string } | null;
   module: { vermagic: string; params: Record<string, string | number | boolean>; cached: boolean } | null;
   initramfs: { path: string; bytes: number; cached: boolean } | null;
   phasesMs: Partial<Phases>;

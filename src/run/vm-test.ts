@@ -10,6 +10,7 @@ import { classifyConsole, unexpected } from '../crash/classify.js';
 import { HarnessError } from '../errors.js';
 import { buildInitramfs } from '../initramfs/build.js';
 import { discoverKernel } from '../kernel/discover.js';
+import { bootImage, type BootMode } from '../kernel/vmlinux.js';
 import { buildModule } from '../module/build.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
@@ -28,6 +29,7 @@ export interface VmTestOptions {
   kdir?: string;
   accel: AccelChoice;
   machine: Machine;
+  boot: BootMode;
   smp: number;
   memoryMb: number;
   scenarios: readonly Scenario[];
@@ -66,6 +68,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     topology: null,
     accel: null,
     target: null,
+    boot: null,
     module: null,
     initramfs: null,
     phasesMs: {},
@@ -96,8 +99,13 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     opts.progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
     const mod = await buildModule(kernel, path.join(opts.repoRoot, 'kmod'));
     report.module = { vermagic: mod.vermagic, params: opts.moduleParams, cached: mod.cached };
+    opts.progress(`module: ${mod.cached ? 'cached' : 'built'} ${mod.ko} (${since(t)} ms)`);
+    const image = await bootImage(kernel.image, opts.boot).catch((e: Error) => {
+      throw new HarnessError(e.message, 'pass --boot bzimage, or a kernel built with CONFIG_PVH=y');
+    });
+    report.boot = image;
     report.phasesMs.build = since(t);
-    opts.progress(`module: ${mod.cached ? 'cached' : 'built'} ${mod.ko} (${report.phasesMs.build} ms)`);
+    opts.progress(`boot image: ${image.path} (${image.reason})`);
 
     t = performance.now();
     const initrd = await buildInitramfs({ busybox: opts.busybox, init: path.join(opts.repoRoot, 'vm/init'), module: mod.ko });
@@ -114,7 +122,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     target = await QemuTarget.boot({
       guest: {
         qemu: opts.qemu,
-        kernel: kernel.image,
+        kernel: image.path,
         initrd: initrd.path,
         accel: accel.accel,
         machine: opts.machine,

@@ -64,6 +64,7 @@ const report = (over: Partial<RunReport>): RunReport => ({
   topology: { nrCpuIds: 2, possible: [0, 1], online: [0, 1] },
   accel: { accel: 'tcg', reason: '' },
   target: 'qemu tcg pc smp=2',
+  boot: null,
   module: null,
   initramfs: null,
   phasesMs: { build: 1, boot: 2, total: 3 },

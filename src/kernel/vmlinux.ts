@@ -1,0 +1,58 @@
+/**
+ * What QEMU boots. Under TCG, decompressing a distribution bzImage is half
+ * the boot: the stock 6.1 kernel took 7.6-8.3 s to boot and power off from
+ * its bzImage and 3.3-4.4 s from its uncompressed vmlinux through the PVH
+ * entry (CONFIG_PVH=y). So the harness decompresses the payload once (cached
+ * by the image's content) and boots the vmlinux when it has the PVH note,
+ * falling back to the bzImage otherwise.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { cachedDir, hashOf } from '../cache.js';
+import { readPayload, type PayloadFormat } from './bzimage.js';
+import { hasPvhEntry } from './elf.js';
+
+export type BootMode = 'auto' | 'pvh' | 'bzimage';
+
+export interface BootImage {
+  path: string;
+  mode: 'pvh' | 'bzimage';
+  reason: string;
+}
+
+const TOOLS: Partial<Record<PayloadFormat, string[]>> = {
+  xz: ['xz', '-dc', '--single-stream'],
+  zstd: ['zstd', '-dc'],
+  lzma: ['xz', '--format=lzma', '-dc'],
+  bzip2: ['bzip2', '-dc'],
+  lz4: ['lz4', '-dc'],
+};
+
+async function decompress(format: PayloadFormat, data: Buffer): Promise<Buffer> {
+  if (format === 'gzip') return gunzipSync(data);
+  const tool = TOOLS[format];
+  if (!tool) throw new Error(`no decompressor for a ${format} payload`);
+  const [cmd, ...args] = tool as [string, ...string[]];
+  const r = await execa(cmd, args, { input: data, encoding: 'buffer', stripFinalNewline: false, timeout: 120_000 });
+  return Buffer.from(r.stdout);
+}
+
+export async function bootImage(image: string, mode: BootMode): Promise<BootImage> {
+  if (mode === 'bzimage') return { path: image, mode: 'bzimage', reason: 'requested (--boot bzimage)' };
+  try {
+    const bz = await readFile(image);
+    const { dir } = await cachedDir('vmlinux', hashOf(bz), async (tmp) => {
+      const payload = readPayload(bz);
+      const elf = await decompress(payload.format, payload.data);
+      if (!hasPvhEntry(elf)) throw new Error('the kernel has no PVH entry (CONFIG_PVH is off)');
+      await writeFile(path.join(tmp, 'vmlinux'), elf);
+    });
+    return { path: path.join(dir, 'vmlinux'), mode: 'pvh', reason: 'uncompressed vmlinux through the PVH entry' };
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0] ?? '';
+    if (mode === 'pvh') throw new Error(`--boot pvh: cannot boot ${image} through PVH: ${why}`);
+    return { path: image, mode: 'bzimage', reason: `bzImage (no PVH boot: ${why})` };
+  }
+}
