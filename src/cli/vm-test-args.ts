@@ -5,29 +5,13 @@
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import type { Scenario } from '../scenarios/scenario.js';
-import type { AccelChoice } from '../vm/accel.js';
-import type { Machine } from '../vm/qemu-args.js';
-import type { BootMode } from '../kernel/vmlinux.js';
+import type { RunSettings } from '../run/vm-test.js';
 
-export interface VmTestArgs {
+export interface VmTestArgs extends RunSettings {
   help: boolean;
   list: boolean;
-  kernel?: string;
-  kdir?: string;
-  accel: AccelChoice;
-  machine: Machine;
-  boot: BootMode;
-  smp: number;
-  memoryMb: number;
   scenarios: Scenario[];
   fault: 'hold-twice' | null;
-  outDir: string;
-  qemu: string;
-  busybox: string;
-  bootTimeoutSec: number;
-  commandTimeoutSec: number;
-  runTimeoutSec: number;
-  verbose: boolean;
 }
 
 export const FAULTS = ['hold-twice'] as const;

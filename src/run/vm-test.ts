@@ -24,7 +24,8 @@ import { chooseAccel, type AccelChoice } from '../vm/accel.js';
 import type { Machine } from '../vm/qemu-args.js';
 import { makeRunDir } from './run-dir.js';
 
-export interface VmTestOptions {
+/** What a user chooses for a run (the command line maps onto this). */
+export interface RunSettings {
   kernel?: string;
   kdir?: string;
   accel: AccelChoice;
@@ -33,19 +34,22 @@ export interface VmTestOptions {
   smp: number;
   memoryMb: number;
   scenarios: readonly Scenario[];
-  moduleParams: Record<string, string | number | boolean>;
   outDir: string;
-  repoRoot: string;
   qemu: string;
   busybox: string;
   bootTimeoutSec: number;
   commandTimeoutSec: number;
   runTimeoutSec: number;
+  verbose: boolean;
+}
+
+export interface VmTestOptions extends RunSettings {
+  moduleParams: Record<string, string | number | boolean>;
+  repoRoot: string;
   /** Progress for people (stderr). */
   progress: (line: string) => void;
   /** TAP for machines (stdout). */
   tap: (text: string) => void;
-  verbose: boolean;
   signal?: AbortSignal;
 }
 

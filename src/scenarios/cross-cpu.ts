@@ -1,4 +1,4 @@
-import { alloc, free, hold, newDevice, put, register, unregister } from './device-ops.js';
+import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
 import type { Scenario } from './scenario.js';
 
 /**
@@ -12,9 +12,7 @@ export const holdPutCrossCpu: Scenario = {
   claim: 'hold on CPU a, put on CPU b: per-CPU +n/-n (negative is normal), sum unchanged',
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const dev = newDevice(ctx, 'rpcross0');
-    await alloc(ctx, dev, online[0] ?? 0);
-    await register(ctx, dev, online[0] ?? 0);
+    const dev = await registeredDevice(ctx, 'rpcross0');
     if (online.length < 2) {
       ctx.steps.skip('needs two online CPUs (run with --smp 2 or more)');
     } else {

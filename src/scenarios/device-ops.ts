@@ -27,6 +27,15 @@ export async function register(ctx: ScenarioContext, dev: DeviceModel, cpu: numb
   });
 }
 
+/** The usual start: a device allocated and registered on the first online CPU, baseline measured. */
+export async function registeredDevice(ctx: ScenarioContext, name: string): Promise<DeviceModel> {
+  const cpu = ctx.info.topology.online[0] ?? 0;
+  const dev = newDevice(ctx, name);
+  await alloc(ctx, dev, cpu);
+  await register(ctx, dev, cpu);
+  return dev;
+}
+
 export async function hold(ctx: ScenarioContext, dev: DeviceModel, cpu: number, count: number): Promise<StepRecord> {
   await ctx.probe.must(`hold ${dev.name} ${cpu} ${count}`);
   dev.hold(cpu, count);

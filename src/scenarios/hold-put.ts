@@ -1,4 +1,4 @@
-import { alloc, free, hold, newDevice, put, register, unregister } from './device-ops.js';
+import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
 import type { Scenario } from './scenario.js';
 
 const K = 3;
@@ -9,9 +9,7 @@ export const holdPutEveryCpu: Scenario = {
   claim: `hold and put ${K} times on each online CPU: only that CPU's counter moves, the sum follows`,
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const dev = newDevice(ctx, 'rphold0');
-    await alloc(ctx, dev, online[0] ?? 0);
-    await register(ctx, dev, online[0] ?? 0);
+    const dev = await registeredDevice(ctx, 'rphold0');
     for (const cpu of online) {
       await hold(ctx, dev, cpu, K);
       await put(ctx, dev, cpu, K);

@@ -1,4 +1,4 @@
-import { alloc, hold, newDevice, register } from './device-ops.js';
+import { hold, registeredDevice } from './device-ops.js';
 import type { Scenario } from './scenario.js';
 
 /**
@@ -11,9 +11,7 @@ export const unloadReleases: Scenario = {
   claim: 'rmmod with references held puts them back and unregisters the device',
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const dev = newDevice(ctx, 'rpunload0');
-    await alloc(ctx, dev, online[0] ?? 0);
-    await register(ctx, dev, online[0] ?? 0);
+    const dev = await registeredDevice(ctx, 'rpunload0');
     for (const cpu of online) await hold(ctx, dev, cpu, 4);
     const unload = await ctx.probe.unload();
     const gone = await ctx.probe.target.run(`test -e /sys/class/net/${dev.name}`);

@@ -1,4 +1,4 @@
-import { alloc, free, hold, newDevice, put, register } from './device-ops.js';
+import { free, hold, put, registeredDevice } from './device-ops.js';
 import type { Scenario } from './scenario.js';
 
 /** An unregister in the background, once every reference is balanced, completes and the device is gone. */
@@ -7,9 +7,7 @@ export const unregisterBalanced: Scenario = {
   claim: 'a balanced device unregisters in the background without waiting, and is gone after free',
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const dev = newDevice(ctx, 'rpunreg0');
-    await alloc(ctx, dev, online[0] ?? 0);
-    await register(ctx, dev, online[0] ?? 0);
+    const dev = await registeredDevice(ctx, 'rpunreg0');
     for (const cpu of online) await hold(ctx, dev, cpu, 2);
     for (const cpu of [...online].reverse()) await put(ctx, dev, cpu, 2);
     await ctx.probe.must(`unregister_async ${dev.name}`);
