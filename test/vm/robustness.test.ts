@@ -4,7 +4,7 @@
  * refused before boot; Ctrl-C stops QEMU and still writes the report.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile, mkdir, copyFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -16,7 +16,7 @@ import { RefProbe } from '../../src/probe/client.js';
 import { QemuTarget } from '../../src/target/qemu-target.js';
 import { chooseAccel } from '../../src/vm/accel.js';
 import { repoRoot } from '../fixtures.js';
-import { OUT, reportOf, strayQemus, VM_TEST } from '../vm-harness.js';
+import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 
 const BAD_INPUT: [string, string, RegExp][] = [
   ['bogus', 'Invalid argument', /unknown command 'bogus'/],
@@ -95,7 +95,12 @@ t.test('a kernel image and a kbuild tree of another release are refused before b
   await rm(fake, { recursive: true, force: true });
 });
 
+async function tempDirs(): Promise<string[]> {
+  return (await readdir(os.tmpdir())).filter((n) => n.startsWith('refprobe-')).sort();
+}
+
 t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async (t) => {
+  const before = await tempDirs();
   const child = execa('node', [VM_TEST, '--out', OUT], { reject: false, all: true });
   let seen = '';
   await new Promise<void>((resolve) => {
@@ -111,5 +116,16 @@ t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async
   t.match(r.stderr, /SIGINT: stopping the guest/);
   const report = await reportOf(r.stderr);
   t.equal(report.error, 'interrupted');
+  t.equal(r.exitCode, 130);
   t.same(await strayQemus(), [], 'no QEMU left running');
+  t.same(await tempDirs(), before, 'no temp directory left behind');
+});
+
+t.test('two runs at once do not collide', async (t) => {
+  const [a, b] = await Promise.all([vmTest(['--scenario', 'lifecycle']), vmTest(['--scenario', 'lifecycle'])]);
+  t.equal(a.exitCode, 0, a.all);
+  t.equal(b.exitCode, 0, b.all);
+  const [ra, rb] = await Promise.all([reportOf(a.stderr), reportOf(b.stderr)]);
+  t.not(ra.files.dir, rb.files.dir, 'each run has its own directory');
+  t.same(await strayQemus(), []);
 });
