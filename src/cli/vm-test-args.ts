@@ -39,6 +39,8 @@ Guest:
                         uncompressed vmlinux through its PVH entry when the
                         kernel has one, which halves a TCG boot; else bzImage)
   --smp N               online CPUs, 1-64 (default 2)
+  --possible-cpus N     boot with possible_cpus=N (N >= --smp): CPUs that are
+                        possible but absent, whose counters every sum includes
   --memory MB           guest memory, 128-16384 (default 256)
 
 Scenarios:
@@ -98,6 +100,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         machine: { type: 'string' },
         boot: { type: 'string' },
         smp: { type: 'string' },
+        'possible-cpus': { type: 'string' },
         memory: { type: 'string' },
         scenario: { type: 'string', multiple: true },
         fault: { type: 'string' },
@@ -119,6 +122,11 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
     return sc;
   });
+  const smp = intOption('smp', v.smp, 2, 1, 64);
+  const possibleCpus = v['possible-cpus'] === undefined ? null : intOption('possible-cpus', v['possible-cpus'], smp, 1, 64);
+  if (possibleCpus !== null && possibleCpus < smp) {
+    throw new HarnessError(`--possible-cpus ${possibleCpus} is below --smp ${smp}`, `pass --possible-cpus N with N >= ${smp}`);
+  }
   if (v.kdir && !v.kernel) throw new HarnessError('--kdir without --kernel', 'pass --kernel IMAGE with --kdir DIR (the image that tree built)');
   return {
     help: v.help ?? false,
@@ -128,7 +136,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
     boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
-    smp: intOption('smp', v.smp, 2, 1, 64),
+    smp,
+    possibleCpus,
     memoryMb: intOption('memory', v.memory, 256, 128, 16384),
     scenarios: scenarios.length ? scenarios : [...all],
     fault: v.fault === undefined ? null : oneOf('fault', v.fault, FAULTS, 'hold-twice'),

@@ -19,6 +19,7 @@ export class DeviceModel {
   private reg: RegState | null = null;
   private unreg: UnregState = 'none';
   private held = 0;
+  private readonly online: Set<number>;
   /** Per-CPU values are known until the kernel drops its own references. */
   private perCpuKnown = true;
 
@@ -27,6 +28,7 @@ export class DeviceModel {
     readonly variant: Variant,
     readonly topology: Topology,
   ) {
+    this.online = new Set(topology.online);
     this.pcpu = variant === 'pcpu' ? new PcpuCounter(topology.possible) : null;
     this.refcount = variant === 'refcount' ? new RefcountT(0) : null;
   }
@@ -44,9 +46,27 @@ export class DeviceModel {
     return this.reg;
   }
 
+  /** True when the CPU is online now: a hold or put there would run. */
+  isOnline(cpu: number): boolean {
+    return this.online.has(cpu);
+  }
+
+  /**
+   * CPU hotplug. Nothing folds a counter when its CPU goes offline: the
+   * value stays in the per-CPU area and netdev_refcnt_read() still sums it.
+   */
+  cpuOffline(cpu: number): void {
+    this.online.delete(cpu);
+  }
+
+  cpuOnline(cpu: number): void {
+    if (!this.topology.possible.includes(cpu)) throw new ModelError(`CPU ${cpu} is not possible`);
+    this.online.add(cpu);
+  }
+
   private requireOnline(cpu: number, what: string): void {
-    if (!this.topology.online.includes(cpu)) {
-      throw new ModelError(`${what} on CPU ${cpu}: not online (online: ${this.topology.online.join(',')})`);
+    if (!this.online.has(cpu)) {
+      throw new ModelError(`${what} on CPU ${cpu}: not online (online: ${[...this.online].join(',')})`);
     }
   }
 

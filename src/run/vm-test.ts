@@ -32,6 +32,8 @@ export interface RunSettings {
   machine: Machine;
   boot: BootMode;
   smp: number;
+  /** possible_cpus= on the kernel command line: possible CPUs beyond the online ones. */
+  possibleCpus: number | null;
   memoryMb: number;
   scenarios: readonly Scenario[];
   outDir: string;
@@ -133,7 +135,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
         cpus: opts.smp,
         memoryMb: opts.memoryMb,
         channelSocket: path.join(tmp, 'channel.sock'),
-        cmdline: [],
+        cmdline: opts.possibleCpus ? [`possible_cpus=${opts.possibleCpus}`] : [],
         agentIdleSec: Math.max(60, opts.commandTimeoutSec * 2),
       },
       consoleLog: files.console,

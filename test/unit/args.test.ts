@@ -21,6 +21,8 @@ t.test('bad options say what was wrong and what to pass', async (t) => {
   t.throws(() => parseVmTestArgs(['--frobnicate'], SCENARIOS), /Unknown option '--frobnicate'/);
   t.throws(() => parseVmTestArgs(['--kdir', '/k'], SCENARIOS), /--kdir without --kernel/);
   t.throws(() => parseVmTestArgs(['--fault', 'drop'], SCENARIOS), /--fault hold-twice/);
+  t.throws(() => parseVmTestArgs(['--smp', '4', '--possible-cpus', '2'], SCENARIOS), /--possible-cpus 2 is below --smp 4/);
+  t.equal(parseVmTestArgs(['--possible-cpus', '8'], SCENARIOS).possibleCpus, 8);
 });
 
 t.test('scenario selection keeps the order given', async (t) => {

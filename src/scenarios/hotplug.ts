@@ -1,0 +1,66 @@
+import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+
+const K = 3;
+
+async function setCpuOnline(ctx: ScenarioContext, cpu: number, online: boolean): Promise<void> {
+  const r = await ctx.probe.target.run(`echo ${online ? 1 : 0} > /sys/devices/system/cpu/cpu${cpu}/online`, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`CPU ${cpu} could not be brought ${online ? 'online' : 'offline'}: ${r.stderr.trim()}`);
+}
+
+/**
+ * A reference taken on a CPU that then goes offline stays counted: the
+ * per-CPU value is not folded anywhere, and the sum over possible CPUs still
+ * sees it. A put on another CPU balances it. Summing only online CPUs would
+ * be wrong exactly here.
+ */
+export const hotplug: Scenario = {
+  name: 'cpu-hotplug',
+  claim: 'hold on CPU n, offline n, put on CPU 0: counters as predicted, the offline CPU still counted',
+  async run(ctx) {
+    const online = ctx.info.topology.online;
+    const n = online[online.length - 1] ?? 0;
+    const dev = await registeredDevice(ctx, 'rphot0');
+    if (online.length < 2 || n === 0) {
+      ctx.steps.skip('needs a second online CPU to take offline (run with --smp 2 or more)');
+    } else {
+      await hold(ctx, dev, n, K);
+      await setCpuOnline(ctx, n, false);
+      dev.cpuOffline(n);
+      await ctx.steps.check(`CPU ${n} offline: its ${K} references still counted`, dev, { cpu: n });
+      const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
+      ctx.steps.checkValue(
+        `hold on offline CPU ${n} is refused`,
+        { refused: !dev.isOnline(n), errno: 'No such device or address' },
+        { refused: !refused.ok, errno: refused.errno },
+        refused.error,
+      );
+      await put(ctx, dev, online[0] ?? 0, K);
+      await setCpuOnline(ctx, n, true);
+      dev.cpuOnline(n);
+      await ctx.steps.check(`CPU ${n} back online: counters unchanged`, dev, { cpu: n });
+    }
+    await unregister(ctx, dev);
+    await free(ctx, dev);
+  },
+};
+
+/** Possible CPUs that never came online are part of every sum, and read 0. */
+export const possibleNotPresent: Scenario = {
+  name: 'possible-cpus',
+  claim: 'possible-but-absent CPUs (possible_cpus=) are in the per-CPU set and the sum, and read 0',
+  async run(ctx) {
+    const { possible, online } = ctx.info.topology;
+    const absent = possible.filter((c) => !online.includes(c));
+    const dev = await registeredDevice(ctx, 'rpposs0');
+    if (absent.length === 0) {
+      ctx.steps.skip('every possible CPU is online (run with --possible-cpus above --smp)');
+    } else {
+      // Every check compares all possible CPUs' counters: the absent ones must be there, at 0.
+      for (const cpu of online) await hold(ctx, dev, cpu, 2);
+      for (const cpu of online) await put(ctx, dev, cpu, 2);
+    }
+    await unregister(ctx, dev);
+    await free(ctx, dev);
+  },
+};
