@@ -40,9 +40,17 @@ enum probe_unreg {
 	PROBE_UNREG_DONE,
 };
 
+/* netdev_priv() of every device this module allocates. */
+struct probe_priv {
+	/* References our netdevice notifier drops on NETDEV_UNREGISTER. */
+	atomic_long_t notifier_held;
+};
+
 struct probe_dev {
 	struct list_head node;
 	struct net_device *dev;
+	/* A dummy device: kzalloc'ed, init_dummy_netdev(), never refcounted. */
+	bool dummy;
 	/* References this module holds now: holds minus puts, on any CPU. */
 	long held;
 	enum probe_unreg unreg;
@@ -118,7 +126,7 @@ static long probe_alloc_on_cpu(void *name)
 	struct net_device *dev;
 
 	/* alloc_netdev() takes the first reference on this CPU's counter. */
-	dev = alloc_netdev(0, name, NET_NAME_USER, ether_setup);
+	dev = alloc_netdev(sizeof(struct probe_priv), name, NET_NAME_USER, ether_setup);
 	if (!dev)
 		return -ENOMEM;
 	dev->netdev_ops = &probe_netdev_ops;
@@ -205,37 +213,61 @@ static void probe_refop_on_cpu(void *arg)
 	}
 }
 
-static int probe_refop(const char *cmd, char **argv, bool put)
+/* Whether hold/put may touch this device's count at all. */
+static int probe_check_counted(const char *cmd, struct probe_dev *pd)
 {
-	struct probe_refop op = { .put = put };
-	struct probe_dev *pd;
-	unsigned int cpu;
-	long refs;
-	int ret;
-
-	ret = probe_lookup(cmd, argv[0], &pd) ?:
-	      probe_parse_cpu(cmd, argv[1], &cpu) ?:
-	      probe_parse_count(cmd, argv[2], &op.count);
-	if (ret)
-		return ret;
+	/* A dummy's pcpu_refcnt is NULL: this_cpu_inc() would corrupt memory. */
+	if (pd->dummy)
+		return probe_fail(-EINVAL, cmd, "'%s' is a dummy device: it has no reference count",
+				  pd->dev->name);
 	/*
 	 * A pending unregister shows NETREG_UNREGISTERED already (netdev_run_todo
 	 * sets it before waiting): references may still be put then.
 	 */
 	if (pd->unreg == PROBE_UNREG_DONE)
-		return probe_fail(-EBUSY, cmd, "'%s' is unregistered", argv[0]);
-	refs = put ? -(long)op.count : (long)op.count * (fault_hold_twice ? 2 : 1);
-	/* Never drop a reference the kernel owns: that would corrupt it. */
-	if (pd->held + refs < 0)
-		return probe_fail(-EINVAL, cmd, "only %ld references held on '%s'",
-				  pd->held, argv[0]);
-	op.dev = pd->dev;
+		return probe_fail(-EBUSY, cmd, "'%s' is unregistered", pd->dev->name);
+	return 0;
+}
+
+/* Runs COUNT holds or puts on the CPU named by @cpu_arg. */
+static int probe_refop_run(const char *cmd, struct probe_dev *pd, const char *cpu_arg,
+			   unsigned int count, bool put)
+{
+	struct probe_refop op = { .dev = pd->dev, .count = count, .put = put };
+	unsigned int cpu;
+	int ret;
+
+	ret = probe_parse_cpu(cmd, cpu_arg, &cpu);
+	if (ret)
+		return ret;
 	cpus_read_lock();
 	ret = cpu_online(cpu) ? smp_call_function_single(cpu, probe_refop_on_cpu, &op, 1)
 			      : -ENXIO;
 	cpus_read_unlock();
 	if (ret)
 		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	return 0;
+}
+
+static int probe_refop(const char *cmd, char **argv, bool put)
+{
+	struct probe_dev *pd;
+	unsigned int count;
+	long refs;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	      probe_parse_count(cmd, argv[2], &count);
+	if (ret)
+		return ret;
+	refs = put ? -(long)count : (long)count * (fault_hold_twice ? 2 : 1);
+	/* Never drop a reference the kernel owns: that would corrupt it. */
+	if (pd->held + refs < 0)
+		return probe_fail(-EINVAL, cmd, "only %ld references held on '%s'",
+				  pd->held, argv[0]);
+	ret = probe_refop_run(cmd, pd, argv[1], count, put);
+	if (ret)
+		return ret;
 	pd->held += refs;
 	return 0;
 }
@@ -248,6 +280,84 @@ static int probe_cmd_hold(const char *cmd, char **argv)
 static int probe_cmd_put(const char *cmd, char **argv)
 {
 	return probe_refop(cmd, argv, true);
+}
+
+/*
+ * hold_notifier: references taken like hold, but owned by our netdevice
+ * notifier, which drops them all on NETDEV_UNREGISTER, as protocols that
+ * cache a device do. Unregister then completes without waiting.
+ */
+static int probe_cmd_hold_notifier(const char *cmd, char **argv)
+{
+	struct probe_priv *priv;
+	struct probe_dev *pd;
+	unsigned int count;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	      probe_parse_count(cmd, argv[2], &count);
+	if (ret)
+		return ret;
+	if (pd->dev->reg_state != NETREG_REGISTERED)
+		return probe_fail(-EBUSY, cmd, "'%s' is not registered", argv[0]);
+	ret = probe_refop_run(cmd, pd, argv[1], count, false);
+	if (ret)
+		return ret;
+	priv = netdev_priv(pd->dev);
+	atomic_long_add((long)count * (fault_hold_twice ? 2 : 1), &priv->notifier_held);
+	return 0;
+}
+
+static void probe_notifier_put(struct net_device *dev)
+{
+	struct probe_priv *priv = netdev_priv(dev);
+	long n = atomic_long_xchg(&priv->notifier_held, 0);
+
+	for (; n > 0; n--)
+		dev_put(dev);
+}
+
+static int probe_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	/* Called under RTNL: never take probe_lock here. */
+	if (event == NETDEV_UNREGISTER && dev->netdev_ops == &probe_netdev_ops)
+		probe_notifier_put(dev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block probe_notifier = {
+	.notifier_call = probe_netdev_event,
+};
+
+/*
+ * dummy: init_dummy_netdev() on a zeroed net_device, as NAPI-only drivers
+ * do. In 6.1 it gets no per-CPU counter (pcpu_refcnt stays NULL): the module
+ * reports that without dereferencing it, and refuses hold/put on it.
+ */
+static int probe_cmd_dummy(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+
+	if (!dev_valid_name(argv[0]))
+		return probe_fail(-EINVAL, cmd, "'%s' is not a valid interface name", argv[0]);
+	if (probe_find(argv[0]))
+		return probe_fail(-EEXIST, cmd, "device '%s' exists", argv[0]);
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	if (!pd)
+		return probe_fail(-ENOMEM, cmd, "out of memory");
+	pd->dev = kzalloc(sizeof(*pd->dev), GFP_KERNEL);
+	if (!pd->dev) {
+		kfree(pd);
+		return probe_fail(-ENOMEM, cmd, "out of memory");
+	}
+	init_dummy_netdev(pd->dev);
+	strscpy(pd->dev->name, argv[0], IFNAMSIZ);
+	pd->dummy = true;
+	INIT_WORK(&pd->unreg_work, probe_unreg_work);
+	list_add_tail(&pd->node, &probe_devs);
+	return 0;
 }
 
 /* ---- unregister, synchronous or in the background, and free ---- */
@@ -303,7 +413,10 @@ static int probe_cmd_unregister_async(const char *cmd, char **argv)
 static void probe_release(struct probe_dev *pd)
 {
 	list_del(&pd->node);
-	free_netdev(pd->dev);
+	if (pd->dummy)
+		kfree(pd->dev);
+	else
+		free_netdev(pd->dev);
 	kfree(pd);
 }
 
@@ -343,6 +456,8 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "unregister", 1, "unregister NAME", probe_cmd_unregister },
 	{ "unregister_async", 1, "unregister_async NAME", probe_cmd_unregister_async },
 	{ "free", 1, "free NAME", probe_cmd_free },
+	{ "hold_notifier", 3, "hold_notifier NAME CPU COUNT", probe_cmd_hold_notifier },
+	{ "dummy", 1, "dummy NAME", probe_cmd_dummy },
 };
 
 static int probe_split(char *line, char **argv)
@@ -463,6 +578,18 @@ static void probe_show_pcpu(struct seq_file *m, const struct net_device *dev)
 #endif
 }
 
+static void probe_show_refcnt(struct seq_file *m, const struct probe_dev *pd)
+{
+	const struct probe_priv *priv = netdev_priv(pd->dev);
+
+	seq_printf(m, " nheld=%ld", pd->dummy ? 0 : atomic_long_read(&priv->notifier_held));
+	/* netdev_refcnt_read() of a dummy would sum per_cpu_ptr(NULL, cpu). */
+	if (IS_ENABLED(CONFIG_PCPU_DEV_REFCNT) && pd->dummy)
+		seq_puts(m, " refcnt=none");
+	else
+		seq_printf(m, " refcnt=%d", netdev_refcnt_read(pd->dev));
+}
+
 static int probe_devices_show(struct seq_file *m, void *v)
 {
 	struct probe_dev *pd;
@@ -471,11 +598,10 @@ static int probe_devices_show(struct seq_file *m, void *v)
 	mutex_lock(&probe_lock);
 	list_for_each_entry(pd, &probe_devs, node) {
 		reg = READ_ONCE(pd->dev->reg_state);
-		seq_printf(m, "%s reg=%s unreg=%s held=%ld refcnt=%d",
-			   pd->dev->name,
+		seq_printf(m, "%s reg=%s unreg=%s held=%ld", pd->dev->name,
 			   reg < ARRAY_SIZE(probe_reg_names) ? probe_reg_names[reg] : "unknown",
-			   probe_unreg_names[pd->unreg], pd->held,
-			   netdev_refcnt_read(pd->dev));
+			   probe_unreg_names[pd->unreg], pd->held);
+		probe_show_refcnt(m, pd);
 		probe_show_pcpu(m, pd->dev);
 		seq_putc(m, '\n');
 	}
@@ -500,6 +626,8 @@ static void probe_drop_all(struct probe_dev *pd)
 {
 	for (; pd->held > 0; pd->held--)
 		dev_put(pd->dev);
+	if (!pd->dummy)
+		probe_notifier_put(pd->dev);
 	/* A pending unregister completes now that our references are gone. */
 	if (pd->unreg == PROBE_UNREG_PENDING) {
 		mutex_unlock(&probe_lock);
@@ -513,9 +641,16 @@ static void probe_drop_all(struct probe_dev *pd)
 
 static int __init refprobe_init(void)
 {
+	int ret;
+
+	ret = register_netdevice_notifier(&probe_notifier);
+	if (ret)
+		return ret;
 	probe_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	if (IS_ERR(probe_dir))
-		return PTR_ERR(probe_dir);
+	if (IS_ERR(probe_dir)) {
+		ret = PTR_ERR(probe_dir);
+		goto err_notifier;
+	}
 	debugfs_create_file("ctl", 0200, probe_dir, NULL, &probe_ctl_fops);
 	debugfs_create_file("info", 0444, probe_dir, NULL, &probe_info_fops);
 	debugfs_create_file("devices", 0444, probe_dir, NULL, &probe_devices_fops);
@@ -523,6 +658,10 @@ static int __init refprobe_init(void)
 	pr_info("loaded (variant %s%s)\n", probe_variant,
 		fault_hold_twice ? ", fault_hold_twice" : "");
 	return 0;
+
+err_notifier:
+	unregister_netdevice_notifier(&probe_notifier);
+	return ret;
 }
 
 static void __exit refprobe_exit(void)
@@ -535,6 +674,7 @@ static void __exit refprobe_exit(void)
 	list_for_each_entry_safe(pd, tmp, &probe_devs, node)
 		probe_drop_all(pd);
 	mutex_unlock(&probe_lock);
+	unregister_netdevice_notifier(&probe_notifier);
 	pr_info("unloaded\n");
 }
 

@@ -39,8 +39,9 @@ Guest:
                         uncompressed vmlinux through its PVH entry when the
                         kernel has one, which halves a TCG boot; else bzImage)
   --smp N               online CPUs, 1-64 (default 2)
-  --possible-cpus N     boot with possible_cpus=N (N >= --smp): CPUs that are
-                        possible but absent, whose counters every sum includes
+  --possible-cpus N     boot with possible_cpus=N (N >= --smp; default --smp
+                        plus 2): CPUs possible but absent, whose counters
+                        every sum includes
   --memory MB           guest memory, 128-16384 (default 256)
 
 Scenarios:
@@ -123,8 +124,9 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     return sc;
   });
   const smp = intOption('smp', v.smp, 2, 1, 64);
-  const possibleCpus = v['possible-cpus'] === undefined ? null : intOption('possible-cpus', v['possible-cpus'], smp, 1, 64);
-  if (possibleCpus !== null && possibleCpus < smp) {
+  // By default two CPUs are possible but absent: the sum must include them.
+  const possibleCpus = intOption('possible-cpus', v['possible-cpus'], Math.min(64, smp + 2), 1, 64);
+  if (possibleCpus < smp) {
     throw new HarnessError(`--possible-cpus ${possibleCpus} is below --smp ${smp}`, `pass --possible-cpus N with N >= ${smp}`);
   }
   if (v.kdir && !v.kernel) throw new HarnessError('--kdir without --kernel', 'pass --kernel IMAGE with --kdir DIR (the image that tree built)');

@@ -20,8 +20,10 @@ export interface DeviceReading {
   unreg: UnregState;
   /** References the module holds (its holds minus its puts). */
   held: number;
-  /** netdev_refcnt_read(). */
-  refcnt: number;
+  /** References the module's netdevice notifier drops on NETDEV_UNREGISTER. */
+  nheld: number;
+  /** netdev_refcnt_read(), or null where it cannot be read (a per-CPU kernel's dummy device). */
+  refcnt: number | null;
   /** Every possible CPU's counter, or null where there is none (refcount_t, dummy). */
   pcpu: Map<number, number> | null;
 }
@@ -36,7 +38,8 @@ export interface Prediction {
   reg?: RegState;
   unreg?: UnregState;
   held?: number;
-  refcnt?: number;
+  nheld?: number;
+  refcnt?: number | null;
   /** CPU -> counter, as a plain object so it prints and diffs well. */
   pcpu?: Record<string, number> | null;
   /** The int sum of the per-CPU counters the kernel showed; must equal refcnt. */

@@ -202,7 +202,7 @@ async function runScenario(
   });
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, moduleParams: opts.moduleParams });
+    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

@@ -1,13 +1,26 @@
 import { holdPutCrossCpu } from './cross-cpu.js';
+import { dummyDevice } from './dummy.js';
 import { holdPutEveryCpu } from './hold-put.js';
 import { hotplug, possibleNotPresent } from './hotplug.js';
 import { lifecycle } from './lifecycle.js';
 import type { Scenario } from './scenario.js';
 import { unloadReleases } from './unload.js';
 import { unregisterBalanced } from './unregister.js';
+import { unregisterHeld, unregisterNotifier } from './unregister-wait.js';
 
 /** Every scenario, in the order a run takes them. */
-export const SCENARIOS: readonly Scenario[] = [lifecycle, holdPutEveryCpu, holdPutCrossCpu, unregisterBalanced, hotplug, possibleNotPresent, unloadReleases];
+export const SCENARIOS: readonly Scenario[] = [
+  lifecycle,
+  holdPutEveryCpu,
+  holdPutCrossCpu,
+  unregisterBalanced,
+  unregisterHeld,
+  unregisterNotifier,
+  hotplug,
+  possibleNotPresent,
+  dummyDevice,
+  unloadReleases,
+];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -27,6 +27,8 @@ export interface ScenarioContext {
   probe: RefProbe;
   info: ProbeInfo;
   steps: Steps;
+  /** The guest console so far, one entry per line (grows while the scenario runs). */
+  console: readonly string[];
   /** The parameters the module was loaded with, to reload it the same way. */
   moduleParams: Record<string, string | number | boolean>;
 }

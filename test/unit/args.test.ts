@@ -9,6 +9,7 @@ t.test('defaults', async (t) => {
   t.equal(a.accel, 'auto');
   t.equal(a.machine, 'pc');
   t.equal(a.smp, 2);
+  t.equal(a.possibleCpus, 4, 'two possible CPUs that never come online');
   t.equal(a.scenarios.length, SCENARIOS.length);
   t.equal(a.fault, null);
 });

@@ -48,6 +48,7 @@ const reading = (over: Partial<DeviceReading>): DeviceReading => ({
   reg: 'registered',
   unreg: 'none',
   held: 0,
+  nheld: 0,
   refcnt: 8,
   pcpu: new Map([[0, 7], [1, 1], [2, 0], [3, 0]]),
   ...over,
@@ -56,7 +57,7 @@ const reading = (over: Partial<DeviceReading>): DeviceReading => ({
 t.test('device: alloc reads 1 on the allocating CPU', async (t) => {
   const d = new DeviceModel('rp0', 'pcpu', topo);
   d.alloc(1);
-  t.same(d.predict(), { present: true, reg: 'uninitialized', unreg: 'none', held: 0, refcnt: 1, pcpu: { 0: 0, 1: 1, 2: 0, 3: 0 }, pcpuSum: 1 });
+  t.same(d.predict(), { present: true, reg: 'uninitialized', unreg: 'none', held: 0, nheld: 0, refcnt: 1, pcpu: { 0: 0, 1: 1, 2: 0, 3: 0 }, pcpuSum: 1 });
 });
 
 t.test('device: after the baseline, holds and puts are predicted per CPU', async (t) => {
@@ -78,7 +79,7 @@ t.test('device: unregister predicts the sum only; free makes it absent', async (
   d.register();
   d.adoptBaseline(reading({}));
   d.unregisterStarted();
-  t.same(d.predict(), { present: true, reg: 'unregistered', unreg: 'pending', held: 0, refcnt: 1, pcpuSum: 1 });
+  t.same(d.predict(), { present: true, reg: 'unregistered', held: 0, nheld: 0, refcnt: 1, pcpuSum: 1 }, 'pending or done: a race once nothing is held');
   d.unregisterCompleted();
   t.equal(d.predict().unreg, 'done');
   d.free();
@@ -91,7 +92,7 @@ t.test('device: refcount_t variant has no per-CPU counters', async (t) => {
   d.register();
   d.adoptBaseline(reading({ pcpu: null, refcnt: 8 }));
   d.hold(1, 2);
-  t.same(d.predict(), { present: true, reg: 'registered', unreg: 'none', held: 2, refcnt: 10, pcpu: null });
+  t.same(d.predict(), { present: true, reg: 'registered', unreg: 'none', held: 2, nheld: 0, refcnt: 10, pcpu: null });
 });
 
 t.test('observe: reduces a reading to the predicted fields', async (t) => {
@@ -104,4 +105,27 @@ t.test('observe: reduces a reading to the predicted fields', async (t) => {
   t.equal(o.refcnt, 9);
   t.equal(o.pcpuSum, 8, 'the sum of the per-CPU counters the kernel showed');
   t.same(observe(undefined, d.predict()), { present: false });
+});
+
+t.test('device: a notifier holder lets go when unregister starts', async (t) => {
+  const d = new DeviceModel('rp0', 'pcpu', topo);
+  d.alloc(0);
+  d.register();
+  d.adoptBaseline(reading({}));
+  d.holdNotifier(1, 2);
+  t.equal(d.predict().nheld, 2);
+  t.equal(d.predict().refcnt, 10);
+  d.unregisterStarted();
+  t.equal(d.predict().nheld, 0);
+  t.equal(d.predict().refcnt, 1, 'nothing left to wait for');
+});
+
+t.test('device: a dummy has no count to read on a per-CPU kernel', async (t) => {
+  const d = new DeviceModel('rpd', 'pcpu', topo);
+  d.initDummy();
+  t.same(d.predict(), { present: true, reg: 'dummy', unreg: 'none', held: 0, nheld: 0, refcnt: null, pcpu: null });
+  t.equal(d.counted, false);
+  const r = new DeviceModel('rpd', 'refcount', topo);
+  r.initDummy();
+  t.equal(r.predict().refcnt, 0, 'the zeroed refcount_t of a refcount kernel reads 0');
 });

@@ -14,7 +14,7 @@ t.test('info: a real reading from the stock kernel', async (t) => {
 
 t.test('devices: a real reading, with a pending unregister and a negative counter', async (t) => {
   const devs = parseDevices(fixture('devices-6.1.0-57-amd64-smp2.txt'));
-  t.same([...devs.keys()], ['rpa', 'rpb']);
+  t.same([...devs.keys()], ['rpa', 'rpb', 'rpd']);
   const a = devs.get('rpa');
   t.equal(a?.reg, 'uninitialized');
   t.equal(a?.refcnt, 1);
@@ -22,19 +22,25 @@ t.test('devices: a real reading, with a pending unregister and a negative counte
   const b = devs.get('rpb');
   t.equal(b?.unreg, 'pending');
   t.equal(b?.held, 11);
+  t.equal(b?.nheld, 0, 'the notifier let go of its 2 when unregister started');
+  t.equal(b?.refcnt, 12, '1 + the 11 the module still holds');
+  const d = devs.get('rpd');
+  t.equal(d?.reg, 'dummy');
+  t.equal(d?.refcnt, null, 'a dummy on a per-CPU kernel has nothing to read');
+  t.equal(d?.pcpu, null);
 });
 
 t.test('devices: negative values and "none"', async (t) => {
-  const d = parseDeviceLine('rp0 reg=registered unreg=none held=0 refcnt=8 pcpu=0:11,1:-3');
+  const d = parseDeviceLine('rp0 reg=registered unreg=none held=0 nheld=0 refcnt=8 pcpu=0:11,1:-3');
   t.same([...(d.pcpu ?? [])], [[0, 11], [1, -3]]);
-  t.equal(parseDeviceLine('rp0 reg=dummy unreg=none held=0 refcnt=0 pcpu=none').pcpu, null);
+  t.equal(parseDeviceLine('rp0 reg=dummy unreg=none held=0 nheld=0 refcnt=0 pcpu=none').pcpu, null);
 });
 
 t.test('devices: garbage is refused with the line named', async (t) => {
-  t.throws(() => parseDeviceLine('rp0 reg=bogus unreg=none held=0 refcnt=8 pcpu=none'), /unknown reg state "bogus"/);
-  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 pcpu=none'), /no "refcnt"/);
-  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=x refcnt=1 pcpu=none'), /not an integer/);
-  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 refcnt=1 pcpu=0=1'), /bad per-CPU entry/);
+  t.throws(() => parseDeviceLine('rp0 reg=bogus unreg=none held=0 nheld=0 refcnt=8 pcpu=none'), /unknown reg state "bogus"/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 nheld=0 pcpu=none'), /no "refcnt"/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=x nheld=0 refcnt=1 pcpu=none'), /not an integer/);
+  t.throws(() => parseDeviceLine('rp0 reg=registered unreg=none held=0 nheld=0 refcnt=1 pcpu=0=1'), /bad per-CPU entry/);
   t.throws(() => parseInfo('release 6.1\nvariant atomic\n'), /unknown variant/);
 });
 

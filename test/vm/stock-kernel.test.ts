@@ -19,6 +19,7 @@ t.test('make vm-test on the stock kernel: every scenario matches the model', asy
   t.equal(report.ok, true);
   t.equal(report.variant, 'pcpu', 'Debian 6.1 has CONFIG_PCPU_DEV_REFCNT=y');
   t.same(report.topology?.online, [0, 1]);
+  t.same(report.topology?.possible, [0, 1, 2, 3], 'possible_cpus=4: two CPUs possible but absent');
   t.ok(report.accel?.accel, 'the accelerator is reported');
   t.equal(report.boot?.mode, 'pvh', 'the stock kernel boots uncompressed through its PVH entry');
   for (const phase of ['build', 'initramfs', 'boot', 'scenarios', 'total'] as const) {

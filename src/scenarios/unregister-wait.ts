@@ -1,0 +1,96 @@
+import { free, hold, put, registeredDevice } from './device-ops.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+
+const TIMEOUT_SYSCTL = '/proc/sys/net/core/netdev_unregister_timeout_secs';
+
+/** Polls the console from line `from` for a match; null after the timeout. */
+async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    for (let i = from; i < ctx.console.length; i++) {
+      const m = re.exec(ctx.console[i] ?? '');
+      if (m) return m;
+    }
+    if (Date.now() > end) return null;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): Promise<void> {
+  const r = await ctx.probe.target.run(`echo ${secs} > ${TIMEOUT_SYSCTL}`);
+  if (r.exitCode !== 0) throw new Error(`cannot set ${TIMEOUT_SYSCTL}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Unregister while a reference is held: netdev_wait_allrefs_any() waits for
+ * the sum to reach 1 and, every netdev_unregister_timeout_secs, prints
+ * "waiting for NAME to become free. Usage count = N". The model predicts N;
+ * after the put the unregister completes.
+ */
+export const unregisterHeld: Scenario = {
+  name: 'unregister-held',
+  claim: 'unregister waits while a reference is held, printing the predicted usage count; the put releases it',
+  expectedConsole: ['unregister-wait'],
+  async run(ctx) {
+    const online = ctx.info.topology.online;
+    const n = online[online.length - 1] ?? 0;
+    const dev = await registeredDevice(ctx, 'rpwait0');
+    await hold(ctx, dev, n, 2);
+    await setUnregisterTimeout(ctx, 1);
+    try {
+      const mark = ctx.console.length;
+      await ctx.probe.must(`unregister_async ${dev.name}`);
+      dev.unregisterStarted();
+      const want = dev.predict().refcnt;
+      await ctx.probe.waitFor(dev.name, (d) => d?.refcnt === want, 5000);
+      await ctx.steps.check(`unregister_async ${dev.name} with ${dev.references} held: pending`, dev);
+      const re = new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`);
+      const line = await waitForConsole(ctx, re, mark, 15_000);
+      ctx.steps.checkValue(
+        `console: "waiting for ${dev.name} to become free"`,
+        { usageCount: want },
+        { usageCount: line ? Number(line[1]) : 'no such line within 15 s' },
+      );
+      await put(ctx, dev, online[0] ?? 0, 2);
+      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
+      dev.unregisterCompleted();
+      await ctx.steps.check(`unregister of ${dev.name} completes after the put`, dev, {
+        note: took === null ? 'still pending after 10 s' : `completed ${took} ms after the put`,
+      });
+    } finally {
+      await setUnregisterTimeout(ctx, 10);
+    }
+    await free(ctx, dev);
+  },
+};
+
+/**
+ * A holder that lets go on NETDEV_UNREGISTER, as protocols do: the module's
+ * notifier drops its references when unregister starts, so the wait ends at
+ * once and no "waiting for" line appears (any would fail the scenario).
+ */
+export const unregisterNotifier: Scenario = {
+  name: 'unregister-notifier',
+  claim: 'references dropped by a NETDEV_UNREGISTER notifier let unregister finish without waiting',
+  async run(ctx) {
+    const online = ctx.info.topology.online;
+    const n = online[online.length - 1] ?? 0;
+    const dev = await registeredDevice(ctx, 'rpnotif0');
+    await ctx.probe.must(`hold_notifier ${dev.name} ${n} 3`);
+    dev.holdNotifier(n, 3);
+    await ctx.steps.check(`hold_notifier ${dev.name} x3 on CPU ${n}`, dev, { cpu: n });
+    await setUnregisterTimeout(ctx, 1);
+    try {
+      await ctx.probe.must(`unregister_async ${dev.name}`);
+      dev.unregisterStarted();
+      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
+      dev.unregisterCompleted();
+      await ctx.steps.check(`unregister_async ${dev.name}: the notifier let go, no wait`, dev, {
+        note: took === null ? 'still pending after 10 s' : `completed in ${took} ms`,
+      });
+    } finally {
+      await setUnregisterTimeout(ctx, 10);
+    }
+    await free(ctx, dev);
+  },
+};
