@@ -3,6 +3,9 @@ import type { CrashFinding } from '../crash/classify.js';
 import type { Topology, Variant } from '../model/types.js';
 import type { StepRecord } from '../scenarios/scenario.js';
 
+/** setup: bad input or set-up (exit 2); guest: the guest died or hung (3); interrupted (130); internal: a harness bug (2). */
+export type RunErrorKind = 'setup' | 'guest' | 'interrupted' | 'internal';
+
 export type ScenarioStatus = 'pass' | 'fail' | 'crash' | 'error';
 
 export interface ScenarioResult {
@@ -47,6 +50,8 @@ export interface RunReport {
   crashes: CrashFinding[];
   /** Set when the run could not finish (setup error, timeout, interrupt). */
   error: string | null;
+  /** What kind of stop `error` was: it decides the exit status. */
+  errorKind: RunErrorKind | null;
   files: { dir: string; console: string; report: string; tap: string };
 }
 

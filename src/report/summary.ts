@@ -5,10 +5,9 @@ export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, interrupted: 130 }
 
 export function exitCode(r: RunReport): number {
   if (r.ok) return EXIT.ok;
-  if (r.error === 'interrupted') return EXIT.interrupted;
-  const crashed = r.crashes.length > 0 || r.scenarios.some((s) => s.status === 'crash') || /guest|timeout|exceeded|no answer/i.test(r.error ?? '');
-  if (crashed) return EXIT.crash;
-  if (r.error && r.scenarios.length === 0) return EXIT.usage;
+  if (r.errorKind === 'interrupted') return EXIT.interrupted;
+  if (r.errorKind === 'guest' || r.crashes.length > 0 || r.scenarios.some((s) => s.status === 'crash')) return EXIT.crash;
+  if (r.errorKind === 'setup' || r.errorKind === 'internal') return EXIT.usage;
   return EXIT.mismatch;
 }
 
@@ -29,7 +28,8 @@ export function summary(r: RunReport): string {
   }
   const p = r.phasesMs;
   lines.push(`vm-test: time: build ${p.build ?? '-'} ms, initramfs ${p.initramfs ?? '-'} ms, boot ${p.boot ?? '-'} ms, scenarios ${p.scenarios ?? '-'} ms, total ${p.total ?? '-'} ms`);
-  lines.push(`vm-test: console log: ${r.files.console}`);
+  // A run stopped before boot has no console to point at.
+  if (r.accel) lines.push(`vm-test: console log: ${r.files.console}`);
   lines.push(`vm-test: report:      ${r.files.report}`);
   return `${lines.join('\n')}\n`;
 }

@@ -81,6 +81,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     scenarios: [],
     crashes: [],
     error: null,
+    errorKind: null,
     files: { dir: files.dir, console: files.console, report: files.report, tap: files.tap },
   };
   const tap = async (text: string): Promise<void> => {
@@ -167,12 +168,27 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
       report.scenarios.push(result);
       await tap(tapScenario(i + 1, result));
       opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
+      // A dead or hung guest answers nothing more: stop here rather than fail every later scenario.
+      if (target.failure) throw target.failure;
     }
     report.phasesMs.scenarios = since(t);
     await tap(tapSummary(report.scenarios));
   } catch (e) {
-    report.error = signal.aborted ? abortReason() : e instanceof HarnessError ? e.message : String((e as Error).message ?? e);
-    if (!(e instanceof HarnessError) && !(e instanceof TargetError) && !signal.aborted) report.error += `\n${(e as Error).stack ?? ''}`;
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (signal.aborted) {
+      report.error = abortReason();
+      // A run that outlived --timeout hung somewhere: that is the guest's failure, not the user's.
+      report.errorKind = timeout.aborted ? 'guest' : 'interrupted';
+    } else if (err instanceof HarnessError) {
+      report.error = err.message;
+      report.errorKind = 'setup';
+    } else if (err instanceof TargetError) {
+      report.error = err.message;
+      report.errorKind = 'guest';
+    } else {
+      report.error = `${err.message}\n${err.stack ?? ''}`;
+      report.errorKind = 'internal';
+    }
   } finally {
     signal.removeEventListener('abort', onAbort);
     await target?.close();

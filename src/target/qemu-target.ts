@@ -42,6 +42,11 @@ export class QemuTarget implements Target {
     void qemu.exited.then((exit) => this.fail(new TargetError('guest-died', describeExit(exit))));
   }
 
+  /** Why the target stopped answering, if it did. */
+  get failure(): TargetError | null {
+    return this.broken;
+  }
+
   static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {

@@ -71,6 +71,7 @@ const report = (over: Partial<RunReport>): RunReport => ({
   scenarios: [passing],
   crashes: [],
   error: null,
+  errorKind: null,
   files: { dir: '/o', console: '/o/console.log', report: '/o/report.json', tap: '/o/tap.txt' },
   ...over,
 });
@@ -79,8 +80,9 @@ t.test('exit status and the closing summary', async (t) => {
   t.equal(exitCode(report({})), 0);
   t.equal(exitCode(report({ ok: false, scenarios: [{ ...passing, status: 'fail' }] })), 1);
   t.equal(exitCode(report({ ok: false, crashes: [{ kind: 'panic', title: 'p', line: 1, excerpt: '' }] })), 3);
-  t.equal(exitCode(report({ ok: false, error: 'the guest agent did not start within 120 s', scenarios: [] })), 3);
-  t.equal(exitCode(report({ ok: false, error: 'no kernel image in /boot', scenarios: [] })), 2);
+  t.equal(exitCode(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [] })), 3);
+  t.equal(exitCode(report({ ok: false, error: 'no kernel image in /boot', errorKind: 'setup', scenarios: [] })), 2);
+  t.equal(exitCode(report({ ok: false, error: 'interrupted', errorKind: 'interrupted' })), 130);
   t.match(summary(report({})), /PASS: all 1 scenarios matched the model on 6\.1\.0-57-amd64/);
   const failed = summary(report({ ok: false, scenarios: [{ ...passing, status: 'fail', steps: [step('hold', false, '- a\n+ b')] }] }));
   t.match(failed, /FAIL: 0\/1 scenarios/);
