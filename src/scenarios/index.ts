@@ -1,3 +1,4 @@
+import { badInput } from './bad-input.js';
 import { holdPutCrossCpu } from './cross-cpu.js';
 import { dummyDevice } from './dummy.js';
 import { holdPutEveryCpu } from './hold-put.js';
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   hotplug,
   possibleNotPresent,
   dummyDevice,
+  badInput,
   unloadReleases,
 ];
 

@@ -16,27 +16,9 @@ import { RefProbe } from '../../src/probe/client.js';
 import { QemuTarget } from '../../src/target/qemu-target.js';
 import { chooseAccel } from '../../src/vm/accel.js';
 import { repoRoot } from '../fixtures.js';
+import { BAD_INPUT } from '../../src/scenarios/bad-input.js';
 import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 
-const BAD_INPUT: [string, string, RegExp][] = [
-  ['bogus', 'Invalid argument', /unknown command 'bogus'/],
-  ['', 'Invalid argument', /empty command/],
-  ['hold nosuchdev 0 1', 'No such file or directory', /no device 'nosuchdev'/],
-  ['alloc rpbad 0', 'File exists', /device 'rpbad' exists/],
-  ['hold rpbad 7 1', 'Invalid argument', /CPU 7 is not possible/],
-  ['hold rpbad 4294967296 1', 'Invalid argument', /is not a number/],
-  ['hold rpbad x 1', 'Invalid argument', /CPU 'x' is not a number/],
-  ['hold rpbad 0 0', 'Invalid argument', /count '0' is not a positive integer/],
-  ['hold rpbad 0 -5', 'Invalid argument', /count '-5' is not a positive integer/],
-  ['hold rpbad 0 2000000', 'Numerical result out of range', /above the limit 1000000/],
-  ['hold rpbad 0 1x', 'Invalid argument', /not a positive integer/],
-  ['put rpbad 0 1', 'Invalid argument', /only 0 references held/],
-  ['register rpbad', 'Invalid argument', /usage: register NAME CPU/],
-  ['alloc bad/name 0', 'Invalid argument', /not a valid interface name/],
-  ['alloc waytoolongname0123 0', 'Invalid argument', /not a valid interface name/],
-  ['unregister rpbad', 'Device or resource busy', /not registered/],
-  ['hold rpbad 0 1 extra', 'Invalid argument', /too many words/],
-];
 
 t.test('bad input to the module: refused with errno and message, never an oops', async (t) => {
   const kernel = await discoverKernel();
