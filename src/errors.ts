@@ -12,7 +12,3 @@ export class HarnessError extends Error {
     this.name = 'HarnessError';
   }
 }
-
-export function isErrnoException(e: unknown): e is NodeJS.ErrnoException {
-  return e instanceof Error && 'code' in e;
-}

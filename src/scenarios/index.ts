@@ -23,7 +23,3 @@ export const SCENARIOS: readonly Scenario[] = [
   badInput,
   unloadReleases,
 ];
-
-export function findScenario(name: string): Scenario | undefined {
-  return SCENARIOS.find((s) => s.name === name);
-}
