@@ -224,8 +224,7 @@ async function runScenario(
     // A dead guest flushes its last words to the console as it goes.
     if (e instanceof TargetError && e.kind === 'guest-died') await target.qemu.exited;
   }
-  const alive = !(error && target.qemu.running === false);
-  if (alive) error ??= await cleanupDevices(probe).catch((e: Error) => `cleanup: ${e.message}`);
+  if (!target.failure) error ??= await cleanupDevices(probe, info).catch((e: Error) => `cleanup: ${e.message}`);
   const crashes = unexpected(classifyConsole(consoleLines.slice(firstLine).join('\n')), sc.expectedConsole ?? []).map((c) => ({
     ...c,
     line: c.line + firstLine,
@@ -246,9 +245,9 @@ async function runScenario(
  * Leaves no device behind for the next scenario: puts back what the module
  * holds, unregisters, frees. Returns an error message if that failed.
  */
-async function cleanupDevices(probe: RefProbe): Promise<string | undefined> {
+async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<string | undefined> {
   const devices = await probe.devices();
-  const online = (await probe.info()).topology.online[0] ?? 0;
+  const online = info.topology.online[0] ?? 0;
   for (const d of devices.values()) {
     if (d.held > 0) await probe.ctl(`put ${d.name} ${online} ${d.held}`);
     if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);

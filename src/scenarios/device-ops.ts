@@ -23,8 +23,15 @@ export async function register(ctx: ScenarioContext, dev: DeviceModel, cpu: numb
   const baseline = reading ? dev.adoptBaseline(reading) : Number.NaN;
   return ctx.steps.check(`register ${dev.name} on CPU ${cpu} (baseline measured)`, dev, {
     cpu,
+    reading,
     note: `baseline: ${baseline} references after register_netdev`,
   });
+}
+
+/** The highest online CPU: a CPU other than 0 whenever there is one. */
+export function lastOnlineCpu(ctx: ScenarioContext): number {
+  const online = ctx.info.topology.online;
+  return online[online.length - 1] ?? 0;
 }
 
 /** The usual start: a device allocated and registered on the first online CPU, baseline measured. */

@@ -1,4 +1,5 @@
-import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
+import { free, hold, lastOnlineCpu, put, registeredDevice, unregister } from './device-ops.js';
+import type { DeviceModel } from '../model/device.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const K = 3;
@@ -19,24 +20,19 @@ export const hotplug: Scenario = {
   claim: 'hold on CPU n, offline n, put on CPU 0: counters as predicted, the offline CPU still counted',
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const n = online[online.length - 1] ?? 0;
+    const n = lastOnlineCpu(ctx);
     const dev = await registeredDevice(ctx, 'rphot0');
     if (online.length < 2 || n === 0) {
       ctx.steps.skip('needs a second online CPU to take offline (run with --smp 2 or more)');
     } else {
       await hold(ctx, dev, n, K);
       await setCpuOnline(ctx, n, false);
-      dev.cpuOffline(n);
-      await ctx.steps.check(`CPU ${n} offline: its ${K} references still counted`, dev, { cpu: n });
-      const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
-      ctx.steps.checkValue(
-        `hold on offline CPU ${n} is refused`,
-        { refused: !dev.isOnline(n), errno: 'No such device or address' },
-        { refused: !refused.ok, errno: refused.errno },
-        refused.error,
-      );
-      await put(ctx, dev, online[0] ?? 0, K);
-      await setCpuOnline(ctx, n, true);
+      // Later scenarios (and the cleanup) expect the topology the guest booted with.
+      try {
+        await offlineSteps(ctx, dev, n);
+      } finally {
+        await setCpuOnline(ctx, n, true);
+      }
       dev.cpuOnline(n);
       await ctx.steps.check(`CPU ${n} back online: counters unchanged`, dev, { cpu: n });
     }
@@ -44,6 +40,20 @@ export const hotplug: Scenario = {
     await free(ctx, dev);
   },
 };
+
+/** With CPU n offline: its count still summed, a hold there refused, a put elsewhere balancing it. */
+async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): Promise<void> {
+  dev.cpuOffline(n);
+  await ctx.steps.check(`CPU ${n} offline: its ${K} references still counted`, dev, { cpu: n });
+  const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
+  ctx.steps.checkValue(
+    `hold on offline CPU ${n} is refused`,
+    { refused: !dev.isOnline(n), errno: 'No such device or address' },
+    { refused: !refused.ok, errno: refused.errno },
+    refused.error,
+  );
+  await put(ctx, dev, ctx.info.topology.online[0] ?? 0, K);
+}
 
 /** Possible CPUs that never came online are part of every sum, and read 0. */
 export const possibleNotPresent: Scenario = {

@@ -6,7 +6,7 @@
  */
 import type { CrashKind } from '../crash/classify.js';
 import { DeviceModel, observe } from '../model/device.js';
-import type { Prediction } from '../model/types.js';
+import type { DeviceReading, Prediction } from '../model/types.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import type { RefProbe } from '../probe/client.js';
 import { readableDiff } from '../report/diff.js';
@@ -50,12 +50,16 @@ export class Steps {
     private readonly onStep: (s: StepRecord) => void = () => undefined,
   ) {}
 
-  /** Reads the device from the kernel and compares it with the model's prediction. */
-  async check(op: string, model: DeviceModel, extra: { cpu?: number; note?: string } = {}): Promise<StepRecord> {
+  /**
+   * Reads the device from the kernel (or takes the reading just made) and
+   * compares it with the model's prediction.
+   */
+  async check(op: string, model: DeviceModel, extra: { cpu?: number; note?: string; reading?: DeviceReading } = {}): Promise<StepRecord> {
+    const { reading, ...fields } = extra;
     const predicted = model.predict();
-    const observed = observe(await this.probe.device(model.name), predicted);
+    const observed = observe('reading' in extra ? reading : await this.probe.device(model.name), predicted);
     const diff = readableDiff(predicted, observed);
-    const rec: StepRecord = { op, ...extra, ok: diff === '', predicted, observed };
+    const rec: StepRecord = { op, ...fields, ok: diff === '', predicted, observed };
     if (diff) rec.diff = diff;
     this.records.push(rec);
     this.onStep(rec);

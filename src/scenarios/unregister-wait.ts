@@ -1,4 +1,4 @@
-import { free, hold, put, registeredDevice } from './device-ops.js';
+import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const TIMEOUT_SYSCTL = '/proc/sys/net/core/netdev_unregister_timeout_secs';
@@ -33,7 +33,7 @@ export const unregisterHeld: Scenario = {
   expectedConsole: ['unregister-wait'],
   async run(ctx) {
     const online = ctx.info.topology.online;
-    const n = online[online.length - 1] ?? 0;
+    const n = lastOnlineCpu(ctx);
     const dev = await registeredDevice(ctx, 'rpwait0');
     await hold(ctx, dev, n, 2);
     await setUnregisterTimeout(ctx, 1);
@@ -73,8 +73,7 @@ export const unregisterNotifier: Scenario = {
   name: 'unregister-notifier',
   claim: 'references dropped by a NETDEV_UNREGISTER notifier let unregister finish without waiting',
   async run(ctx) {
-    const online = ctx.info.topology.online;
-    const n = online[online.length - 1] ?? 0;
+    const n = lastOnlineCpu(ctx);
     const dev = await registeredDevice(ctx, 'rpnotif0');
     await ctx.probe.must(`hold_notifier ${dev.name} ${n} 3`);
     dev.holdNotifier(n, 3);
