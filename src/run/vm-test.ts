@@ -3,15 +3,9 @@
  * target -> scenarios -> model -> report. Everything with side effects is
  * called from here; the judging is done by the pure parts it wires together.
  */
-import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { writeFile, appendFile } from 'node:fs/promises';
 import { classifyConsole, unexpected } from '../crash/classify.js';
 import { HarnessError } from '../errors.js';
-import { buildInitramfs } from '../initramfs/build.js';
-import { discoverKernel } from '../kernel/discover.js';
-import { bootImage, type BootMode } from '../kernel/vmlinux.js';
-import { buildModule } from '../module/build.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
@@ -20,27 +14,13 @@ import { SCENARIOS } from '../scenarios/index.js';
 import { Steps, type Scenario } from '../scenarios/scenario.js';
 import { QemuTarget } from '../target/qemu-target.js';
 import { TargetError } from '../target/target.js';
-import { chooseAccel, type AccelChoice } from '../vm/accel.js';
-import type { Machine } from '../vm/qemu-args.js';
+import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
 import { makeRunDir } from './run-dir.js';
 
 /** What a user chooses for a run (the command line maps onto this). */
-export interface RunSettings {
-  kernel?: string;
-  kdir?: string;
-  accel: AccelChoice;
-  machine: Machine;
-  boot: BootMode;
-  smp: number;
-  /** possible_cpus= on the kernel command line: possible CPUs beyond the online ones. */
-  possibleCpus: number | null;
-  memoryMb: number;
+export interface RunSettings extends GuestSettings {
   scenarios: readonly Scenario[];
   outDir: string;
-  qemu: string;
-  busybox: string;
-  bootTimeoutSec: number;
-  commandTimeoutSec: number;
   runTimeoutSec: number;
   verbose: boolean;
 }
@@ -89,78 +69,45 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     await appendFile(files.tap, `${text}\n`);
   };
   const consoleLines: string[] = [];
-  let target: QemuTarget | null = null;
-  let tmp: string | null = null;
+  let guest: Guest | null = null;
   const timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const onAbort = (): void => void target?.close();
+  const onAbort = (): void => void guest?.close();
   signal.addEventListener('abort', onAbort);
   const abortReason = (): string =>
     timeout.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
 
   try {
-    let t = performance.now();
-    opts.progress('kernel: looking for the image and its kbuild tree');
-    const kernel = await discoverKernel({ image: opts.kernel, kdir: opts.kdir });
-    report.kernel = kernel;
-    opts.progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
-    const mod = await buildModule(kernel, path.join(opts.repoRoot, 'kmod'));
-    report.module = { vermagic: mod.vermagic, params: opts.moduleParams, cached: mod.cached };
-    opts.progress(`module: ${mod.cached ? 'cached' : 'built'} ${mod.ko} (${since(t)} ms)`);
-    const image = await bootImage(kernel.image, opts.boot).catch((e: Error) => {
-      throw new HarnessError(e.message, 'pass --boot bzimage, or a kernel built with CONFIG_PVH=y');
-    });
-    report.boot = image;
-    report.phasesMs.build = since(t);
-    opts.progress(`boot image: ${image.path} (${image.reason})`);
-
-    t = performance.now();
-    const initrd = await buildInitramfs({ busybox: opts.busybox, init: path.join(opts.repoRoot, 'vm/init'), module: mod.ko });
-    report.initramfs = initrd;
-    report.phasesMs.initramfs = since(t);
-    opts.progress(`initramfs: ${initrd.cached ? 'cached' : 'packed'} ${initrd.path} (${(initrd.bytes / 1024).toFixed(0)} KiB)`);
-
-    t = performance.now();
-    const accel = await chooseAccel(opts.accel, opts.qemu);
-    report.accel = accel;
-    opts.progress(`accelerator: ${accel.accel} (${accel.reason})`);
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
-    opts.progress(`boot: ${opts.machine}, ${opts.smp} CPUs, ${opts.memoryMb} MiB; console -> ${files.console}`);
-    target = await QemuTarget.boot({
-      guest: {
-        qemu: opts.qemu,
-        kernel: image.path,
-        initrd: initrd.path,
-        accel: accel.accel,
-        machine: opts.machine,
-        cpus: opts.smp,
-        memoryMb: opts.memoryMb,
-        channelSocket: path.join(tmp, 'channel.sock'),
-        cmdline: opts.possibleCpus ? [`possible_cpus=${opts.possibleCpus}`] : [],
-        agentIdleSec: Math.max(60, opts.commandTimeoutSec * 2),
-      },
+    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress);
+    report.kernel = prep.kernel;
+    report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
+    report.boot = prep.image;
+    report.initramfs = prep.initramfs;
+    report.accel = prep.accel;
+    report.phasesMs.build = prep.buildMs;
+    report.phasesMs.initramfs = prep.initramfsMs;
+    if (signal.aborted) throw new Error(abortReason());
+    guest = await bootGuest(prep, opts, {
       consoleLog: files.console,
-      bootTimeoutMs: opts.bootTimeoutSec * 1000,
-      defaultTimeoutMs: opts.commandTimeoutSec * 1000,
+      moduleParams: opts.moduleParams,
+      progress: opts.progress,
       onConsoleLine: (line) => {
         consoleLines.push(line);
         if (opts.verbose) opts.progress(`console: ${line}`);
       },
     });
     if (signal.aborted) throw new Error(abortReason());
+    const { target, probe, info } = guest;
     report.target = target.description;
-    const probe = new RefProbe(target);
-    await probe.load(opts.moduleParams);
-    const info = await probe.info();
     report.variant = info.variant;
     report.tracker = info.tracker;
     report.topology = info.topology;
-    report.phasesMs.boot = since(t);
+    report.phasesMs.boot = guest.bootMs;
     opts.progress(
-      `guest: ${info.release}, variant ${info.variant}, possible CPUs ${info.topology.possible.join(',')}, online ${info.topology.online.join(',')} (up in ${report.phasesMs.boot} ms)`,
+      `guest: ${info.release}, variant ${info.variant}, possible CPUs ${info.topology.possible.join(',')}, online ${info.topology.online.join(',')} (up in ${guest.bootMs} ms)`,
     );
 
-    t = performance.now();
+    const t = performance.now();
     await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`]));
     for (const [i, sc] of opts.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
@@ -191,8 +138,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await target?.close();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await guest?.close();
   }
   // Findings inside a scenario's console lines were judged by that scenario.
   const inScenario = (line: number): boolean => report.scenarios.some((s) => line > s.consoleLines[0] && line <= s.consoleLines[1]);

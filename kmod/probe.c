@@ -24,6 +24,8 @@
 #include <linux/utsname.h>
 #include <linux/workqueue.h>
 
+#include "refprobe.h"
+
 /* One hold or put batch must stay short: it runs with interrupts off. */
 #define REFPROBE_MAX_COUNT	1000000
 #define REFPROBE_CMD_MAX	128
@@ -655,10 +657,20 @@ static int __init refprobe_init(void)
 	debugfs_create_file("info", 0444, probe_dir, NULL, &probe_info_fops);
 	debugfs_create_file("devices", 0444, probe_dir, NULL, &probe_devices_fops);
 	debugfs_create_file("error", 0444, probe_dir, NULL, &probe_error_fops);
+	ret = refprobe_stress_init(probe_dir);
+	if (ret)
+		goto err_dir;
+	ret = refprobe_bench_init(probe_dir);
+	if (ret)
+		goto err_stress;
 	pr_info("loaded (variant %s%s)\n", probe_variant,
 		fault_hold_twice ? ", fault_hold_twice" : "");
 	return 0;
 
+err_stress:
+	refprobe_stress_exit();
+err_dir:
+	debugfs_remove_recursive(probe_dir);
 err_notifier:
 	unregister_netdevice_notifier(&probe_notifier);
 	return ret;
@@ -670,6 +682,8 @@ static void __exit refprobe_exit(void)
 
 	/* No command can start once the files are gone. */
 	debugfs_remove_recursive(probe_dir);
+	refprobe_bench_exit();
+	refprobe_stress_exit();
 	mutex_lock(&probe_lock);
 	list_for_each_entry_safe(pd, tmp, &probe_devs, node)
 		probe_drop_all(pd);

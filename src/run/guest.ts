@@ -1,0 +1,138 @@
+/**
+ * A guest with refprobe loaded, ready for commands: the front half of the
+ * flow (kernel -> module -> initramfs -> VM -> target), shared by vm-test
+ * and the benchmark. `prepareGuest` builds what the VM needs (no VM yet);
+ * `bootGuest` boots it, loads the module and reads the topology.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HarnessError } from '../errors.js';
+import { buildInitramfs, type Initramfs } from '../initramfs/build.js';
+import { discoverKernel, type Kernel } from '../kernel/discover.js';
+import { bootImage, type BootImage, type BootMode } from '../kernel/vmlinux.js';
+import { buildModule, type BuiltModule } from '../module/build.js';
+import { RefProbe } from '../probe/client.js';
+import type { ProbeInfo } from '../probe/parse.js';
+import { QemuTarget } from '../target/qemu-target.js';
+import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
+import type { Machine } from '../vm/qemu-args.js';
+
+export interface KernelSettings {
+  /** A bzImage path; default: the newest /boot/vmlinuz-* with a kbuild tree. */
+  kernel?: string;
+  kdir?: string;
+  boot: BootMode;
+}
+
+export interface GuestSettings extends KernelSettings {
+  accel: AccelChoice;
+  machine: Machine;
+  smp: number;
+  /** possible_cpus= on the kernel command line: possible CPUs beyond the online ones. */
+  possibleCpus: number | null;
+  memoryMb: number;
+  qemu: string;
+  busybox: string;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+}
+
+/** Everything built for a guest; reusable for several boots (topologies). */
+export interface PreparedGuest {
+  kernel: Kernel;
+  module: BuiltModule;
+  image: BootImage;
+  initramfs: Initramfs;
+  accel: AccelDecision;
+  /** Milliseconds spent building the module and the boot image, and packing. */
+  buildMs: number;
+  initramfsMs: number;
+}
+
+export interface Guest {
+  target: QemuTarget;
+  probe: RefProbe;
+  info: ProbeInfo;
+  bootMs: number;
+  /** Stops QEMU and removes the guest's temporary files. */
+  close: () => Promise<void>;
+}
+
+function since(t: number): number {
+  return Math.round(performance.now() - t);
+}
+
+export async function prepareGuest(settings: GuestSettings, repoRoot: string, progress: (line: string) => void): Promise<PreparedGuest> {
+  let t = performance.now();
+  progress('kernel: looking for the image and its kbuild tree');
+  const kernel = await discoverKernel({ image: settings.kernel, kdir: settings.kdir });
+  progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
+  const module = await buildModule(kernel, path.join(repoRoot, 'kmod'));
+  progress(`module: ${module.cached ? 'cached' : 'built'} ${module.ko} (${since(t)} ms)`);
+  const image = await bootImage(kernel.image, settings.boot).catch((e: Error) => {
+    throw new HarnessError(e.message, 'pass --boot bzimage, or a kernel built with CONFIG_PVH=y');
+  });
+  const buildMs = since(t);
+  progress(`boot image: ${image.path} (${image.reason})`);
+
+  t = performance.now();
+  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/init'), module: module.ko });
+  const initramfsMs = since(t);
+  progress(`initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (${(initramfs.bytes / 1024).toFixed(0)} KiB)`);
+
+  const accel = await chooseAccel(settings.accel, settings.qemu);
+  progress(`accelerator: ${accel.accel} (${accel.reason})`);
+  return { kernel, module, image, initramfs, accel, buildMs, initramfsMs };
+}
+
+export interface BootOptions {
+  consoleLog: string;
+  onConsoleLine: (line: string) => void;
+  moduleParams: Record<string, string | number | boolean>;
+  progress: (line: string) => void;
+}
+
+export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
+  const t = performance.now();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  const possible = settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : '';
+  opts.progress(`boot: ${settings.machine}, ${settings.smp} CPUs${possible}, ${settings.memoryMb} MiB; console -> ${opts.consoleLog}`);
+  let target: QemuTarget;
+  try {
+    target = await QemuTarget.boot({
+      guest: {
+        qemu: settings.qemu,
+        kernel: prep.image.path,
+        initrd: prep.initramfs.path,
+        accel: prep.accel.accel,
+        machine: settings.machine,
+        cpus: settings.smp,
+        memoryMb: settings.memoryMb,
+        channelSocket: path.join(tmp, 'channel.sock'),
+        cmdline: settings.possibleCpus ? [`possible_cpus=${settings.possibleCpus}`] : [],
+        agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
+      },
+      consoleLog: opts.consoleLog,
+      bootTimeoutMs: settings.bootTimeoutSec * 1000,
+      defaultTimeoutMs: settings.commandTimeoutSec * 1000,
+      onConsoleLine: opts.onConsoleLine,
+    });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const close = async (): Promise<void> => {
+    await target.close();
+    await rm(tmp, { recursive: true, force: true });
+  };
+  try {
+    const probe = new RefProbe(target);
+    await probe.load(opts.moduleParams);
+    const info = await probe.info();
+    return { target, probe, info, bootMs: since(t), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
