@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels bench clean
 
 all: build
 
@@ -18,6 +18,15 @@ build: deps
 
 vm-test: build
 	$(NODE) dist/harness/vm-test.js $(ARGS)
+
+# The kernel variants from linux-source-6.1 (pcpu, refcount, tracker), cached.
+kernels: build
+	@harness/install-deps.sh kernels
+	$(NODE) dist/harness/kernels.js $(ARGS)
+
+# What the per-CPU counter buys: microbenchmark, packet flood, harness floor (ARGS="--help").
+bench: build
+	$(NODE) dist/harness/bench.js $(ARGS)
 
 test: build
 	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 900 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js

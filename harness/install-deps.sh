@@ -1,5 +1,6 @@
 #!/bin/bash
-# Installs what `make vm-test` and `make test` need, and nothing when it is
+# Installs what `make vm-test` and `make test` need (with the argument
+# `kernels`: what `make kernels` and `make mutants` need too), and nothing when it is
 # all there already: Debian packages with apt-get, npm packages with npm ci
 # from the committed package-lock.json.
 set -euo pipefail
@@ -7,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
 	gcc make libc6-dev kmod cpio xz-utils)
+# `install-deps.sh kernels`: also what building kernels from source needs.
+if [ "${1:-}" = kernels ]; then
+	PACKAGES+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev patch)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

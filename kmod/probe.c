@@ -29,7 +29,12 @@
 /* One hold or put batch must stay short: it runs with interrupts off. */
 #define REFPROBE_MAX_COUNT	1000000
 #define REFPROBE_CMD_MAX	128
-#define REFPROBE_MAX_ARGS	4
+#define REFPROBE_MAX_ARGS	7
+/* Streams of stress and race may run longer: they are kthreads that resched. */
+#define REFPROBE_MAX_OPS	10000000
+#define REFPROBE_MAX_WINDOW	1000
+/* alloc_bulk: enough devices to see the per-CPU allocator move by whole pages. */
+#define REFPROBE_MAX_BULK	65536
 
 static bool fault_hold_twice;
 module_param(fault_hold_twice, bool, 0444);
@@ -60,6 +65,9 @@ struct probe_dev {
 };
 
 static LIST_HEAD(probe_devs);
+/* Anonymous devices of alloc_bulk, never registered, freed by free_bulk. */
+static struct net_device **bulk_devs;
+static unsigned int bulk_count;
 /* Serialises commands and protects probe_devs and every probe_dev. */
 static DEFINE_MUTEX(probe_lock);
 static char last_error[160];
@@ -111,6 +119,25 @@ static int probe_parse_count(const char *cmd, const char *arg, unsigned int *cou
 		return probe_fail(-ERANGE, cmd, "count %u is above the limit %d",
 				  *count, REFPROBE_MAX_COUNT);
 	return 0;
+}
+
+static int probe_parse_u32(const char *cmd, const char *what, const char *arg,
+			   u32 min, u32 max, u32 *val)
+{
+	if (kstrtou32(arg, 10, val))
+		return probe_fail(-EINVAL, cmd, "%s '%s' is not a number", what, arg);
+	if (*val < min || *val > max)
+		return probe_fail(-ERANGE, cmd, "%s %u is out of range %u..%u", what, *val, min, max);
+	return 0;
+}
+
+static int probe_parse_online(const char *cmd, const char *arg, unsigned int *cpu)
+{
+	int ret = probe_parse_cpu(cmd, arg, cpu);
+
+	if (!ret && !cpu_online(*cpu))
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", *cpu);
+	return ret;
 }
 
 static int probe_lookup(const char *cmd, const char *name, struct probe_dev **pd)
@@ -362,6 +389,115 @@ static int probe_cmd_dummy(const char *cmd, char **argv)
 	return 0;
 }
 
+/* ---- concurrent streams (stress.c) ---- */
+
+static int probe_cmd_stress(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	u32 seed, ops;
+	long refs;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	      probe_parse_u32(cmd, "seed", argv[1], 0, U32_MAX, &seed) ?:
+	      probe_parse_u32(cmd, "ops", argv[2], 1, REFPROBE_MAX_OPS, &ops);
+	if (ret)
+		return ret;
+	refs = refprobe_stress_run(pd->dev, seed, ops, fault_hold_twice);
+	if (refs < 0)
+		return probe_fail(refs, cmd, "stress run failed with %ld", refs);
+	pd->held += refs;
+	return 0;
+}
+
+static int probe_cmd_race(const char *cmd, char **argv)
+{
+	unsigned int cpus[3];
+	struct probe_dev *pd;
+	u32 ops, window;
+	long ret;
+	int i;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd);
+	for (i = 0; i < 3 && !ret; i++)
+		ret = probe_parse_online(cmd, argv[1 + i], &cpus[i]);
+	ret = ret ?: probe_parse_u32(cmd, "ops", argv[4], 1, REFPROBE_MAX_OPS, &ops) ?:
+	      probe_parse_u32(cmd, "window", argv[5], 1, REFPROBE_MAX_WINDOW, &window);
+	if (ret)
+		return ret;
+	if (cpus[0] == cpus[1] || cpus[0] == cpus[2] || cpus[1] == cpus[2])
+		return probe_fail(-EINVAL, cmd, "holder, putter and reader need three different CPUs");
+	ret = refprobe_race_run(pd->dev, cpus, ops, window);
+	if (ret)
+		return probe_fail(ret, cmd, "race run failed with %ld", ret);
+	return 0;
+}
+
+/*
+ * put_unowned: one dev_put() of a reference nobody took, the bug the
+ * imbalance scenario shows. Only on a device that was never registered, so
+ * no other kernel code can rely on its count; free works whatever it reads.
+ */
+static int probe_cmd_put_unowned(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd);
+	if (ret)
+		return ret;
+	if (pd->dev->reg_state != NETREG_UNINITIALIZED)
+		return probe_fail(-EBUSY, cmd, "'%s' was registered: only a never-registered device may be unbalanced",
+				  argv[0]);
+	ret = probe_refop_run(cmd, pd, argv[1], 1, true);
+	if (ret)
+		return ret;
+	pd->held--;
+	return 0;
+}
+
+/* ---- many anonymous devices, for the memory scenario ---- */
+
+static void probe_free_bulk(void)
+{
+	while (bulk_count)
+		free_netdev(bulk_devs[--bulk_count]);
+	kvfree(bulk_devs);
+	bulk_devs = NULL;
+}
+
+static int probe_cmd_alloc_bulk(const char *cmd, char **argv)
+{
+	u32 n;
+	int ret;
+
+	ret = probe_parse_u32(cmd, "count", argv[0], 1, REFPROBE_MAX_BULK, &n);
+	if (ret)
+		return ret;
+	if (bulk_devs)
+		return probe_fail(-EEXIST, cmd, "%u bulk devices exist: free_bulk first", bulk_count);
+	bulk_devs = kvcalloc(n, sizeof(*bulk_devs), GFP_KERNEL);
+	if (!bulk_devs)
+		return probe_fail(-ENOMEM, cmd, "out of memory");
+	for (bulk_count = 0; bulk_count < n; bulk_count++) {
+		bulk_devs[bulk_count] = alloc_netdev(sizeof(struct probe_priv), "rpbulk%d",
+						     NET_NAME_ENUM, ether_setup);
+		if (!bulk_devs[bulk_count]) {
+			probe_free_bulk();
+			return probe_fail(-ENOMEM, cmd, "out of memory after %u devices", bulk_count);
+		}
+	}
+	return 0;
+}
+
+static int probe_cmd_free_bulk(const char *cmd, char **argv)
+{
+	if (!bulk_devs)
+		return probe_fail(-ENOENT, cmd, "no bulk devices");
+	probe_free_bulk();
+	return 0;
+}
+
 /* ---- unregister, synchronous or in the background, and free ---- */
 
 static void probe_unreg_work(struct work_struct *work)
@@ -434,7 +570,8 @@ static int probe_cmd_free(const char *cmd, char **argv)
 		return probe_fail(-EBUSY, cmd, "unregister of '%s' is pending", argv[0]);
 	if (pd->dev->reg_state == NETREG_REGISTERED)
 		return probe_fail(-EBUSY, cmd, "'%s' is registered: unregister it first", argv[0]);
-	if (pd->held)
+	/* Below zero only after put_unowned, on a never-registered device: safe to free. */
+	if (pd->held > 0)
 		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them first",
 				  pd->held, argv[0]);
 	probe_release(pd);
@@ -460,6 +597,11 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "free", 1, "free NAME", probe_cmd_free },
 	{ "hold_notifier", 3, "hold_notifier NAME CPU COUNT", probe_cmd_hold_notifier },
 	{ "dummy", 1, "dummy NAME", probe_cmd_dummy },
+	{ "stress", 3, "stress NAME SEED OPS", probe_cmd_stress },
+	{ "race", 6, "race NAME HOLD_CPU PUT_CPU READ_CPU OPS WINDOW", probe_cmd_race },
+	{ "put_unowned", 2, "put_unowned NAME CPU", probe_cmd_put_unowned },
+	{ "alloc_bulk", 1, "alloc_bulk COUNT", probe_cmd_alloc_bulk },
+	{ "free_bulk", 0, "free_bulk", probe_cmd_free_bulk },
 };
 
 static int probe_split(char *line, char **argv)
@@ -541,6 +683,8 @@ static int probe_info_show(struct seq_file *m, void *v)
 	seq_printf(m, "online %*pbl\n", cpumask_pr_args(cpu_online_mask));
 	seq_printf(m, "max_count %d\n", REFPROBE_MAX_COUNT);
 	seq_printf(m, "fault_hold_twice %d\n", fault_hold_twice);
+	seq_printf(m, "max_ops %d\n", REFPROBE_MAX_OPS);
+	seq_printf(m, "bulk %u\n", bulk_count);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(probe_info);
@@ -687,6 +831,7 @@ static void __exit refprobe_exit(void)
 	mutex_lock(&probe_lock);
 	list_for_each_entry_safe(pd, tmp, &probe_devs, node)
 		probe_drop_all(pd);
+	probe_free_bulk();
 	mutex_unlock(&probe_lock);
 	unregister_netdevice_notifier(&probe_notifier);
 	pr_info("unloaded\n");

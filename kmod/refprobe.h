@@ -7,7 +7,18 @@
 #define REFPROBE_H
 
 #include <linux/dcache.h>
+#include <linux/types.h>
 
+struct net_device;
+
+/*
+ * Runs a stream of OPS holds and puts on every online CPU at once; returns
+ * the references left held (holds, doubled if @hold_twice, minus puts) or a
+ * negative errno.
+ */
+long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_twice);
+/* Holds on cpus[0], puts on cpus[1], reads on cpus[2]; 0 or a negative errno. */
+long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops, u32 window);
 int refprobe_stress_init(struct dentry *dir);
 void refprobe_stress_exit(void);
 int refprobe_bench_init(struct dentry *dir);

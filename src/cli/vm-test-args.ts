@@ -2,8 +2,10 @@
  * The vm-test command line: parsed and checked up front, so a bad option is
  * a one-line error naming the option and what to pass instead. Pure.
  */
+import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
+import { KERNEL_NAMES, type KernelName } from '../kernel/variants.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
 
@@ -24,9 +26,15 @@ TAP on stdout, progress on stderr; console log, JSON report and TAP are
 kept in OUT/runs/<time>-<pid>/.
 
 Kernel:
-  --kernel IMAGE        bzImage to boot (default: newest /boot/vmlinuz-* with
-                        a kbuild tree)
-  --kdir DIR            its kbuild tree (default: /lib/modules/<release>/build)
+  --kernel NAME|IMAGE   stock (default: the newest /boot/vmlinuz-* with a
+                        kbuild tree), a variant built from linux-source-6.1
+                        (pcpu, refcount, tracker; built on first use, about 3
+                        minutes, then cached; make kernels builds them all),
+                        or the path of a bzImage
+  --kdir DIR            the kbuild tree of --kernel IMAGE
+                        (default: /lib/modules/<release>/build)
+  --kernel-tree DIR     a built kernel tree, e.g. your patched kernel: boots
+                        its vmlinux (or bzImage), builds the module against it
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
@@ -50,6 +58,9 @@ Scenarios:
   --fault hold-twice    load the module with a deliberate kernel-side error
                         (every hold counts twice): the run must fail; this is
                         how the harness shows it catches a wrong kernel
+
+  --seed N              seed of the stress streams, 0-4294967295 (default:
+                        random; every run prints it, pass it to replay)
 
 Limits (seconds):
   --boot-timeout S      until the guest agent answers (default 120)
@@ -97,6 +108,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         list: { type: 'boolean' },
         kernel: { type: 'string' },
         kdir: { type: 'string' },
+        'kernel-tree': { type: 'string' },
         accel: { type: 'string' },
         machine: { type: 'string' },
         boot: { type: 'string' },
@@ -112,6 +124,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         'command-timeout': { type: 'string' },
         timeout: { type: 'string' },
         verbose: { type: 'boolean' },
+        seed: { type: 'string' },
       },
     });
   } catch (e) {
@@ -129,12 +142,16 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
   if (possibleCpus < smp) {
     throw new HarnessError(`--possible-cpus ${possibleCpus} is below --smp ${smp}`, `pass --possible-cpus N with N >= ${smp}`);
   }
-  if (v.kdir && !v.kernel) throw new HarnessError('--kdir without --kernel', 'pass --kernel IMAGE with --kdir DIR (the image that tree built)');
+  if (v.kdir && (!v.kernel || KERNEL_NAMES.includes(v.kernel as KernelName))) {
+    throw new HarnessError('--kdir without --kernel IMAGE', 'pass --kernel IMAGE with --kdir DIR (the image that tree built), or --kernel-tree DIR');
+  }
+  if (v['kernel-tree'] && v.kernel) throw new HarnessError('--kernel-tree with --kernel', 'pass one of them: --kernel-tree DIR boots that tree\'s own kernel');
   return {
     help: v.help ?? false,
     list: v.list ?? false,
     ...(v.kernel ? { kernel: v.kernel } : {}),
     ...(v.kdir ? { kdir: v.kdir } : {}),
+    ...(v['kernel-tree'] ? { kernelTree: v['kernel-tree'] } : {}),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
     boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
@@ -150,5 +167,6 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
     runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
     verbose: v.verbose ?? false,
+    seed: intOption('seed', v.seed, randomInt(2 ** 32), 0, 2 ** 32 - 1),
   };
 }

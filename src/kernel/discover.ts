@@ -15,9 +15,13 @@ export interface Kernel {
   kdir: string;
   release: string;
   banner: string;
+  /** The uncompressed kernel of a built tree, bootable directly through PVH. */
+  vmlinux?: string;
 }
 
 export interface KernelChoice {
+  /** A built kernel tree: its bzImage, vmlinux and kbuild files. */
+  tree?: string;
   /** A bzImage path; default: the newest /boot/vmlinuz-* with a kbuild tree. */
   image?: string;
   /** Its kbuild tree; default: /lib/modules/<release>/build. */
@@ -79,6 +83,7 @@ async function newestBootImage(bootDir: string, modulesDir: string): Promise<{ i
 export async function discoverKernel(choice: KernelChoice = {}): Promise<Kernel> {
   const bootDir = choice.bootDir ?? '/boot';
   const modulesDir = choice.modulesDir ?? '/lib/modules';
+  if (choice.tree) return discoverTree(choice.tree);
   let image = choice.image;
   let kdir = choice.kdir;
   if (!image) {
@@ -102,4 +107,17 @@ export async function discoverKernel(choice: KernelChoice = {}): Promise<Kernel>
     );
   }
   return { image, kdir, release, banner };
+}
+
+async function discoverTree(tree: string): Promise<Kernel> {
+  const image = path.join(tree, 'arch/x86/boot/bzImage');
+  if (!existsSync(image)) {
+    throw new HarnessError(`${tree} has no arch/x86/boot/bzImage: not a built x86 kernel tree`, `build it first (make -C ${tree} bzImage modules), or pass --kernel IMAGE --kdir DIR`);
+  }
+  if (!existsSync(path.join(tree, 'Module.symvers'))) {
+    throw new HarnessError(`${tree} has no Module.symvers: the module cannot be built against it`, `run make -C ${tree} modules`);
+  }
+  const kernel = await discoverKernel({ image, kdir: tree });
+  const vmlinux = path.join(tree, 'vmlinux');
+  return existsSync(vmlinux) ? { ...kernel, vmlinux } : kernel;
 }

@@ -39,8 +39,12 @@ async function decompress(format: PayloadFormat, data: Buffer): Promise<Buffer> 
   return Buffer.from(r.stdout);
 }
 
-export async function bootImage(image: string, mode: BootMode): Promise<BootImage> {
+export async function bootImage(image: string, mode: BootMode, vmlinux?: string): Promise<BootImage> {
   if (mode === 'bzimage') return { path: image, mode: 'bzimage', reason: 'requested (--boot bzimage)' };
+  // A built tree's own vmlinux needs no decompression.
+  if (vmlinux && hasPvhEntry(await readFile(vmlinux))) {
+    return { path: vmlinux, mode: 'pvh', reason: "the tree's vmlinux through the PVH entry" };
+  }
   try {
     const bz = await readFile(image);
     const { dir } = await cachedDir('vmlinux', hashOf(bz), async (tmp) => {

@@ -23,6 +23,14 @@ export class DeviceModel {
   private nheld = 0;
   private dummy = false;
   private readonly online: Set<number>;
+  /**
+   * The reference tracker's count of untracked references (ref_tracker_dir
+   * no_tracker, lib/ref_tracker.c): starts at 1, dev_hold/dev_put with a
+   * NULL tracker move it, and it is a refcount_t even on a per-CPU kernel.
+   */
+  private readonly noTracker: RefcountT | null;
+  /** Console warnings the kernel must print for what was done to this device. */
+  private readonly warnings: string[] = [];
   /** Per-CPU values are known until the kernel drops its own references. */
   private perCpuKnown = true;
 
@@ -30,8 +38,10 @@ export class DeviceModel {
     readonly name: string,
     readonly variant: Variant,
     readonly topology: Topology,
+    tracker = false,
   ) {
     this.online = new Set(topology.online);
+    this.noTracker = tracker ? new RefcountT(1) : null;
     this.pcpu = variant === 'pcpu' ? new PcpuCounter(topology.possible) : null;
     this.refcount = variant === 'refcount' ? new RefcountT(0) : null;
   }
@@ -120,6 +130,7 @@ export class DeviceModel {
     this.requireOnline(cpu, 'hold');
     this.pcpu?.hold(cpu, count);
     this.refcount?.hold(count);
+    this.noTracker?.hold(count);
     this.held += count;
   }
 
@@ -128,6 +139,7 @@ export class DeviceModel {
     this.requireOnline(cpu, 'hold');
     this.pcpu?.hold(cpu, count);
     this.refcount?.hold(count);
+    this.noTracker?.hold(count);
     this.nheld += count;
   }
 
@@ -136,7 +148,32 @@ export class DeviceModel {
     if (count > this.held) throw new ModelError(`put ${count} on ${this.name}: only ${this.held} held`);
     this.pcpu?.put(cpu, count);
     this.refcount?.put(count);
+    this.noTracker?.put(count);
     this.held -= count;
+  }
+
+  /**
+   * One dev_put() nobody's hold pays for. A per-CPU counter just drops (the
+   * sum may reach 0 or below, silently); a refcount_t, the device's own or
+   * the tracker's no_tracker, warns "decrement hit 0" and saturates.
+   */
+  putUnowned(cpu: number): void {
+    this.requireOnline(cpu, 'put');
+    this.pcpu?.put(cpu, 1);
+    this.refcount?.put(1);
+    this.noTracker?.put(1);
+    this.held -= 1;
+  }
+
+  /**
+   * The console lines the kernel must have printed for this device, in order
+   * of kind: each refcount_t complaint with its WARNING in lib/refcount.c,
+   * and ref_tracker_dir_exit()'s WARNING when a device whose no_tracker is
+   * not back at 1 is freed. REFCOUNT_WARN is WARN_ONCE: once per boot.
+   */
+  expectedWarnings(): string[] {
+    const counts = new Set([...(this.refcount?.warnings ?? []), ...(this.noTracker?.warnings ?? [])]);
+    return [...[...counts].flatMap((w) => [`refcount_t: ${w}`, 'WARNING at lib/refcount.c']), ...this.warnings];
   }
 
   /**
@@ -171,6 +208,8 @@ export class DeviceModel {
   }
 
   free(): void {
+    // free_netdev() -> ref_tracker_dir_exit(): WARN_ON_ONCE(no_tracker != 1).
+    if (this.noTracker && this.noTracker.read() !== 1) this.warnings.push('WARNING at lib/ref_tracker.c');
     this.reg = null;
   }
 

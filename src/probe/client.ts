@@ -7,7 +7,7 @@ import { GUEST_MODULE_PATH } from '../initramfs/build.js';
 import { HarnessError } from '../errors.js';
 import type { DeviceReading } from '../model/types.js';
 import type { Target } from '../target/target.js';
-import { parseDevices, parseInfo, type ProbeInfo } from './parse.js';
+import { parseDevices, parseInfo, parseRace, parseStress, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
 
 export const DEBUGFS_DIR = '/sys/kernel/debug/refprobe';
 
@@ -66,6 +66,14 @@ export class RefProbe {
 
   async device(name: string): Promise<DeviceReading | undefined> {
     return (await this.devices()).get(name);
+  }
+
+  async stress(): Promise<StressResult> {
+    return parseStress(await this.cat('stress'));
+  }
+
+  async race(): Promise<RaceResult> {
+    return parseRace(await this.cat('race'));
   }
 
   /**

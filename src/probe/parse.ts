@@ -108,3 +108,55 @@ export function parseDevices(text: string): Map<string, DeviceReading> {
   }
   return devices;
 }
+
+export interface StressCpuResult {
+  holds: number;
+  puts: number;
+  startNs: bigint;
+  endNs: bigint;
+}
+
+export interface StressResult {
+  seed: number;
+  ops: number;
+  cpus: Map<number, StressCpuResult>;
+}
+
+/** /sys/kernel/debug/refprobe/stress: the last stress run, one line per CPU. */
+export function parseStress(text: string): StressResult {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const head = /^seed (\d+) ops (\d+)$/.exec(lines[0] ?? '');
+  if (!head) throw new ParseError(`stress: no "seed S ops N" line in "${text.slice(0, 80)}"`);
+  const cpus = new Map<number, StressCpuResult>();
+  for (const line of lines.slice(1)) {
+    const m = /^cpu (\d+) holds (\d+) puts (\d+) start_ns (\d+) end_ns (\d+)$/.exec(line);
+    if (!m) throw new ParseError(`stress: bad line "${line}"`);
+    cpus.set(Number(m[1]), { holds: Number(m[2]), puts: Number(m[3]), startNs: BigInt(m[4] as string), endNs: BigInt(m[5] as string) });
+  }
+  return { seed: Number(head[1]), ops: Number(head[2]), cpus };
+}
+
+export interface RaceResult {
+  ops: number;
+  window: number;
+  base: number;
+  reads: number;
+  min: number;
+  max: number;
+  outside: number;
+}
+
+/** /sys/kernel/debug/refprobe/race: the last race run. */
+export function parseRace(text: string): RaceResult {
+  const m = /^ops (\d+) window (\d+) base (-?\d+) reads (\d+) min (-?\d+) max (-?\d+) outside (\d+)$/.exec(text.trim());
+  if (!m) throw new ParseError(`race: not understood: "${text.trim().slice(0, 120)}"`);
+  const [ops, window, base, reads, min, max, outside] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  return { ops, window, base, reads, min, max, outside };
+}
+
+/** The Percpu: line of /proc/meminfo, in bytes. */
+export function parseMeminfoPercpu(text: string): number {
+  const m = /^Percpu:\s+(\d+) kB$/m.exec(text);
+  if (!m) throw new ParseError('meminfo: no "Percpu: N kB" line');
+  return Number(m[1]) * 1024;
+}

@@ -32,6 +32,8 @@ export interface Phases {
 
 export interface RunReport {
   tool: string;
+  /** The stress streams' seed: --seed replays them. */
+  seed: number;
   startedAt: string;
   ok: boolean;
   kernel: { image: string; kdir: string; release: string; banner: string } | null;

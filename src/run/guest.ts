@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
 import { buildInitramfs, type Initramfs } from '../initramfs/build.js';
-import { discoverKernel, type Kernel } from '../kernel/discover.js';
+import type { Kernel } from '../kernel/discover.js';
+import { selectKernel, type KernelSpec } from '../kernel/select.js';
 import { bootImage, type BootImage, type BootMode } from '../kernel/vmlinux.js';
 import { buildModule, type BuiltModule } from '../module/build.js';
 import { RefProbe } from '../probe/client.js';
@@ -18,10 +19,7 @@ import { QemuTarget } from '../target/qemu-target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
 import type { Machine } from '../vm/qemu-args.js';
 
-export interface KernelSettings {
-  /** A bzImage path; default: the newest /boot/vmlinuz-* with a kbuild tree. */
-  kernel?: string;
-  kdir?: string;
+export interface KernelSettings extends KernelSpec {
   boot: BootMode;
 }
 
@@ -63,14 +61,19 @@ function since(t: number): number {
   return Math.round(performance.now() - t);
 }
 
-export async function prepareGuest(settings: GuestSettings, repoRoot: string, progress: (line: string) => void): Promise<PreparedGuest> {
+export async function prepareGuest(
+  settings: GuestSettings,
+  repoRoot: string,
+  progress: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<PreparedGuest> {
   let t = performance.now();
   progress('kernel: looking for the image and its kbuild tree');
-  const kernel = await discoverKernel({ image: settings.kernel, kdir: settings.kdir });
+  const kernel = await selectKernel(settings, repoRoot, progress, signal);
   progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
   const module = await buildModule(kernel, path.join(repoRoot, 'kmod'));
   progress(`module: ${module.cached ? 'cached' : 'built'} ${module.ko} (${since(t)} ms)`);
-  const image = await bootImage(kernel.image, settings.boot).catch((e: Error) => {
+  const image = await bootImage(kernel.image, settings.boot, kernel.vmlinux).catch((e: Error) => {
     throw new HarnessError(e.message, 'pass --boot bzimage, or a kernel built with CONFIG_PVH=y');
   });
   const buildMs = since(t);

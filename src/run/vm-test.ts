@@ -23,6 +23,8 @@ export interface RunSettings extends GuestSettings {
   outDir: string;
   runTimeoutSec: number;
   verbose: boolean;
+  /** Seeds the stress streams (u32); the same seed replays the same streams. */
+  seed: number;
 }
 
 export interface VmTestOptions extends RunSettings {
@@ -46,6 +48,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
   const files = await makeRunDir(opts.outDir);
   const report: RunReport = {
     tool: 'pcpu-refcnt-harness vm-test',
+    seed: opts.seed,
     startedAt: new Date().toISOString(),
     ok: false,
     kernel: null,
@@ -78,7 +81,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     timeout.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
 
   try {
-    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress);
+    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, signal);
     report.kernel = prep.kernel;
     report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
     report.boot = prep.image;
@@ -108,7 +111,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     );
 
     const t = performance.now();
-    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`]));
+    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
     for (const [i, sc] of opts.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
       const result = await runScenario(sc, probe, info, opts, consoleLines, target);
@@ -164,7 +167,7 @@ async function runScenario(
   });
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams });
+    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

@@ -6,7 +6,7 @@ import { DeviceModel } from '../model/device.js';
 import type { ScenarioContext, StepRecord } from './scenario.js';
 
 export function newDevice(ctx: ScenarioContext, name: string): DeviceModel {
-  return new DeviceModel(name, ctx.info.variant, ctx.info.topology);
+  return new DeviceModel(name, ctx.info.variant, ctx.info.topology, ctx.info.tracker);
 }
 
 export async function alloc(ctx: ScenarioContext, dev: DeviceModel, cpu: number): Promise<StepRecord> {

@@ -3,8 +3,12 @@ import { holdPutCrossCpu } from './cross-cpu.js';
 import { dummyDevice } from './dummy.js';
 import { holdPutEveryCpu } from './hold-put.js';
 import { hotplug, possibleNotPresent } from './hotplug.js';
+import { imbalance } from './imbalance.js';
 import { lifecycle } from './lifecycle.js';
+import { memoryCost } from './memory.js';
+import { racingReader } from './racing-reader.js';
 import type { Scenario } from './scenario.js';
+import { stress } from './stress.js';
 import { unloadReleases } from './unload.js';
 import { unregisterBalanced } from './unregister.js';
 import { unregisterHeld, unregisterNotifier } from './unregister-wait.js';
@@ -14,12 +18,16 @@ export const SCENARIOS: readonly Scenario[] = [
   lifecycle,
   holdPutEveryCpu,
   holdPutCrossCpu,
+  stress,
+  racingReader,
   unregisterBalanced,
   unregisterHeld,
   unregisterNotifier,
   hotplug,
   possibleNotPresent,
   dummyDevice,
+  imbalance,
+  memoryCost,
   badInput,
   unloadReleases,
 ];

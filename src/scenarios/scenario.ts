@@ -31,6 +31,8 @@ export interface ScenarioContext {
   console: readonly string[];
   /** The parameters the module was loaded with, to reload it the same way. */
   moduleParams: Record<string, string | number | boolean>;
+  /** Seeds the stress streams; printed, so a failing run can be replayed (--seed). */
+  seed: number;
 }
 
 export interface Scenario {

@@ -56,6 +56,7 @@ t.test('scenario status: crash over error over mismatch', async (t) => {
 
 const report = (over: Partial<RunReport>): RunReport => ({
   tool: 'vm-test',
+  seed: 1,
   startedAt: '',
   ok: true,
   kernel: { image: '/boot/vmlinuz', kdir: '/k', release: '6.1.0-57-amd64', banner: '' },

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** `make bench`: the command-line entry point. Wiring only; the work is in src/bench/run.ts. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from '../src/errors.js';
+import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
+import { runBench } from '../src/bench/run.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function main(): Promise<number> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(BENCH_HELP);
+    return 0;
+  }
+  const interrupt = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\nbench: ${sig}: stopping the guest and writing what was measured\n`);
+      interrupt.abort();
+    });
+  }
+  const { report, table } = await runBench({
+    ...args,
+    repoRoot,
+    progress: (line) => process.stderr.write(`bench: ${line}\n`),
+    signal: interrupt.signal,
+  });
+  process.stdout.write(table);
+  process.stderr.write(`bench: table: ${report.files.table}\nbench: JSON:  ${report.files.json}\nbench: chart: ${report.files.svg}\n`);
+  if (interrupt.signal.aborted) return 130;
+  return report.error ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof HarnessError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/** `make kernels`: builds (or reuses) the kernel variants from linux-source-6.1. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from '../src/errors.js';
+import { buildVariant } from '../src/kernel/build-variant.js';
+import { isVariant, VARIANT_NAMES, VARIANTS, type VariantName } from '../src/kernel/variants.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const HELP = `Usage: kernels [--variant NAME]...      (make kernels ARGS="...")
+
+Builds the minimal guest kernels from Debian's linux-source-6.1, one per
+variant, with the fragments in vm/kernel-config/ on top of tinyconfig:
+${VARIANT_NAMES.map((n) => `  ${n.padEnd(9)} ${VARIANTS[n].what}`).join('\n')}
+Each is built in the cache (~/.cache/pcpu-refcnt-harness/kernels/<variant>-<version>/,
+or $REFPROBE_CACHE_DIR), about 3 minutes on 2 cores, and reused until the
+source or a fragment changes. The build log is build.log in that directory.
+Then: make vm-test ARGS="--kernel pcpu"
+
+  --variant NAME   build only NAME (repeatable; default: all)
+  -h, --help       this text
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { variant: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const names = (values.variant ?? VARIANT_NAMES).map((n) => {
+    if (!isVariant(n)) throw new HarnessError(`no kernel variant "${n}"`, `pass --variant with one of: ${VARIANT_NAMES.join(', ')}`);
+    return n;
+  });
+  const ac = new AbortController();
+  process.on('SIGINT', () => ac.abort());
+  const progress = (line: string): void => void process.stderr.write(`kernels: ${line}\n`);
+  const rows: string[] = [];
+  for (const name of names as VariantName[]) {
+    const b = await buildVariant(name, { repoRoot, progress, signal: ac.signal });
+    rows.push(`${name.padEnd(9)} ${b.release.padEnd(18)} ${(b.reused ? 'reused' : `built in ${b.seconds} s`).padEnd(18)} ${b.dir}`);
+    progress(`${name}: ${b.reused ? 'up to date' : `built in ${b.seconds} s`}`);
+  }
+  process.stdout.write(`${['variant   release            status             tree', ...rows].join('\n')}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(e instanceof HarnessError ? `kernels: ${e.message}\n` : `kernels: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);

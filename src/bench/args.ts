@@ -1,0 +1,148 @@
+/**
+ * The bench command line, parsed and checked up front. Pure.
+ */
+import { parseArgs } from 'node:util';
+import { HarnessError } from '../errors.js';
+import type { GuestSettings } from '../run/guest.js';
+
+export interface BenchArgs extends Omit<GuestSettings, 'kernel' | 'kdir'> {
+  help: boolean;
+  /** One entry per kernel to measure; null: the default kernel. */
+  kernels: { kernel: string | null; kdir: string | null }[];
+  runs: number;
+  msec: number;
+  floodPackets: number;
+  floodRuns: number;
+  skipFlood: boolean;
+  skipFloor: boolean;
+  floorRuns: number;
+  vmTestRuns: number;
+  outDir: string;
+}
+
+export const BENCH_HELP = `Usage: bench [options]      (make bench ARGS="...")
+
+Measures what the per-CPU net_device refcount buys. For each kernel, boots
+it in QEMU with refprobe and, for 1..N CPUs (N = --smp), runs dev_hold+dev_put
+pairs (the kernel's real ones), a shared atomic_t, a shared refcount_t and a
+per-CPU counter for --msec ms per point, --runs times (interleaved); then a
+UDP limited-broadcast flood that takes a device reference per packet. Then
+times make vm-test against the floor: a bare boot and power-off of the same
+kernel. Table on stdout, progress on stderr; JSON, SVG chart and table in
+OUT/bench/<time>-<pid>/.
+
+Kernel:
+  --kernel IMAGE        kernel to measure (repeatable: e.g. the pcpu and the
+                        refcount variant, compared point by point; default:
+                        newest /boot/vmlinuz-* with a kbuild tree)
+  --kdir DIR            its kbuild tree (repeatable, one per --kernel)
+
+Guest:
+  --accel auto|kvm|tcg  accelerator (default auto)
+  --machine pc|microvm  QEMU machine (default pc)
+  --boot auto|pvh|bzimage  how QEMU loads the kernel (default auto)
+  --smp N               guest CPUs, 1-64 (default 2); points for 1..N
+  --memory MB           guest memory, 128-16384 (default 256)
+
+Measurement:
+  --runs N              repeats per point, 5-100 (default 5)
+  --msec MS             time per point, 50-5000 (default 250)
+  --flood-packets N     packets per flood thread, 100-10000000 (default 20000)
+  --flood-runs N        repeats per flood point, 1-50 (default 3)
+  --skip-flood          no packet flood
+  --floor-runs N        bare boots for the floor, 1-20 (default 3)
+  --vm-test-runs N      make vm-test runs to compare, 1-10 (default 1)
+  --skip-floor          no floor and no vm-test timing
+
+Limits and output:
+  --boot-timeout S      until the guest agent answers (default 120)
+  --command-timeout S   per command in the guest (default 60)
+  --out DIR             where results are kept (default ./out)
+  --qemu PATH, --busybox PATH
+  -h, --help            this text
+
+Exit status: 0 done; 1 a measurement failed (the guest hung or died, a
+bench run was refused); 2 bad usage or set-up error; 130 interrupted.
+`;
+
+function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    throw new HarnessError(`--${name} ${raw} is not a whole number from ${min} to ${max}`, `pass --${name} N with ${min} <= N <= ${max}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
+  if (raw === undefined) return def;
+  if (!(allowed as readonly string[]).includes(raw)) throw new HarnessError(`--${name} ${raw} is not known`, `pass --${name} ${allowed.join('|')}`);
+  return raw as T;
+}
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        kernel: { type: 'string', multiple: true },
+        kdir: { type: 'string', multiple: true },
+        accel: { type: 'string' },
+        machine: { type: 'string' },
+        boot: { type: 'string' },
+        smp: { type: 'string' },
+        memory: { type: 'string' },
+        runs: { type: 'string' },
+        msec: { type: 'string' },
+        'flood-packets': { type: 'string' },
+        'flood-runs': { type: 'string' },
+        'skip-flood': { type: 'boolean' },
+        'floor-runs': { type: 'string' },
+        'vm-test-runs': { type: 'string' },
+        'skip-floor': { type: 'boolean' },
+        'boot-timeout': { type: 'string' },
+        'command-timeout': { type: 'string' },
+        out: { type: 'string' },
+        qemu: { type: 'string' },
+        busybox: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see bench --help');
+  }
+  const v = parsed.values;
+  const kernelList = v.kernel ?? [];
+  const kdirList = v.kdir ?? [];
+  if (kdirList.length > 0 && kdirList.length !== kernelList.length) {
+    throw new HarnessError(`${kdirList.length} --kdir for ${kernelList.length} --kernel`, 'pass one --kdir per --kernel, in the same order, or none');
+  }
+  const kernels = kernelList.length ? kernelList.map((kernel, i) => ({ kernel, kdir: kdirList[i] ?? null })) : [{ kernel: null, kdir: null }];
+  return {
+    help: v.help ?? false,
+    kernels,
+    accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
+    machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
+    boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
+    smp: intOption('smp', v.smp, 2, 1, 64),
+    // No absent possible CPUs: the benchmark measures online ones only.
+    possibleCpus: null,
+    memoryMb: intOption('memory', v.memory, 256, 128, 16384),
+    runs: intOption('runs', v.runs, 5, 5, 100),
+    msec: intOption('msec', v.msec, 250, 50, 5000),
+    floodPackets: intOption('flood-packets', v['flood-packets'], 20000, 100, 10_000_000),
+    floodRuns: intOption('flood-runs', v['flood-runs'], 3, 1, 50),
+    skipFlood: v['skip-flood'] ?? false,
+    floorRuns: intOption('floor-runs', v['floor-runs'], 3, 1, 20),
+    vmTestRuns: intOption('vm-test-runs', v['vm-test-runs'], 1, 1, 10),
+    skipFloor: v['skip-floor'] ?? false,
+    bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
+    commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
+    outDir: v.out ?? 'out',
+    qemu: v.qemu ?? 'qemu-system-x86_64',
+    busybox: v.busybox ?? '/bin/busybox',
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * One `bench` run: for each kernel, boot it with refprobe, run the
+ * microbenchmark points (repeats interleaved, so a burst of noise from the
+ * host hits every mode alike) and the packet flood; then the floor and
+ * vm-test's phases. Writes JSON, SVG and the table. The judging is in the
+ * pure parts (parse, stats, report, table, chart).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HarnessError } from '../errors.js';
+import { bootGuest, prepareGuest, type Guest, type GuestSettings, type PreparedGuest } from '../run/guest.js';
+import { runStamp } from '../run/run-dir.js';
+import { TargetError } from '../target/target.js';
+import { benchChart } from './chart.js';
+import { floorBoot, timeVmTest } from './floor.js';
+import { buildBenchInitramfs, buildFloorInitramfs, buildFlood, findDummyModule, GUEST_DUMMY_PATH, GUEST_FLOOD_PATH } from './images.js';
+import { BENCH_MODES, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from './parse.js';
+import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type FloodReport, type KernelBench } from './report.js';
+import { spread } from './stats.js';
+import { formatBenchTable } from './table.js';
+import type { BenchArgs } from './args.js';
+
+export interface BenchOptions extends BenchArgs {
+  repoRoot: string;
+  progress: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+const BENCH_DIR = '/sys/kernel/debug/refprobe/bench';
+/** The flood's source address on dummy0; 255.255.255.255 is sent from it. */
+const FLOOD_ADDR = '10.99.0.1';
+
+function guestSettings(opts: BenchOptions, k: { kernel: string | null; kdir: string | null }): GuestSettings {
+  return {
+    ...(k.kernel ? { kernel: k.kernel } : {}),
+    ...(k.kdir ? { kdir: k.kdir } : {}),
+    boot: opts.boot,
+    accel: opts.accel,
+    machine: opts.machine,
+    smp: opts.smp,
+    possibleCpus: null,
+    memoryMb: opts.memoryMb,
+    qemu: opts.qemu,
+    busybox: opts.busybox,
+    bootTimeoutSec: opts.bootTimeoutSec,
+    commandTimeoutSec: opts.commandTimeoutSec,
+  };
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new HarnessError('interrupted', 'run make bench again');
+}
+
+async function benchPoint(guest: Guest, mode: string, cpus: number, msec: number): Promise<{ sample: BenchSample; raw: string }> {
+  const r = await guest.target.run(`echo 'run ${mode} ${cpus} ${msec}' > ${BENCH_DIR}/ctl || { cat ${BENCH_DIR}/error >&2; exit 1; }; cat ${BENCH_DIR}/result`);
+  if (r.exitCode !== 0) throw new HarnessError(`refprobe refused "run ${mode} ${cpus} ${msec}": ${r.stderr.trim()}`, 'see kmod/README.md, bench/ctl');
+  return { sample: parseBenchResult(r.stdout), raw: r.stdout };
+}
+
+async function microbench(guest: Guest, opts: BenchOptions, cpusOnline: number): Promise<{ samples: BenchSample[]; raws: string[] }> {
+  const samples: BenchSample[] = [];
+  const raws: string[] = [];
+  const total = opts.runs * BENCH_MODES.length * cpusOnline;
+  for (let run = 1; run <= opts.runs; run++) {
+    for (const mode of BENCH_MODES) {
+      for (let cpus = 1; cpus <= cpusOnline; cpus++) {
+        checkAbort(opts.signal);
+        const { sample, raw } = await benchPoint(guest, mode, cpus, opts.msec);
+        samples.push(sample);
+        raws.push(raw);
+      }
+    }
+    opts.progress(`  microbenchmark: run ${run}/${opts.runs} done (${samples.length}/${total} points)`);
+  }
+  return { samples, raws };
+}
+
+async function flood(guest: Guest, opts: BenchOptions, cpusOnline: number): Promise<FloodReport | string> {
+  const setup = await guest.target.run(
+    [
+      `[ -f ${GUEST_DUMMY_PATH} ] && insmod ${GUEST_DUMMY_PATH} numdummies=1`,
+      'ip link show dummy0 >/dev/null 2>&1 || { echo "no dummy0: the kernel has no dummy driver (CONFIG_DUMMY)" >&2; exit 3; }',
+      `ip addr add ${FLOOD_ADDR}/24 dev dummy0 && ip link set dummy0 up`,
+    ].join('\n'),
+  );
+  if (setup.exitCode !== 0) return `flood set-up failed: ${setup.stderr.trim() || setup.stdout.trim()}`;
+  const samples: FloodSample[] = [];
+  const routes: number[] = [];
+  const readRoutes = async (): Promise<number> => rtCacheColumn((await guest.target.run('cat /proc/net/stat/rt_cache')).stdout, 'out_slow_tot');
+  const timeoutMs = Math.max(opts.commandTimeoutSec, 300) * 1000;
+  for (let run = 1; run <= opts.floodRuns; run++) {
+    for (let threads = 1; threads <= cpusOnline; threads++) {
+      checkAbort(opts.signal);
+      const before = await readRoutes();
+      const r = await guest.target.run(`${GUEST_FLOOD_PATH} ${threads} ${opts.floodPackets} ${FLOOD_ADDR}`, { timeoutMs });
+      if (r.exitCode !== 0) throw new HarnessError(`the flood failed (exit ${r.exitCode}): ${r.stderr.trim()}`, 'see the console log');
+      samples.push(parseFlood(r.stdout));
+      routes.push((await readRoutes()) - before);
+    }
+    opts.progress(`  flood: run ${run}/${opts.floodRuns} done`);
+  }
+  return {
+    device: 'dummy0',
+    how: `sendto(255.255.255.255:9) from an unconnected UDP socket bound to ${FLOOD_ADDR} on dummy0, one process pinned per CPU; each packet builds an uncached route (rt_dst_alloc -> dst_init: netdev_hold; dst_destroy: netdev_put)`,
+    points: summarizeFlood(samples, routes),
+  };
+}
+
+async function benchKernel(opts: BenchOptions, k: { kernel: string | null; kdir: string | null }, dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
+  const settings = guestSettings(opts, k);
+  const prep = await prepareGuest(settings, opts.repoRoot, opts.progress);
+  const floodBin = await buildFlood(opts.repoRoot);
+  const dummy = await findDummyModule(prep.kernel.release, prep.kernel.kdir);
+  const initramfs = await buildBenchInitramfs({
+    busybox: opts.busybox,
+    init: path.join(opts.repoRoot, 'vm/init'),
+    module: prep.module.ko,
+    flood: floodBin,
+    dummy,
+  });
+  opts.progress(`bench initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (flood program${dummy ? ', dummy.ko' : ', no dummy.ko'})`);
+  const consoleLog = path.join(dir, `console-${index}.log`);
+  let guest: Guest | null = null;
+  const onAbort = (): void => void guest?.close();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    guest = await bootGuest({ ...prep, initramfs }, settings, { consoleLog, onConsoleLine: () => undefined, moduleParams: {}, progress: opts.progress });
+    const { info } = guest;
+    const online = info.topology.online;
+    opts.progress(`guest: ${info.release}, variant ${info.variant}, online CPUs ${online.join(',')}, ${guest.target.description} (up in ${guest.bootMs} ms)`);
+    const { samples, raws } = await microbench(guest, opts, online.length);
+    let floodReport: FloodReport | null = null;
+    let floodSkipped: string | null = opts.skipFlood ? '--skip-flood' : null;
+    if (!opts.skipFlood) {
+      const f = await flood(guest, opts, online.length);
+      if (typeof f === 'string') floodSkipped = f;
+      else floodReport = f;
+    }
+    const result: KernelBench = {
+      kernelArg: k.kernel,
+      release: info.release,
+      image: prep.kernel.image,
+      variant: info.variant,
+      accel: prep.accel,
+      target: guest.target.description,
+      onlineCpus: online,
+      msec: opts.msec,
+      runs: opts.runs,
+      points: summarizePoints(samples),
+      flood: floodReport,
+      floodSkipped,
+      consoleLog,
+      balanced: samples.every((s) => s.refcnt === 1),
+    };
+    return { result, prep, raws };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await guest?.close();
+  }
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  table: string;
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchOutcome> {
+  const dir = path.resolve(opts.outDir, 'bench', runStamp(new Date(), process.pid));
+  await mkdir(dir, { recursive: true });
+  const cpus = os.cpus();
+  const report: BenchReport = {
+    tool: 'pcpu-refcnt-harness bench',
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      hostCpus: cpus.length,
+      loadAvgStart: os.loadavg().map((x) => +x.toFixed(2)),
+      loadAvgEnd: null,
+      note: 'host load average at start and end are recorded: other work on the host makes every timing noisy',
+    },
+    settings: { smp: opts.smp, runs: opts.runs, msec: opts.msec, floodPackets: opts.floodPackets, floodRuns: opts.floodRuns, kernels: opts.kernels.map((k) => k.kernel) },
+    kernels: [],
+    comparisons: [],
+    floor: null,
+    error: null,
+    files: { dir, json: path.join(dir, 'bench.json'), svg: path.join(dir, 'bench.svg'), table: path.join(dir, 'table.txt') },
+  };
+  let firstPrep: PreparedGuest | null = null;
+  const rawSamples: string[] = [];
+  try {
+    for (const [i, k] of opts.kernels.entries()) {
+      opts.progress(`kernel ${i + 1}/${opts.kernels.length}: ${k.kernel ?? '(default)'}`);
+      const { result, prep, raws } = await benchKernel(opts, k, dir, i);
+      firstPrep ??= prep;
+      report.kernels.push(result);
+      rawSamples.push(...raws);
+    }
+    if (!opts.skipFloor && firstPrep) {
+      const settings = guestSettings(opts, opts.kernels[0] ?? { kernel: null, kdir: null });
+      const floorImage = await buildFloorInitramfs(opts.busybox);
+      const floors: number[] = [];
+      for (let i = 0; i < opts.floorRuns; i++) {
+        checkAbort(opts.signal);
+        floors.push(await floorBoot(firstPrep, floorImage, settings, path.join(dir, `floor-console-${i}.log`)));
+        opts.progress(`floor: bare boot + power-off ${i + 1}/${opts.floorRuns}: ${floors[floors.length - 1]} ms`);
+      }
+      const k0 = opts.kernels[0];
+      const vmArgs = [
+        '--smp', String(opts.smp), '--accel', opts.accel, '--machine', opts.machine, '--boot', opts.boot, '--memory', String(opts.memoryMb),
+        '--qemu', opts.qemu, '--busybox', opts.busybox,
+        ...(k0?.kernel ? ['--kernel', k0.kernel] : []),
+        ...(k0?.kdir ? ['--kdir', k0.kdir] : []),
+      ];
+      const vmTest = [];
+      for (let i = 0; i < opts.vmTestRuns; i++) {
+        checkAbort(opts.signal);
+        opts.progress(`vm-test: run ${i + 1}/${opts.vmTestRuns} (the whole suite, as make vm-test runs it)`);
+        const t = await timeVmTest(opts.repoRoot, path.join(dir, 'vm-test'), vmArgs, 1200, opts.signal);
+        opts.progress(`vm-test: ${t.ok ? 'passed' : 'FAILED'}; phases ${JSON.stringify(t.phasesMs)}`);
+        vmTest.push(t);
+      }
+      const floorMs = spread(floors);
+      report.floor = { floorMs, vmTest, ratios: floorRatios(floorMs, vmTest.map((v) => v.phasesMs)) };
+    }
+  } catch (e) {
+    report.error = e instanceof HarnessError ? e.what : e instanceof Error ? e.message : String(e);
+    // A refusal or a dead guest is a result worth writing down; anything else is a harness bug.
+    if (!(e instanceof HarnessError) && !(e instanceof TargetError)) throw e;
+  } finally {
+    report.machine.loadAvgEnd = os.loadavg().map((x) => +x.toFixed(2));
+    report.comparisons = comparisons(report.kernels);
+    const table = formatBenchTable(report);
+    await writeFile(report.files.json, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(report.files.table, table);
+    await writeFile(path.join(dir, 'bench-results.txt'), rawSamples.join('\n'));
+    if (report.kernels.length) {
+      const accel = report.kernels[0]?.accel.accel ?? '?';
+      await writeFile(report.files.svg, benchChart(report.kernels, `dev_hold+dev_put pairs per second vs CPUs (${accel.toUpperCase()})`));
+    }
+  }
+  return { report, table: formatBenchTable(report) };
+}

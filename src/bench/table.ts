@@ -1,0 +1,79 @@
+/** The benchmark's table for people (stdout). Pure: the report in, text out. */
+import type { BenchReport, Comparison, KernelBench } from './report.js';
+import type { Spread } from './stats.js';
+
+const fmt = (v: number, digits: number): string => v.toFixed(digits);
+
+function range(s: Spread, scale: number, digits: number): string {
+  return `${fmt(s.median / scale, digits)} [${fmt(s.min / scale, digits)}-${fmt(s.max / scale, digits)}]`;
+}
+
+export function accelNote(accel: string): string {
+  return accel === 'kvm'
+    ? 'KVM: the numbers are the hardware\'s (inside a VM)'
+    : `${accel.toUpperCase()}: every instruction is emulated; only ratios within one run mean anything`;
+}
+
+function kernelTable(k: KernelBench): string[] {
+  const lines = [
+    `kernel ${k.release}, variant ${k.variant}, ${k.target}, online CPUs ${k.onlineCpus.join(',')}`,
+    `accelerator: ${accelNote(k.accel.accel)}`,
+    `${k.runs} runs of ${k.msec} ms per point; median [min-max]`,
+    '',
+    `${'mode'.padEnd(9)} ${'cpus'.padStart(4)}  ${'M pairs/s (all CPUs)'.padEnd(24)} ${'ns/pair per CPU'.padEnd(22)}`,
+  ];
+  for (const p of k.points) {
+    lines.push(`${p.mode.padEnd(9)} ${String(p.cpus).padStart(4)}  ${range(p.pairsPerSec, 1e6, 1).padEnd(24)} ${range(p.nsPerPair, 1, 2).padEnd(22)}`);
+  }
+  if (!k.balanced) lines.push('WARNING: the bench device did not read 1 after every run: a hold was not put');
+  return lines;
+}
+
+function verdictWord(c: Comparison): string {
+  if (c.verdict === 'overlap') return 'ranges overlap: no real difference';
+  return `real (ranges do not overlap)`;
+}
+
+function comparisonLines(cs: readonly Comparison[]): string[] {
+  if (cs.length === 0) return [];
+  const lines = ['', 'comparisons (pairs per second, ratio of medians):'];
+  for (const c of cs) {
+    lines.push(`  ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}: ${c.a} / ${c.b} = ${fmt(c.ratio, 2)}x, ${verdictWord(c)}${c.kernel === 'across kernels' ? '' : `  [${c.kernel}]`}`);
+  }
+  return lines;
+}
+
+function floodLines(k: KernelBench): string[] {
+  if (!k.flood) return ['', `flood: skipped (${k.floodSkipped ?? 'not run'})`];
+  const lines = ['', `flood on ${k.release} (${k.variant}): ${k.flood.how}`];
+  lines.push(`${'threads'.padStart(7)}  ${'packets'.padStart(8)}  ${'system time s'.padEnd(22)} ${'sys us/packet'.padEnd(22)} ${'wall s'.padEnd(22)} routes/packet`);
+  for (const p of k.flood.points) {
+    lines.push(
+      `${String(p.threads).padStart(7)}  ${String(p.threads * p.packetsPerThread).padStart(8)}  ${range(p.sysSec, 1, 3).padEnd(22)} ${range(p.sysUsPerPacket, 1, 2).padEnd(22)} ${range(p.wallSec, 1, 3).padEnd(22)} ${fmt(p.routesPerPacket.median, 3)}`,
+    );
+  }
+  return lines;
+}
+
+function floorLines(r: BenchReport): string[] {
+  const f = r.floor;
+  if (!f) return ['', 'harness floor: skipped (--skip-floor)'];
+  const lines = ['', `harness floor: bare boot + power-off of the same kernel (init does only poweroff -f): ${range(f.floorMs, 1000, 2)} s over ${f.floorMs.n} boots`];
+  for (const v of f.vmTest) {
+    const ph = Object.entries(v.phasesMs).map(([k, ms]) => `${k} ${fmt(ms / 1000, 2)} s`).join(', ');
+    lines.push(`make vm-test (${v.ok ? 'passed' : 'FAILED'}): ${ph}`);
+  }
+  const ratios = Object.entries(f.ratios).map(([k, x]) => `${k} ${fmt(x, 2)}x`).join(', ');
+  lines.push(`vm-test phase / floor (medians): ${ratios}`);
+  return lines;
+}
+
+export function formatBenchTable(r: BenchReport): string {
+  const lines: string[] = [`machine: ${r.machine.cpuModel}, ${r.machine.hostCpus} host CPUs; ${r.machine.note}`];
+  for (const k of r.kernels) lines.push('', ...kernelTable(k));
+  lines.push(...comparisonLines(r.comparisons));
+  for (const k of r.kernels) lines.push(...floodLines(k));
+  lines.push(...floorLines(r));
+  if (r.error) lines.push('', `ERROR: ${r.error}`);
+  return `${lines.join('\n')}\n`;
+}
