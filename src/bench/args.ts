@@ -32,10 +32,13 @@ kernel. Table on stdout, progress on stderr; JSON, SVG chart and table in
 OUT/bench/<time>-<pid>/.
 
 Kernel:
-  --kernel IMAGE        kernel to measure (repeatable: e.g. the pcpu and the
-                        refcount variant, compared point by point; default:
-                        newest /boot/vmlinuz-* with a kbuild tree)
-  --kdir DIR            its kbuild tree (repeatable, one per --kernel)
+  --kernel NAME|IMAGE   kernel to measure, as vm-test takes it: stock (the
+                        default), a variant (pcpu, refcount, tracker) or a
+                        bzImage path. Repeatable: --kernel pcpu --kernel
+                        refcount compares the real dev_hold of both, point
+                        by point (the first is the reference)
+  --kdir DIR            the kbuild tree of each --kernel IMAGE (repeatable,
+                        one per --kernel, in order)
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto)

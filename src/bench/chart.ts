@@ -37,7 +37,8 @@ export function benchChart(kernels: readonly KernelBench[], title: string): stri
   const maxY = Math.max(1, ...points.map((p) => p.pairsPerSec.max)) / 1e6;
   const step = niceStep(maxY, 5);
   const top = Math.ceil(maxY / step) * step;
-  const x = (cpus: number): number => L + (maxCpus === 1 ? pw / 2 : ((cpus - 1) / (maxCpus - 1)) * pw);
+  // Half a column of margin each side, so no marker sits on an axis.
+  const x = (cpus: number): number => L + ((cpus - 0.5) / maxCpus) * pw;
   const y = (mps: number): number => T + ph - (mps / top) * ph;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,

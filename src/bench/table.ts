@@ -36,9 +36,10 @@ function verdictWord(c: Comparison): string {
 
 function comparisonLines(cs: readonly Comparison[]): string[] {
   if (cs.length === 0) return [];
-  const lines = ['', 'comparisons (pairs per second, ratio of medians):'];
+  const lines = ['', 'comparisons (ratio of medians; pairs/s: higher is faster, sys us/packet: lower is faster):'];
   for (const c of cs) {
-    lines.push(`  ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}: ${c.a} / ${c.b} = ${fmt(c.ratio, 2)}x, ${verdictWord(c)}${c.kernel === 'across kernels' ? '' : `  [${c.kernel}]`}`);
+    const where = c.kernel === 'across kernels' ? '' : `  [${c.kernel}]`;
+    lines.push(`  ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, ${c.metric}: ${c.a} / ${c.b} = ${fmt(c.ratio, 2)}x, ${verdictWord(c)}${where}`);
   }
   return lines;
 }
@@ -69,7 +70,11 @@ function floorLines(r: BenchReport): string[] {
 }
 
 export function formatBenchTable(r: BenchReport): string {
-  const lines: string[] = [`machine: ${r.machine.cpuModel}, ${r.machine.hostCpus} host CPUs; ${r.machine.note}`];
+  const load = (l: number[] | null): string => (l ? l.join(' ') : '?');
+  const lines: string[] = [
+    `machine: ${r.machine.cpuModel}, ${r.machine.hostCpus} host CPUs; host load average ${load(r.machine.loadAvgStart)} at start, ${load(r.machine.loadAvgEnd)} at end`,
+    `(anything else running on the host, e.g. kernel builds, shows up as noise: read the ranges, not just the medians)`,
+  ];
   for (const k of r.kernels) lines.push('', ...kernelTable(k));
   lines.push(...comparisonLines(r.comparisons));
   for (const k of r.kernels) lines.push(...floodLines(k));

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseBenchArgs } from '../../src/bench/args.js';
 import { benchChart, niceStep } from '../../src/bench/chart.js';
-import { nsPerPair, pairsPerSec, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample } from '../../src/bench/parse.js';
+import { nsPerPair, pairsPerSec, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from '../../src/bench/parse.js';
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type KernelBench } from '../../src/bench/report.js';
 import { compareSpreads, spread } from '../../src/bench/stats.js';
 import { formatBenchTable } from '../../src/bench/table.js';
@@ -127,8 +127,8 @@ t.test('the table names the accelerator and says when a difference is real', asy
   const text = formatBenchTable(report);
   t.match(text, /TCG: every instruction is emulated/);
   t.match(text, /dev_hold\s+2\s+205\.0 \[200\.0-210\.0\]/);
-  t.match(text, /2 CPUs: dev_hold \/ atomic = 9\.32x, real \(ranges do not overlap\)/);
-  t.match(text, /1 CPU: dev_hold \/ refcount = 0\.95x, ranges overlap: no real difference/);
+  t.match(text, /2 CPUs, pairs\/s: dev_hold \/ atomic = 9\.32x, real \(ranges do not overlap\)/);
+  t.match(text, /1 CPU, pairs\/s: dev_hold \/ refcount = 0\.95x, ranges overlap: no real difference/);
   t.match(text, /vm-test phase \/ floor \(medians\): boot 1\.20x/);
   t.match(text, /flood: skipped \(--skip-flood\)/);
 });
@@ -154,4 +154,18 @@ t.test('the command line', async (t) => {
   t.throws(() => parseBenchArgs(['--kernel', 'a', '--kernel', 'b', '--kdir', 'x']), /1 --kdir for 2 --kernel/);
   t.throws(() => parseBenchArgs(['--msec', '10']), /pass --msec N with 50 <= N <= 5000/);
   t.throws(() => parseBenchArgs(['--bogus']), /Unknown option/);
+});
+
+t.test('the flood is compared across kernels only through the same device', async (t) => {
+  const f = (sysUs: number[]): FloodSample[] => sysUs.map((s) => ({ threads: 2, packets: 1000, wallNs: 1e9, sysUs: s, userUs: 0, failed: false }));
+  const withFlood = (k: KernelBench, device: string, sysUs: number[]): KernelBench => ({
+    ...k,
+    flood: { device, how: 'test', points: summarizeFlood(f(sysUs), sysUs.map(() => 2000)) },
+  });
+  const a = withFlood(pcpu, 'dummy0', [80000, 82000, 84000]);
+  const same = comparisons([a, withFlood(refc, 'dummy0', [90000, 91000, 95000])]).filter((c) => c.metric === 'sys us/packet');
+  t.equal(same.length, 1);
+  t.equal(same[0]?.verdict, 'higher', 'refcount kernel: more system time per packet, ranges apart');
+  t.ok(Math.abs((same[0]?.ratio ?? 0) - 91 / 82) < 1e-9);
+  t.equal(comparisons([a, withFlood(refc, 'lo', [1])]).filter((c) => c.metric === 'sys us/packet').length, 0);
 });
