@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { HELP, parseVmTestArgs } from '../src/cli/vm-test-args.js';
 import { runVmTest, SCENARIOS } from '../src/run/vm-test.js';
-import { exitCode, summary } from '../src/report/summary.js';
+import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
+import { tapCell, tapHeader } from '../src/report/tap.js';
+import { cellLabel, runMatrix } from '../src/run/matrix.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,16 +28,28 @@ async function main(): Promise<number> {
       interrupt.abort();
     });
   }
-  const report = await runVmTest({
+  const common = {
     ...args,
-    moduleParams: args.fault === 'hold-twice' ? { fault_hold_twice: true } : {},
+    moduleParams: (args.fault === 'hold-twice' ? { fault_hold_twice: true } : {}) as Record<string, boolean>,
     repoRoot,
-    progress: (line) => process.stderr.write(`vm-test: ${line}\n`),
-    tap: (text) => process.stdout.write(`${text}\n`),
+    progress: (line: string) => process.stderr.write(`vm-test: ${line}\n`),
     signal: interrupt.signal,
+  };
+  if (args.cells.length === 1) {
+    const report = await runVmTest({ ...common, tap: (text) => process.stdout.write(`${text}\n`) });
+    process.stderr.write(summary(report));
+    return exitCode(report);
+  }
+  process.stderr.write(`vm-test: ${args.cells.length} runs (${args.cells.map(cellLabel).join(', ')}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
+  let n = 0;
+  process.stdout.write(`${tapHeader(args.cells.length, [`matrix: ${args.cells.map(cellLabel).join(', ')}`, `seed ${args.seed}`])}\n`);
+  const { report, exit } = await runMatrix({
+    ...common,
+    tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++n, label, tap, ok)}\n`),
+    summarize: summary,
   });
-  process.stderr.write(summary(report));
-  return exitCode(report);
+  process.stderr.write(matrixSummary(report));
+  return exit;
 }
 
 main().then(

@@ -8,13 +8,26 @@ import { HarnessError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernel/variants.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
+import type { Cell } from '../run/matrix.js';
+import type { KernelSpec } from '../kernel/select.js';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface VmTestArgs extends RunSettings {
   help: boolean;
   list: boolean;
   scenarios: Scenario[];
   fault: 'hold-twice' | null;
+  /** Kernels x topologies; one cell runs plainly, several as a matrix. */
+  cells: Cell[];
+  jobs: number;
 }
+
+/** What `make vm-test` covers without options: CPUs possible but absent, hotplug, three CPUs for the racing reader, 64 possible for the memory claim. */
+export const DEFAULT_TOPOLOGIES: readonly { smp: number; possibleCpus: number }[] = [
+  { smp: 2, possibleCpus: 4 },
+  { smp: 4, possibleCpus: 64 },
+];
 
 export const FAULTS = ['hold-twice'] as const;
 
@@ -35,6 +48,8 @@ Kernel:
                         (default: /lib/modules/<release>/build)
   --kernel-tree DIR     a built kernel tree, e.g. your patched kernel: boots
                         its vmlinux (or bzImage), builds the module against it
+  --kernels A,B,...     several kernels (names or bzImage paths): every
+                        kernel runs on every topology, in parallel VMs
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
@@ -46,10 +61,14 @@ Guest:
                         how QEMU loads the kernel (default auto: the
                         uncompressed vmlinux through its PVH entry when the
                         kernel has one, which halves a TCG boot; else bzImage)
-  --smp N               online CPUs, 1-64 (default 2)
-  --possible-cpus N     boot with possible_cpus=N (N >= --smp; default --smp
-                        plus 2): CPUs possible but absent, whose counters
-                        every sum includes
+  --topology S:P,...    topologies to run, S online CPUs and P possible
+                        (possible_cpus=P, P >= S, 1-64); default 2:4,4:64:
+                        hotplug and possible-but-absent CPUs on 2, three CPUs
+                        for the racing reader and 64 possible for the
+                        memory claim on 4. E.g. --topology 1:1,2:4,4:64
+  --smp N               one topology with N online CPUs, 1-64
+  --possible-cpus P     with --smp: possible CPUs (default N + 2)
+  --jobs N              VMs at once (default: the host's cores)
   --memory MB           guest memory, 128-16384 (default 256)
 
 Scenarios:
@@ -109,6 +128,9 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         kernel: { type: 'string' },
         kdir: { type: 'string' },
         'kernel-tree': { type: 'string' },
+        kernels: { type: 'string' },
+        topology: { type: 'string' },
+        jobs: { type: 'string' },
         accel: { type: 'string' },
         machine: { type: 'string' },
         boot: { type: 'string' },
@@ -136,22 +158,17 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
     return sc;
   });
-  const smp = intOption('smp', v.smp, 2, 1, 64);
-  // By default two CPUs are possible but absent: the sum must include them.
-  const possibleCpus = intOption('possible-cpus', v['possible-cpus'], Math.min(64, smp + 2), 1, 64);
-  if (possibleCpus < smp) {
-    throw new HarnessError(`--possible-cpus ${possibleCpus} is below --smp ${smp}`, `pass --possible-cpus N with N >= ${smp}`);
-  }
-  if (v.kdir && (!v.kernel || KERNEL_NAMES.includes(v.kernel as KernelName))) {
-    throw new HarnessError('--kdir without --kernel IMAGE', 'pass --kernel IMAGE with --kdir DIR (the image that tree built), or --kernel-tree DIR');
-  }
-  if (v['kernel-tree'] && v.kernel) throw new HarnessError('--kernel-tree with --kernel', 'pass one of them: --kernel-tree DIR boots that tree\'s own kernel');
+  const topologies = parseTopologies(v.topology, v.smp, v['possible-cpus']);
+  const kernels = parseKernels(v.kernel, v.kernels, v['kernel-tree'], v.kdir);
+  const cells = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
+  const first = cells[0] as Cell;
+  const { smp, possibleCpus } = first;
   return {
     help: v.help ?? false,
     list: v.list ?? false,
-    ...(v.kernel ? { kernel: v.kernel } : {}),
-    ...(v.kdir ? { kdir: v.kdir } : {}),
-    ...(v['kernel-tree'] ? { kernelTree: v['kernel-tree'] } : {}),
+    ...first.spec,
+    cells,
+    jobs: intOption('jobs', v.jobs, Math.max(1, os.availableParallelism()), 1, 64),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
     boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
@@ -169,4 +186,42 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     verbose: v.verbose ?? false,
     seed: intOption('seed', v.seed, randomInt(2 ** 32), 0, 2 ** 32 - 1),
   };
+}
+
+function parseTopologies(list: string | undefined, smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number }[] {
+  if (list !== undefined && (smpRaw !== undefined || possibleRaw !== undefined)) {
+    throw new HarnessError('--topology with --smp or --possible-cpus', 'pass either --topology S:P,... or --smp N [--possible-cpus P]');
+  }
+  if (list === undefined && smpRaw === undefined) {
+    if (possibleRaw !== undefined) throw new HarnessError('--possible-cpus without --smp', 'pass --smp N --possible-cpus P, or --topology N:P');
+    return [...DEFAULT_TOPOLOGIES];
+  }
+  if (list === undefined) return [topology(smpRaw, possibleRaw)];
+  return list.split(',').map((pair) => {
+    const m = /^(\d+)(?::(\d+))?$/.exec(pair.trim());
+    if (!m) throw new HarnessError(`topology "${pair}" is not S or S:P`, 'pass --topology like 2:4,4:64 (online:possible CPUs)');
+    return topology(m[1], m[2]);
+  });
+}
+
+function topology(smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number } {
+  const smp = intOption('smp', smpRaw, 2, 1, 64);
+  // By default two CPUs are possible but absent: the sum must include them.
+  const possibleCpus = intOption('possible-cpus', possibleRaw, Math.min(64, smp + 2), 1, 64);
+  if (possibleCpus < smp) throw new HarnessError(`possible CPUs ${possibleCpus} below online CPUs ${smp}`, 'pass a topology S:P with P >= S');
+  return { smp, possibleCpus };
+}
+
+function parseKernels(kernel: string | undefined, kernels: string | undefined, tree: string | undefined, kdir: string | undefined): { kernel: string; spec: KernelSpec }[] {
+  const given = [kernel, kernels, tree].filter((x) => x !== undefined).length;
+  if (given > 1) throw new HarnessError('more than one of --kernel, --kernels, --kernel-tree', 'pass one of them');
+  if (kdir && (!kernel || KERNEL_NAMES.includes(kernel as KernelName))) {
+    throw new HarnessError('--kdir without --kernel IMAGE', 'pass --kernel IMAGE with --kdir DIR (the image that tree built), or --kernel-tree DIR');
+  }
+  if (tree) return [{ kernel: path.basename(path.resolve(tree)), spec: { kernelTree: tree } }];
+  if (kernel) return [{ kernel: KERNEL_NAMES.includes(kernel as KernelName) ? kernel : path.basename(kernel), spec: { kernel, ...(kdir ? { kdir } : {}) } }];
+  const names = (kernels ?? 'stock').split(',').map((k) => k.trim()).filter(Boolean);
+  if (names.length === 0) throw new HarnessError('--kernels is empty', `pass --kernels with names from ${KERNEL_NAMES.join(', ')} or bzImage paths`);
+  if (new Set(names).size !== names.length) throw new HarnessError(`--kernels ${kernels} names a kernel twice`, 'name each kernel once');
+  return names.map((k) => ({ kernel: KERNEL_NAMES.includes(k as KernelName) ? k : path.basename(k), spec: { kernel: k } }));
 }

@@ -1,4 +1,5 @@
 /** The last words of a run, for people (stderr), and its exit status. Pure. */
+import type { MatrixReport } from '../run/matrix.js';
 import type { RunReport } from './report.js';
 
 export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, interrupted: 130 } as const;
@@ -31,5 +32,17 @@ export function summary(r: RunReport): string {
   // A run stopped before boot has no console to point at.
   if (r.accel) lines.push(`vm-test: console log: ${r.files.console}`);
   lines.push(`vm-test: report:      ${r.files.report}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The matrix's last words: a line per cell, the failing cells' own summaries, where everything is. */
+export function matrixSummary(m: MatrixReport): string {
+  const lines: string[] = [''];
+  for (const c of m.cells) lines.push(`vm-test: ${c.ok ? 'PASS' : 'FAIL'} ${c.label}`);
+  for (const c of m.cells.filter((x) => !x.ok)) lines.push(`\n[${c.label}]${c.summary.trimEnd()}`);
+  const passed = m.cells.filter((c) => c.ok).length;
+  lines.push('', `vm-test: ${passed === m.cells.length && m.ok ? 'PASS' : 'FAIL'}: ${passed}/${m.cells.length} runs matched the model (seed ${m.seed}), ${(m.totalMs / 1000).toFixed(1)} s`);
+  lines.push(`vm-test: runs kept in ${m.dir}/<run>/ (console.log, report.json, tap.txt)`);
+  lines.push(`vm-test: report:      ${m.report}`);
   return `${lines.join('\n')}\n`;
 }

@@ -59,3 +59,10 @@ export function tapSummary(results: readonly ScenarioResult[]): string {
   const steps = results.flatMap((r) => r.steps);
   return `# scenarios: ${count('pass')} passed, ${count('fail')} failed, ${count('crash')} crashed, ${count('error')} errored; steps: ${steps.filter((s) => s.ok).length}/${steps.length} matched the model`;
 }
+
+/** One matrix cell's whole TAP stream as a subtest of the matrix's. */
+export function tapCell(index: number, label: string, tap: string, ok: boolean): string {
+  const body = tap.split('\n').filter((l) => l !== 'TAP version 14');
+  if (!body.some((l) => /^1\.\.\d+/.test(l))) body.push('1..0');
+  return [`# Subtest: ${label}`, indent(body.join('\n'), '    '), `${ok ? 'ok' : 'not ok'} ${index} - ${label}`].join('\n');
+}

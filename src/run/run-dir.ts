@@ -18,8 +18,9 @@ export function runStamp(now: Date, pid: number): string {
   return `${t}-${pid}`;
 }
 
-export async function makeRunDir(outDir: string, now = new Date()): Promise<RunFiles> {
-  const dir = path.resolve(outDir, 'runs', runStamp(now, process.pid));
+/** A new run's directory, out/runs/<time>-<pid>/, or `exact` when given (a cell of a matrix). */
+export async function makeRunDir(outDir: string, now = new Date(), exact?: string): Promise<RunFiles> {
+  const dir = exact ?? path.resolve(outDir, 'runs', runStamp(now, process.pid));
   await mkdir(dir, { recursive: true });
   return {
     dir,

@@ -35,6 +35,8 @@ export interface VmTestOptions extends RunSettings {
   /** TAP for machines (stdout). */
   tap: (text: string) => void;
   signal?: AbortSignal;
+  /** Keep this run's files exactly here (a matrix cell) instead of a new out/runs/<time>-<pid>/. */
+  runDir?: string;
 }
 
 export { SCENARIOS };
@@ -45,7 +47,7 @@ function since(t: number): number {
 
 export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
   const t0 = performance.now();
-  const files = await makeRunDir(opts.outDir);
+  const files = await makeRunDir(opts.outDir, new Date(), opts.runDir);
   const report: RunReport = {
     tool: 'pcpu-refcnt-harness vm-test',
     seed: opts.seed,

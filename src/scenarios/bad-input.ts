@@ -13,7 +13,8 @@ export const BAD_INPUT: readonly [command: string, errno: string, message: RegEx
   ['', 'Invalid argument', /empty command/],
   ['hold nosuchdev 0 1', 'No such file or directory', /no device 'nosuchdev'/],
   ['alloc rpbad 0', 'File exists', /device 'rpbad' exists/],
-  ['hold rpbad 7 1', 'Invalid argument', /CPU 7 is not possible/],
+  // At most 64 CPUs are possible (--topology caps P at 64): CPU 64 never is.
+  ['hold rpbad 64 1', 'Invalid argument', /CPU 64 is not possible/],
   ['hold rpbad 4294967296 1', 'Invalid argument', /is not a number/],
   ['hold rpbad x 1', 'Invalid argument', /CPU 'x' is not a number/],
   ['hold rpbad 0 0', 'Invalid argument', /count '0' is not a positive integer/],
@@ -25,7 +26,14 @@ export const BAD_INPUT: readonly [command: string, errno: string, message: RegEx
   ['alloc bad/name 0', 'Invalid argument', /not a valid interface name/],
   ['alloc waytoolongname0123 0', 'Invalid argument', /not a valid interface name/],
   ['unregister rpbad', 'Device or resource busy', /not registered/],
-  ['hold rpbad 0 1 extra', 'Invalid argument', /too many words/],
+  ['hold rpbad 0 1 extra', 'Invalid argument', /usage: hold NAME CPU COUNT/],
+  ['hold rpbad 0 1 a b c d e', 'Invalid argument', /too many words/],
+  ['stress rpbad 1 0', 'Numerical result out of range', /ops 0 is out of range/],
+  ['stress rpbad x 10', 'Invalid argument', /seed 'x' is not a number/],
+  ['race rpbad 0 0 0 10 4', 'Invalid argument', /three different CPUs/],
+  ['race rpbad 0 0 0 10 0', 'Numerical result out of range', /window 0 is out of range/],
+  ['alloc_bulk 0', 'Numerical result out of range', /count 0 is out of range/],
+  ['free_bulk', 'No such file or directory', /no bulk devices/],
 ];
 
 export const badInput: Scenario = {

@@ -8,6 +8,14 @@ t.test('defaults', async (t) => {
   const a = parseVmTestArgs([], SCENARIOS);
   t.equal(a.accel, 'auto');
   t.equal(a.machine, 'pc');
+  t.same(
+    a.cells.map((c) => [c.kernel, c.smp, c.possibleCpus]),
+    [
+      ['stock', 2, 4],
+      ['stock', 4, 64],
+    ],
+    'the stock kernel on 2 CPUs (2 possible but absent) and on 4 (64 possible)',
+  );
   t.equal(a.smp, 2);
   t.equal(a.possibleCpus, 4, 'two possible CPUs that never come online');
   t.equal(a.scenarios.length, SCENARIOS.length);
@@ -22,8 +30,35 @@ t.test('bad options say what was wrong and what to pass', async (t) => {
   t.throws(() => parseVmTestArgs(['--frobnicate'], SCENARIOS), /Unknown option '--frobnicate'/);
   t.throws(() => parseVmTestArgs(['--kdir', '/k'], SCENARIOS), /--kdir without --kernel/);
   t.throws(() => parseVmTestArgs(['--fault', 'drop'], SCENARIOS), /--fault hold-twice/);
-  t.throws(() => parseVmTestArgs(['--smp', '4', '--possible-cpus', '2'], SCENARIOS), /--possible-cpus 2 is below --smp 4/);
-  t.equal(parseVmTestArgs(['--possible-cpus', '8'], SCENARIOS).possibleCpus, 8);
+  t.throws(() => parseVmTestArgs(['--smp', '4', '--possible-cpus', '2'], SCENARIOS), /possible CPUs 2 below online CPUs 4/);
+  t.throws(() => parseVmTestArgs(['--possible-cpus', '8'], SCENARIOS), /--possible-cpus without --smp/);
+  t.equal(parseVmTestArgs(['--smp', '2', '--possible-cpus', '8'], SCENARIOS).possibleCpus, 8);
+  t.throws(() => parseVmTestArgs(['--topology', '2:x'], SCENARIOS), /topology "2:x" is not S or S:P/);
+  t.throws(() => parseVmTestArgs(['--topology', '2', '--smp', '2'], SCENARIOS), /--topology with --smp/);
+  t.throws(() => parseVmTestArgs(['--kernel', 'pcpu', '--kernels', 'stock'], SCENARIOS), /more than one of --kernel, --kernels, --kernel-tree/);
+  t.throws(() => parseVmTestArgs(['--kernels', 'pcpu,pcpu'], SCENARIOS), /names a kernel twice/);
+  t.throws(() => parseVmTestArgs(['--kernel', 'pcpu', '--kdir', '/k'], SCENARIOS), /--kdir without --kernel IMAGE/);
+  t.throws(() => parseVmTestArgs(['--seed=-1'], SCENARIOS), /--seed -1 is not a whole number/);
+});
+
+t.test('kernels x topologies make the cells of a matrix', async (t) => {
+  const a = parseVmTestArgs(['--kernels', 'stock,refcount', '--topology', '1:1,4:64', '--jobs', '1', '--seed', '7'], SCENARIOS);
+  t.same(
+    a.cells.map((c) => [c.kernel, c.smp, c.possibleCpus]),
+    [
+      ['stock', 1, 1],
+      ['stock', 4, 64],
+      ['refcount', 1, 1],
+      ['refcount', 4, 64],
+    ],
+  );
+  t.same(a.cells[2]?.spec, { kernel: 'refcount' });
+  t.equal(a.jobs, 1);
+  t.equal(a.seed, 7);
+  const one = parseVmTestArgs(['--kernel-tree', '/src/linux', '--smp', '3'], SCENARIOS);
+  t.same(one.cells.map((c) => [c.kernel, c.smp, c.possibleCpus]), [['linux', 3, 5]], 'one topology: possible = smp + 2');
+  t.equal(one.kernelTree, '/src/linux');
+  t.equal(parseVmTestArgs(['--topology', '2'], SCENARIOS).possibleCpus, 4);
 });
 
 t.test('scenario selection keeps the order given', async (t) => {

@@ -83,7 +83,7 @@ async function tempDirs(): Promise<string[]> {
 
 t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async (t) => {
   const before = await tempDirs();
-  const child = execa('node', [VM_TEST, '--out', OUT], { reject: false, all: true });
+  const child = execa('node', [VM_TEST, '--out', OUT, '--smp', '2'], { reject: false, all: true });
   let seen = '';
   await new Promise<void>((resolve) => {
     child.stderr?.on('data', (d: Buffer) => {
@@ -104,7 +104,7 @@ t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async
 });
 
 t.test('two runs at once do not collide', async (t) => {
-  const [a, b] = await Promise.all([vmTest(['--scenario', 'lifecycle']), vmTest(['--scenario', 'lifecycle'])]);
+  const [a, b] = await Promise.all([vmTest(['--smp', '2', '--scenario', 'lifecycle']), vmTest(['--smp', '2', '--scenario', 'lifecycle'])]);
   t.equal(a.exitCode, 0, a.all);
   t.equal(b.exitCode, 0, b.all);
   const [ra, rb] = await Promise.all([reportOf(a.stderr), reportOf(b.stderr)]);

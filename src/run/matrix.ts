@@ -1,0 +1,90 @@
+/**
+ * Several runs at once: kernels x topologies, each a full vm-test in its own
+ * VM and its own directory, at most `jobs` VMs at a time (a TCG guest keeps
+ * a host core busy per vCPU it runs, so more VMs than cores only queue).
+ * The merged report lists every cell; the exit status is the worst cell's.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { KernelSpec } from '../kernel/select.js';
+import type { RunReport } from '../report/report.js';
+import { EXIT, exitCode } from '../report/summary.js';
+import { runStamp } from './run-dir.js';
+import { runVmTest, type VmTestOptions } from './vm-test.js';
+
+export interface Cell {
+  /** Names the kernel in labels: stock, a variant, or a path's base name. */
+  kernel: string;
+  spec: KernelSpec;
+  smp: number;
+  possibleCpus: number;
+}
+
+export const cellLabel = (c: Cell): string => `${c.kernel}-smp${c.smp}-possible${c.possibleCpus}`;
+
+export interface MatrixReport {
+  tool: string;
+  startedAt: string;
+  ok: boolean;
+  seed: number;
+  dir: string;
+  report: string;
+  cells: { label: string; cell: Cell; ok: boolean; exit: number; report: string; console: string; summary: string }[];
+  totalMs: number;
+}
+
+export interface MatrixOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'smp' | 'possibleCpus' | 'tap' | 'runDir'> {
+  cells: Cell[];
+  jobs: number;
+  /** One cell's TAP, whole, as it finishes. */
+  tapCell: (label: string, tap: string, ok: boolean) => void;
+  summarize: (r: RunReport) => string;
+}
+
+/** The worst exit status wins: interrupted, then crash, then set-up, then mismatch. */
+export function worstExit(codes: readonly number[]): number {
+  for (const c of [EXIT.interrupted, EXIT.crash, EXIT.usage, EXIT.mismatch]) if (codes.includes(c)) return c;
+  return EXIT.ok;
+}
+
+export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixReport; exit: number }> {
+  const t0 = performance.now();
+  const dir = path.resolve(opts.outDir, 'runs', runStamp(new Date(), process.pid));
+  await mkdir(dir, { recursive: true });
+  const report: MatrixReport = {
+    tool: 'pcpu-refcnt-harness vm-test (matrix)',
+    startedAt: new Date().toISOString(),
+    ok: false,
+    seed: opts.seed,
+    dir,
+    report: path.join(dir, 'report.json'),
+    cells: [],
+    totalMs: 0,
+  };
+  const queue = [...opts.cells];
+  const worker = async (): Promise<void> => {
+    for (let cell = queue.shift(); cell; cell = queue.shift()) {
+      if (opts.signal?.aborted) return;
+      const label = cellLabel(cell);
+      const lines: string[] = [];
+      const r = await runVmTest({
+        ...opts,
+        ...cell.spec,
+        smp: cell.smp,
+        possibleCpus: cell.possibleCpus,
+        runDir: path.join(dir, label),
+        progress: (line) => opts.progress(`[${label}] ${line}`),
+        tap: (text) => void lines.push(text),
+      });
+      const exit = exitCode(r);
+      opts.tapCell(label, lines.join('\n'), r.ok);
+      report.cells.push({ label, cell, ok: r.ok, exit, report: r.files.report, console: r.files.console, summary: opts.summarize(r) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, opts.cells.length)) }, worker));
+  report.ok = report.cells.length === opts.cells.length && report.cells.every((c) => c.ok);
+  report.totalMs = Math.round(performance.now() - t0);
+  await writeFile(report.report, `${JSON.stringify(report, null, 2)}\n`);
+  const exit = opts.signal?.aborted ? EXIT.interrupted : worstExit(report.cells.map((c) => c.exit));
+  return { report, exit };
+}
