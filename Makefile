@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm kernels bench clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench clean
 
 all: build
 
@@ -23,6 +23,11 @@ vm-test: build
 kernels: build
 	@harness/install-deps.sh kernels
 	$(NODE) dist/harness/kernels.js $(ARGS)
+
+# Mutant kernels (vm/mutants/*.patch): each must be killed by a named scenario.
+mutants: build
+	@harness/install-deps.sh kernels
+	$(NODE) dist/harness/mutants.js $(ARGS)
 
 # What the per-CPU counter buys: microbenchmark, packet flood, harness floor (ARGS="--help").
 bench: build

@@ -60,6 +60,9 @@ struct probe_dev {
 	bool dummy;
 	/* References this module holds now: holds minus puts, on any CPU. */
 	long held;
+	/* One reference taken with a tracker (hold_tracked), not counted in held. */
+	netdevice_tracker tracker;
+	bool tracked;
 	enum probe_unreg unreg;
 	struct work_struct unreg_work;
 };
@@ -389,6 +392,53 @@ static int probe_cmd_dummy(const char *cmd, char **argv)
 	return 0;
 }
 
+/* ---- a tracked reference: what CONFIG_NET_DEV_REFCNT_TRACKER reports ---- */
+
+struct probe_tracked_op {
+	struct probe_dev *pd;
+	bool put;
+};
+
+static void probe_tracked_on_cpu(void *arg)
+{
+	struct probe_tracked_op *op = arg;
+
+	if (op->put)
+		netdev_put(op->pd->dev, &op->pd->tracker);
+	else
+		netdev_hold(op->pd->dev, &op->pd->tracker, GFP_ATOMIC);
+}
+
+static int probe_tracked(const char *cmd, char **argv, bool put)
+{
+	struct probe_tracked_op op = { .put = put };
+	unsigned int cpu;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &op.pd) ?: probe_check_counted(cmd, op.pd) ?:
+	      probe_parse_online(cmd, argv[1], &cpu);
+	if (ret)
+		return ret;
+	if (op.pd->tracked != put)
+		return probe_fail(-EINVAL, cmd, put ? "no tracked reference on '%s'" :
+				  "'%s' has a tracked reference already", argv[0]);
+	ret = smp_call_function_single(cpu, probe_tracked_on_cpu, &op, 1);
+	if (ret)
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	op.pd->tracked = !put;
+	return 0;
+}
+
+static int probe_cmd_hold_tracked(const char *cmd, char **argv)
+{
+	return probe_tracked(cmd, argv, false);
+}
+
+static int probe_cmd_put_tracked(const char *cmd, char **argv)
+{
+	return probe_tracked(cmd, argv, true);
+}
+
 /* ---- concurrent streams (stress.c) ---- */
 
 static int probe_cmd_stress(const char *cmd, char **argv)
@@ -527,7 +577,7 @@ static int probe_cmd_unregister(const char *cmd, char **argv)
 	if (ret)
 		return ret;
 	/* Waiting here for our own references would deadlock on probe_lock. */
-	if (pd->held)
+	if (pd->held || pd->tracked)
 		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them or use unregister_async",
 				  pd->held, argv[0]);
 	unregister_netdev(pd->dev);
@@ -570,6 +620,8 @@ static int probe_cmd_free(const char *cmd, char **argv)
 		return probe_fail(-EBUSY, cmd, "unregister of '%s' is pending", argv[0]);
 	if (pd->dev->reg_state == NETREG_REGISTERED)
 		return probe_fail(-EBUSY, cmd, "'%s' is registered: unregister it first", argv[0]);
+	if (pd->tracked)
+		return probe_fail(-EBUSY, cmd, "a tracked reference is held on '%s': put_tracked first", argv[0]);
 	/* Below zero only after put_unowned, on a never-registered device: safe to free. */
 	if (pd->held > 0)
 		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them first",
@@ -600,6 +652,8 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "stress", 3, "stress NAME SEED OPS", probe_cmd_stress },
 	{ "race", 6, "race NAME HOLD_CPU PUT_CPU READ_CPU OPS WINDOW", probe_cmd_race },
 	{ "put_unowned", 2, "put_unowned NAME CPU", probe_cmd_put_unowned },
+	{ "hold_tracked", 2, "hold_tracked NAME CPU", probe_cmd_hold_tracked },
+	{ "put_tracked", 2, "put_tracked NAME CPU", probe_cmd_put_tracked },
 	{ "alloc_bulk", 1, "alloc_bulk COUNT", probe_cmd_alloc_bulk },
 	{ "free_bulk", 0, "free_bulk", probe_cmd_free_bulk },
 };
@@ -744,9 +798,9 @@ static int probe_devices_show(struct seq_file *m, void *v)
 	mutex_lock(&probe_lock);
 	list_for_each_entry(pd, &probe_devs, node) {
 		reg = READ_ONCE(pd->dev->reg_state);
-		seq_printf(m, "%s reg=%s unreg=%s held=%ld", pd->dev->name,
+		seq_printf(m, "%s reg=%s unreg=%s held=%ld tracked=%d", pd->dev->name,
 			   reg < ARRAY_SIZE(probe_reg_names) ? probe_reg_names[reg] : "unknown",
-			   probe_unreg_names[pd->unreg], pd->held);
+			   probe_unreg_names[pd->unreg], pd->held, pd->tracked);
 		probe_show_refcnt(m, pd);
 		probe_show_pcpu(m, pd->dev);
 		seq_putc(m, '\n');
@@ -772,6 +826,9 @@ static void probe_drop_all(struct probe_dev *pd)
 {
 	for (; pd->held > 0; pd->held--)
 		dev_put(pd->dev);
+	if (pd->tracked)
+		netdev_put(pd->dev, &pd->tracker);
+	pd->tracked = false;
 	if (!pd->dummy)
 		probe_notifier_put(pd->dev);
 	/* A pending unregister completes now that our references are gone. */

@@ -22,6 +22,7 @@ export class DeviceModel {
   /** References our notifier holds until NETDEV_UNREGISTER. */
   private nheld = 0;
   private dummy = false;
+  private tracked = false;
   private readonly online: Set<number>;
   /**
    * The reference tracker's count of untracked references (ref_tracker_dir
@@ -153,6 +154,26 @@ export class DeviceModel {
   }
 
   /**
+   * netdev_hold() with a tracker: counted like any hold, but the tracker
+   * records it (with its stack) instead of no_tracker, and reports it as
+   * "leaked reference." while unregister waits for it.
+   */
+  holdTracked(cpu: number): void {
+    this.requireOnline(cpu, 'hold');
+    this.pcpu?.hold(cpu, 1);
+    this.refcount?.hold(1);
+    this.tracked = true;
+  }
+
+  putTracked(cpu: number): void {
+    this.requireOnline(cpu, 'put');
+    if (!this.tracked) throw new ModelError(`${this.name}: no tracked reference to put`);
+    this.pcpu?.put(cpu, 1);
+    this.refcount?.put(1);
+    this.tracked = false;
+  }
+
+  /**
    * One dev_put() nobody's hold pays for. A per-CPU counter just drops (the
    * sum may reach 0 or below, silently); a refcount_t, the device's own or
    * the tracker's no_tracker, warns "decrement hit 0" and saturates.
@@ -202,7 +223,7 @@ export class DeviceModel {
     if (this.unreg !== 'pending') {
       throw new ModelError(`${this.name} cannot finish unregistering from ${this.reg}`);
     }
-    if (this.held !== 0) throw new ModelError(`${this.name}: unregister cannot complete with ${this.held} references held`);
+    if (this.held !== 0 || this.tracked) throw new ModelError(`${this.name}: unregister cannot complete with references held`);
     this.unreg = 'done';
     this.refcount?.set(1);
   }
@@ -219,7 +240,7 @@ export class DeviceModel {
     // Once nothing is held, a pending unregister finishes on its own within
     // the wait loop's backoff (<= 250 ms): whether a reading still sees it
     // pending is a race, so the state is not predicted until it is observed done.
-    if (this.unreg === 'pending' && this.held === 0 && this.nheld === 0) delete p.unreg;
+    if (this.unreg === 'pending' && this.held === 0 && this.nheld === 0 && !this.tracked) delete p.unreg;
     if (this.dummy) {
       p.refcnt = this.pcpu ? null : 0;
       p.pcpu = null;
@@ -229,7 +250,7 @@ export class DeviceModel {
       p.refcnt = this.pcpu.read();
       p.pcpu = Object.fromEntries([...this.pcpu.perCpu()].map(([cpu, v]) => [String(cpu), v]));
     } else if (this.pcpu) {
-      p.refcnt = int32(1 + this.held);
+      p.refcnt = int32(1 + this.held + (this.tracked ? 1 : 0));
     } else if (this.refcount) {
       p.refcnt = this.refcount.read();
       p.pcpu = null;

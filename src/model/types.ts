@@ -22,6 +22,8 @@ export interface DeviceReading {
   held: number;
   /** References the module's netdevice notifier drops on NETDEV_UNREGISTER. */
   nheld: number;
+  /** Whether the module holds its one tracked reference (hold_tracked). */
+  tracked: boolean;
   /** netdev_refcnt_read(), or null where it cannot be read (a per-CPU kernel's dummy device). */
   refcnt: number | null;
   /** Every possible CPU's counter, or null where there is none (refcount_t, dummy). */

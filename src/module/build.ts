@@ -3,7 +3,7 @@
  * the cache, keyed by the sources and the tree), and checks the result would
  * be accepted by that kernel before anything boots.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
@@ -28,7 +28,11 @@ async function sources(kmodDir: string): Promise<{ name: string; data: Buffer }[
 export async function buildModule(kernel: Kernel, kmodDir: string): Promise<BuiltModule> {
   const src = await sources(kmodDir);
   const symvers = await readFile(path.join(kernel.kdir, 'Module.symvers')).catch(() => Buffer.alloc(0));
-  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, ...src.flatMap((s) => [s.name, s.data]));
+  // A rebuilt tree (a mutant's patched header, say) keeps its release and
+  // symbols; the module inlines dev_hold() from its headers, so the image's
+  // identity is part of the key too.
+  const image = await stat(kernel.image);
+  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image.size), String(image.mtimeMs), ...src.flatMap((s) => [s.name, s.data]));
   const { dir, hit } = await cachedDir('kmod', key, async (tmp) => {
     for (const s of src) await writeFile(path.join(tmp, s.name), s.data);
     const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });

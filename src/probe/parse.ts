@@ -92,6 +92,8 @@ export function parseDeviceLine(line: string): DeviceReading {
     reg,
     unreg,
     held: int(need(kv, 'held', where), `${where} held`),
+    // Older modules had no tracked= field: none tracked then.
+    tracked: kv.get('tracked') === '1',
     nheld: int(need(kv, 'nheld', where), `${where} nheld`),
     refcnt: need(kv, 'refcnt', where) === 'none' ? null : int(need(kv, 'refcnt', where), `${where} refcnt`),
     pcpu: parsePcpu(need(kv, 'pcpu', where), where),

@@ -201,6 +201,7 @@ async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<string 
   const online = info.topology.online[0] ?? 0;
   for (const d of devices.values()) {
     if (d.held > 0) await probe.ctl(`put ${d.name} ${online} ${d.held}`);
+    if (d.tracked) await probe.ctl(`put_tracked ${d.name} ${online}`);
     if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);
     if (d.reg === 'registered' && d.unreg === 'none') await probe.ctl(`unregister ${d.name}`);
     const r = await probe.ctl(`free ${d.name}`);

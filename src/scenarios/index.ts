@@ -9,6 +9,7 @@ import { memoryCost } from './memory.js';
 import { racingReader } from './racing-reader.js';
 import type { Scenario } from './scenario.js';
 import { stress } from './stress.js';
+import { trackerLeak } from './tracker-leak.js';
 import { unloadReleases } from './unload.js';
 import { unregisterBalanced } from './unregister.js';
 import { unregisterHeld, unregisterNotifier } from './unregister-wait.js';
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   unregisterBalanced,
   unregisterHeld,
   unregisterNotifier,
+  trackerLeak,
   hotplug,
   possibleNotPresent,
   dummyDevice,

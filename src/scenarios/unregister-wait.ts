@@ -4,7 +4,7 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 const TIMEOUT_SYSCTL = '/proc/sys/net/core/netdev_unregister_timeout_secs';
 
 /** Polls the console from line `from` for a match; null after the timeout. */
-async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
+export async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     for (let i = from; i < ctx.console.length; i++) {
@@ -16,7 +16,7 @@ async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, ti
   }
 }
 
-async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): Promise<void> {
+export async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): Promise<void> {
   const r = await ctx.probe.target.run(`echo ${secs} > ${TIMEOUT_SYSCTL}`);
   if (r.exitCode !== 0) throw new Error(`cannot set ${TIMEOUT_SYSCTL}: ${r.stderr.trim()}`);
 }

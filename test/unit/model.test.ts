@@ -48,6 +48,7 @@ const reading = (over: Partial<DeviceReading>): DeviceReading => ({
   reg: 'registered',
   unreg: 'none',
   held: 0,
+  tracked: false,
   nheld: 0,
   refcnt: 8,
   pcpu: new Map([[0, 7], [1, 1], [2, 0], [3, 0]]),

@@ -1,0 +1,10 @@
+/** The mutants run as a table: mutant -> verdict -> the scenario that killed it -> what differed. Pure. */
+import type { MutantOutcome } from '../run/mutants.js';
+
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function mutantTable(outcomes: readonly MutantOutcome[]): string {
+  const rows = outcomes.map((o) => [o.name, o.verdict, o.killedBy ?? '-', clip(o.differed ?? '-', 110).replace(/\|/g, '\\|'), `${o.buildSeconds} s`, `${o.runSeconds} s`]);
+  const head = ['mutant', 'verdict', 'failing scenario', 'what differed', 'build', 'suite'];
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}

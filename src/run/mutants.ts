@@ -1,0 +1,108 @@
+/**
+ * `make mutants`: proof that the suite catches a broken kernel. The
+ * unpatched tree (the pcpu variant's config) must pass; then each mutant is
+ * applied, built incrementally in the same tree, run through the suite, and
+ * reverted. A mutant is killed when the run fails; the first scenario that
+ * failed, and what differed there, is what killed it. A mutant that passes
+ * survived: the suite has a hole, and the whole run fails.
+ */
+import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cacheRoot, hashOf } from '../cache.js';
+import { buildTree } from '../kernel/build-tree.js';
+import { variantFragments } from '../kernel/build-variant.js';
+import { parseMutant, type Mutant } from '../kernel/mutant.js';
+import { applyMutant, cleanMutants, mutantSource, revertMutant } from '../kernel/mutant-tree.js';
+import { DEFAULT_TARBALL, kernelSource } from '../kernel/source.js';
+import type { RunReport } from '../report/report.js';
+import { runStamp } from './run-dir.js';
+import { runVmTest, type VmTestOptions } from './vm-test.js';
+
+export interface MutantOutcome {
+  name: string;
+  what: string;
+  /** 'passed' for the unpatched kernel; for a mutant, killed or survived. */
+  verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error';
+  killedBy: string | null;
+  differed: string | null;
+  buildSeconds: number;
+  runSeconds: number;
+  report: string | null;
+}
+
+export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'tap' | 'runDir' | 'outDir'> {
+  outDir: string;
+  only: string[];
+}
+
+export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
+  const dir = path.join(repoRoot, 'vm/mutants');
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.patch')).sort();
+  return Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), await readFile(path.join(dir, n), 'utf8'))));
+}
+
+/** Where a failed run first parted from the model: scenario, and the step or console finding. */
+export function firstDifference(r: RunReport): { scenario: string; differed: string } | null {
+  for (const s of r.scenarios) {
+    if (s.status === 'pass') continue;
+    const step = s.steps.find((x) => !x.ok);
+    const diff = (step?.diff ?? '').split('\n').filter((l) => /^[-+]\s/.test(l)).join(' ').replace(/\s+/g, ' ');
+    const crash = s.crashes[0];
+    const differed = step ? `${step.op}: ${diff}` : crash ? `kernel: ${crash.title}` : (s.error ?? s.status);
+    return { scenario: s.name, differed };
+  }
+  if (r.crashes[0]) return { scenario: '(between scenarios)', differed: `kernel: ${r.crashes[0].title}` };
+  if (r.error) return { scenario: '(run)', differed: r.error.split('\n')[0] ?? r.error };
+  return null;
+}
+
+export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
+  const all = await loadMutants(opts.repoRoot);
+  const mutants = opts.only.length ? all.filter((m) => opts.only.includes(m.name)) : all;
+  const source = await kernelSource(DEFAULT_TARBALL, opts.progress);
+  const srcDir = path.join(cacheRoot(), 'mutants', `src-${source.key}`);
+  const buildDir = path.join(cacheRoot(), 'mutants', `build-${source.version}`);
+  await mutantSource(source.dir, srcDir, opts.progress);
+  const leftover = await cleanMutants(srcDir, all);
+  if (leftover.length) opts.progress(`mutants: reverted ${leftover.join(', ')} left applied by an interrupted run`);
+  const fragments = await variantFragments('pcpu', opts.repoRoot);
+  const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
+  await mkdir(dir, { recursive: true });
+  const outcomes: MutantOutcome[] = [];
+
+  const trial = async (name: string, what: string, m: Mutant | null): Promise<MutantOutcome> => {
+    const tb = await buildTree({
+      label: name,
+      source: srcDir,
+      buildDir,
+      fragments,
+      inputsKey: hashOf(source.key, ...fragments, m?.patch ?? 'unpatched'),
+      progress: opts.progress,
+      signal: opts.signal,
+    });
+    opts.progress(`${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
+    const t0 = performance.now();
+    const r = await runVmTest({ ...opts, kernelTree: buildDir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
+    const first = firstDifference(r);
+    const verdict = m ? (r.ok ? 'survived' : 'killed') : r.ok ? 'passed' : 'failed';
+    return { name, what, verdict, killedBy: first?.scenario ?? null, differed: first?.differed ?? null, buildSeconds: tb.seconds, runSeconds: Math.round((performance.now() - t0) / 100) / 10, report: r.files.report };
+  };
+
+  const base = await trial('unpatched', 'the 6.1 source as Debian ships it (pcpu config)', null);
+  outcomes.push(base);
+  opts.progress(`unpatched: ${base.verdict}${base.differed ? ` (${base.killedBy}: ${base.differed})` : ''}`);
+  for (const m of mutants) {
+    if (opts.signal?.aborted) break;
+    await applyMutant(srcDir, m);
+    try {
+      const o = await trial(m.name, m.what, m);
+      outcomes.push(o);
+      opts.progress(`${m.name}: ${o.verdict}${o.killedBy ? ` by ${o.killedBy}` : ''}`);
+    } finally {
+      await revertMutant(srcDir, m);
+    }
+  }
+  const ok = base.verdict === 'passed' && outcomes.slice(1).every((o) => o.verdict === 'killed') && outcomes.length === mutants.length + 1;
+  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ok, outcomes }, null, 2)}\n`);
+  return { outcomes, dir, ok };
+}

@@ -1,0 +1,51 @@
+import { free, lastOnlineCpu, registeredDevice } from './device-ops.js';
+import type { Scenario } from './scenario.js';
+import { setUnregisterTimeout, waitForConsole } from './unregister-wait.js';
+
+/**
+ * A reference taken with a tracker (netdev_hold with a netdevice_tracker)
+ * and not put when unregister starts. With CONFIG_NET_DEV_REFCNT_TRACKER the
+ * wait loop names it: "leaked reference." and the stack that took it, which
+ * must be refprobe's (net/core/dev.c netdev_wait_allrefs_any ->
+ * ref_tracker_dir_print). Without the tracker only the usage count shows.
+ */
+export const trackerLeak: Scenario = {
+  name: 'tracker-leak',
+  claim: 'a tracked reference held across unregister is reported with its stack on a tracker kernel, and only counted otherwise',
+  expectedConsole: ['unregister-wait', 'ref-leak'],
+  async run(ctx) {
+    const n = lastOnlineCpu(ctx);
+    const online0 = ctx.info.topology.online[0] ?? 0;
+    const dev = await registeredDevice(ctx, 'rptrack0');
+    await ctx.probe.must(`hold_tracked ${dev.name} ${n}`);
+    dev.holdTracked(n);
+    await ctx.steps.check(`hold_tracked ${dev.name} on CPU ${n}`, dev, { cpu: n });
+    await setUnregisterTimeout(ctx, 1);
+    try {
+      const mark = ctx.console.length;
+      await ctx.probe.must(`unregister_async ${dev.name}`);
+      dev.unregisterStarted();
+      const want = dev.predict().refcnt;
+      const wait = await waitForConsole(ctx, new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`), mark, 15_000);
+      // The tracker prints its report right after the usage line; give the console a moment to carry it.
+      await new Promise((r) => setTimeout(r, 500));
+      const after = ctx.console.slice(mark);
+      const leak = after.findIndex((l) => l.includes('leaked reference.'));
+      const stack = leak >= 0 ? after.slice(leak, leak + 25).join('\n') : '';
+      ctx.steps.checkValue(
+        `unregister with the tracked reference held (${ctx.info.tracker ? 'tracker on' : 'no tracker'})`,
+        { usageCount: want, leakReported: ctx.info.tracker, stackNamesRefprobe: ctx.info.tracker },
+        { usageCount: wait ? Number(wait[1]) : 'no such line within 15 s', leakReported: leak >= 0, stackNamesRefprobe: /probe_tracked_on_cpu/.test(stack) },
+        leak >= 0 ? `the tracker's report: ${after.slice(leak, leak + 3).join(' | ')}` : undefined,
+      );
+      await ctx.probe.must(`put_tracked ${dev.name} ${online0}`);
+      dev.putTracked(online0);
+      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
+      dev.unregisterCompleted();
+      await ctx.steps.check(`put_tracked: unregister of ${dev.name} completes`, dev, { note: took === null ? 'still pending after 10 s' : `completed ${took} ms after the put` });
+    } finally {
+      await setUnregisterTimeout(ctx, 10);
+    }
+    await free(ctx, dev);
+  },
+};
