@@ -170,10 +170,12 @@ t.test('the flood is compared across kernels only through the same device', asyn
   t.equal(comparisons([a, withFlood(refc, 'lo', [1])]).filter((c) => c.metric === 'sys us/packet').length, 0);
 });
 
-t.test('a saved real run: the chart and the table are rebuilt exactly from its JSON', async (t) => {
-  const report = JSON.parse(fixture('bench-stock-tcg-smp2.json')) as BenchReport;
-  t.equal(benchChart(report.kernels, 'dev_hold+dev_put pairs per second vs CPUs (TCG)'), fixture('bench-stock-tcg-smp2.svg'));
-  t.equal(formatBenchTable(report), fixture('bench-stock-tcg-smp2.txt'));
-  t.ok(report.kernels.every((k) => k.balanced), 'the device read 1 after every run');
-  t.same(report.comparisons, comparisons(report.kernels));
-});
+for (const run of ['bench-stock-tcg-smp2', 'bench-variants-tcg-smp2']) {
+  t.test(`a saved real run (${run}): the chart and the table are rebuilt exactly from its JSON`, async (t) => {
+    const report = JSON.parse(fixture(`${run}.json`)) as BenchReport;
+    t.equal(benchChart(report.kernels, 'dev_hold+dev_put pairs per second vs CPUs (TCG)'), fixture(`${run}.svg`));
+    t.equal(formatBenchTable(report), fixture(`${run}.txt`));
+    t.ok(report.kernels.every((k) => k.balanced), 'the device read 1 after every run');
+    t.same(report.comparisons, comparisons(report.kernels));
+  });
+}
