@@ -8,8 +8,8 @@ import { repoRoot } from './fixtures.js';
 export const VM_TEST = path.join(repoRoot, 'dist/harness/vm-test.js');
 export const OUT = path.join(repoRoot, 'out/test-vm');
 
-export function vmTest(args: string[]): ResultPromise<{ reject: false; all: true }> {
-  return execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: 600_000 });
+export function vmTest(args: string[], timeoutMs = 600_000): ResultPromise<{ reject: false; all: true }> {
+  return execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs });
 }
 
 export async function reportOf(stderr: string): Promise<RunReport> {

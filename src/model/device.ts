@@ -211,6 +211,9 @@ export class DeviceModel {
     this.nheld = 0;
     // The kernel drops its own references now, on CPUs the model cannot know.
     this.perCpuKnown = false;
+    // A refcount_t has no per-CPU split: once the kernel's own references are
+    // gone it reads the initial one plus ours (unless a misuse saturated it).
+    if (this.refcount && this.refcount.read() > 0) this.refcount.set(1 + this.held + (this.tracked ? 1 : 0));
   }
 
   /**
