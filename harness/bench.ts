@@ -28,7 +28,8 @@ async function main(): Promise<number> {
     signal: interrupt.signal,
   });
   process.stdout.write(table);
-  process.stderr.write(`bench: table: ${report.files.table}\nbench: JSON:  ${report.files.json}\nbench: chart: ${report.files.svg}\n`);
+  const chart = report.kernels.length ? `\nbench: chart: ${report.files.svg}` : '';
+  process.stderr.write(`bench: table: ${report.files.table}\nbench: JSON:  ${report.files.json}${chart}\n`);
   if (interrupt.signal.aborted) return 130;
   return report.error ? 1 : 0;
 }

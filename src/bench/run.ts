@@ -234,9 +234,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchOutcome> {
       report.floor = { floorMs, vmTest, ratios: floorRatios(floorMs, vmTest.map((v) => v.phasesMs)) };
     }
   } catch (e) {
-    report.error = e instanceof HarnessError ? e.what : e instanceof Error ? e.message : String(e);
+    // Once interrupted, the closed guest's errors are only the interrupt's echo.
+    if (opts.signal?.aborted) report.error = 'interrupted';
+    else report.error = e instanceof HarnessError ? e.what : e instanceof Error ? e.message : String(e);
     // A refusal or a dead guest is a result worth writing down; anything else is a harness bug.
-    if (!(e instanceof HarnessError) && !(e instanceof TargetError)) throw e;
+    if (!opts.signal?.aborted && !(e instanceof HarnessError) && !(e instanceof TargetError)) throw e;
   } finally {
     report.machine.loadAvgEnd = os.loadavg().map((x) => +x.toFixed(2));
     report.comparisons = comparisons(report.kernels);
