@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { HarnessError } from '../src/errors.js';
-import { mutantTable } from '../src/report/mutant-table.js';
+import { mutantTable, unprovenScenarios } from '../src/report/mutant-table.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 
@@ -70,6 +70,8 @@ async function main(): Promise<number> {
   });
   process.stdout.write(`${mutantTable(outcomes)}\n`);
   const killed = outcomes.filter((o) => o.verdict === 'killed').length;
+  const unproven = unprovenScenarios(outcomes, SCENARIOS.map((s) => s.name));
+  process.stdout.write(`\nscenarios no mutant made fail: ${unproven.join(', ') || 'none'}\n`);
   process.stderr.write(`\nmutants: ${ok ? 'PASS' : 'FAIL'}: unpatched ${outcomes[0]?.verdict}, ${killed}/${outcomes.length - 1} mutants killed (seed ${seed})\nmutants: runs kept in ${dir}\n`);
   if (ac.signal.aborted) return 130;
   return ok ? 0 : 1;

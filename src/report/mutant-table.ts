@@ -4,7 +4,21 @@ import type { MutantOutcome } from '../run/mutants.js';
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function mutantTable(outcomes: readonly MutantOutcome[]): string {
-  const rows = outcomes.map((o) => [o.name, o.verdict, o.killedBy ?? '-', clip(o.differed ?? '-', 110).replace(/\|/g, '\\|'), `${o.buildSeconds} s`, `${o.runSeconds} s`]);
-  const head = ['mutant', 'verdict', 'failing scenario', 'what differed', 'build', 'suite'];
+  const rows = outcomes.map((o) => [
+    o.name,
+    o.verdict,
+    o.killedBy ?? '-',
+    clip(o.differed ?? '-', 110).replace(/\|/g, '\\|'),
+    o.failing.filter((f) => f !== o.killedBy).join(', ') || '-',
+    `${o.buildSeconds} s`,
+    `${o.runSeconds} s`,
+  ]);
+  const head = ['mutant', 'verdict', 'killed by', 'what differed there', 'also failed', 'build', 'suite'];
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Scenarios no mutant made fail: the checks the mutants do not prove. */
+export function unprovenScenarios(outcomes: readonly MutantOutcome[], scenarios: readonly string[]): string[] {
+  const hit = new Set(outcomes.slice(1).flatMap((o) => o.failing));
+  return scenarios.filter((s) => !hit.has(s));
 }

@@ -23,7 +23,10 @@ export interface MutantOutcome {
   what: string;
   /** 'passed' for the unpatched kernel; for a mutant, killed or survived. */
   verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error';
+  /** The first scenario that failed: the one that killed the mutant. */
   killedBy: string | null;
+  /** Every scenario that failed, to show which checks each bug trips. */
+  failing: string[];
   differed: string | null;
   buildSeconds: number;
   runSeconds: number;
@@ -85,7 +88,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const r = await runVmTest({ ...opts, kernelTree: buildDir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const verdict = m ? (r.ok ? 'survived' : 'killed') : r.ok ? 'passed' : 'failed';
-    return { name, what, verdict, killedBy: first?.scenario ?? null, differed: first?.differed ?? null, buildSeconds: tb.seconds, runSeconds: Math.round((performance.now() - t0) / 100) / 10, report: r.files.report };
+    const failing = r.scenarios.filter((s) => s.status !== 'pass').map((s) => s.name);
+    return { name, what, verdict, killedBy: first?.scenario ?? null, failing, differed: first?.differed ?? null, buildSeconds: tb.seconds, runSeconds: Math.round((performance.now() - t0) / 100) / 10, report: r.files.report };
   };
 
   const base = await trial('unpatched', 'the 6.1 source as Debian ships it (pcpu config)', null);

@@ -1,0 +1,54 @@
+import t from 'tap';
+import { parseMutant } from '../../src/kernel/mutant.js';
+import { parseKconfig, unmetOptions } from '../../src/kernel/config.js';
+import { makefileVersion } from '../../src/kernel/source.js';
+import { mutantTable, unprovenScenarios } from '../../src/report/mutant-table.js';
+import type { RunReport } from '../../src/report/report.js';
+import { firstDifference, loadMutants, type MutantOutcome } from '../../src/run/mutants.js';
+import { repoRoot } from '../fixtures.js';
+
+t.test('the mutants in vm/mutants: each says what it breaks and patches the 6.1 source', async (t) => {
+  const ms = await loadMutants(repoRoot);
+  t.ok(ms.length >= 6, `${ms.length} mutants`);
+  for (const m of ms) {
+    t.ok(m.what.length > 20, `${m.name}: ${m.what}`);
+    t.ok(m.files.every((f) => f === 'net/core/dev.c' || f === 'include/linux/netdevice.h'), `${m.name} patches ${m.files.join(', ')}`);
+  }
+  t.throws(() => parseMutant('x', 'no diff here\n'), /not a unified diff/);
+  t.throws(() => parseMutant('x', '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n'), /must start with a paragraph/);
+});
+
+t.test('kernel config: requested options Kconfig dropped are named', async (t) => {
+  const want = parseKconfig('CONFIG_PVH=y\n# CONFIG_PCPU_DEV_REFCNT is not set\nCONFIG_NR_CPUS=64\nCONFIG_LOCALVERSION="-pcpu"\n');
+  const got = parseKconfig('CONFIG_NR_CPUS=64\nCONFIG_LOCALVERSION="-pcpu"\nCONFIG_PCPU_DEV_REFCNT=y\n');
+  t.same(unmetOptions(want, got), [
+    { option: 'CONFIG_PVH', wanted: 'y', got: 'n' },
+    { option: 'CONFIG_PCPU_DEV_REFCNT', wanted: 'n', got: 'y' },
+  ]);
+  t.equal(makefileVersion('VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\n'), '6.1.192');
+});
+
+const run = (scenarios: Partial<RunReport['scenarios'][number]>[]): RunReport => ({ scenarios, crashes: [], error: null }) as unknown as RunReport;
+
+t.test('a failed run: the first scenario that failed, and what differed there', async (t) => {
+  const r = run([
+    { name: 'lifecycle', status: 'pass', steps: [], crashes: [] },
+    { name: 'cpu-hotplug', status: 'fail', steps: [{ op: 'CPU 1 offline', ok: false, predicted: {}, observed: {}, diff: '--- expected\n+++ observed\n-   "refcnt": 11,\n+   "refcnt": 8,' }], crashes: [] },
+  ]);
+  t.same(firstDifference(r), { scenario: 'cpu-hotplug', differed: 'CPU 1 offline: - "refcnt": 11, + "refcnt": 8,' });
+  t.same(firstDifference(run([{ name: 'unregister-held', status: 'crash', steps: [], crashes: [{ kind: 'bug', title: 'BUG: kernel BUG at net/core/dev.c:10567!', line: 1, excerpt: '' }] }])), {
+    scenario: 'unregister-held',
+    differed: 'kernel: BUG: kernel BUG at net/core/dev.c:10567!',
+  });
+  t.equal(firstDifference(run([{ name: 'a', status: 'pass', steps: [], crashes: [] }])), null);
+});
+
+t.test('the table and the scenarios no mutant proves', async (t) => {
+  const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[]): MutantOutcome => ({
+    name, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: failing.length ? 'x' : null, buildSeconds: 1, runSeconds: 2, report: null,
+  });
+  const outcomes = [o('unpatched', 'passed', []), o('m1', 'killed', ['cpu-hotplug', 'stress']), o('m2', 'survived', [])];
+  t.match(mutantTable(outcomes), /^\| m1 \| killed \| cpu-hotplug \| x \| stress \| 1 s \| 2 s \|$/m);
+  t.match(mutantTable(outcomes), /^\| m2 \| survived \| - \| - \| - \|/m);
+  t.same(unprovenScenarios(outcomes, ['lifecycle', 'cpu-hotplug', 'stress']), ['lifecycle']);
+});
