@@ -35,7 +35,7 @@ export const trackerLeak: Scenario = {
       ctx.steps.checkValue(
         `unregister with the tracked reference held (${ctx.info.tracker ? 'tracker on' : 'no tracker'})`,
         { usageCount: want, leakReported: ctx.info.tracker, stackNamesRefprobe: ctx.info.tracker },
-        { usageCount: wait ? Number(wait[1]) : 'no such line within 15 s', leakReported: leak >= 0, stackNamesRefprobe: /probe_tracked_on_cpu/.test(stack) },
+        { usageCount: wait ? Number(wait[1]) : 'no such line within 15 s', leakReported: leak >= 0, stackNamesRefprobe: /\[refprobe\]/.test(stack) },
         leak >= 0 ? `the tracker's report: ${after.slice(leak, leak + 3).join(' | ')}` : undefined,
       );
       await ctx.probe.must(`put_tracked ${dev.name} ${online0}`);
