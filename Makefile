@@ -33,14 +33,18 @@ mutants: build
 bench: build
 	$(NODE) dist/harness/bench.js $(ARGS)
 
+# The VM suite builds the kernel variants and the mutants (cached after the
+# first time), so it needs the kernel build packages too.
 test: build
-	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 900 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
+	@harness/install-deps.sh kernels
+	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 3600 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-unit: build
 	@$(TAP) dist/test/unit 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-vm: build
-	@$(TAP) --jobs 1 --timeout 900 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
+	@harness/install-deps.sh kernels
+	@$(TAP) --jobs 1 --timeout 3600 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 clean:
 	rm -rf dist .tap
