@@ -13,9 +13,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 const HELP = `Usage: mutants [--mutant NAME]... [--seed N]      (make mutants ARGS="...")
 
-Proves the suite catches broken kernels. Builds the pcpu variant's config
-from linux-source-6.1 in one cached tree, runs the whole suite on it
-unpatched (it must pass), then for each patch in vm/mutants/ (a plausible
+Proves the suite catches broken kernels. Runs the whole suite on the pcpu
+variant (make kernels; it must pass), then, in one cached copy of the
+source with the same config, for each patch in vm/mutants/ (a plausible
 bug in the per-CPU reference count): apply, rebuild incrementally, run the
 suite on 2 CPUs (4 possible), revert. Every mutant must be killed; the table
 names the scenario that killed each and what differed.

@@ -1,6 +1,6 @@
 /**
  * `make mutants`: proof that the suite catches a broken kernel. The
- * unpatched tree (the pcpu variant's config) must pass; then each mutant is
+ * unpatched kernel (the pcpu variant: the same source and config) must pass; then each mutant is
  * applied, built incrementally in the same tree, run through the suite, and
  * reverted. A mutant is killed when the run fails; the first scenario that
  * failed, and what differed there, is what killed it. A mutant that passes
@@ -10,7 +10,7 @@ import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot, hashOf } from '../cache.js';
 import { buildTree } from '../kernel/build-tree.js';
-import { variantFragments } from '../kernel/build-variant.js';
+import { buildVariant, variantFragments } from '../kernel/build-variant.js';
 import { parseMutant, type Mutant } from '../kernel/mutant.js';
 import { applyMutant, cleanMutants, mutantSource, revertMutant } from '../kernel/mutant-tree.js';
 import { DEFAULT_TARBALL, kernelSource } from '../kernel/source.js';
@@ -38,10 +38,17 @@ export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTr
   only: string[];
 }
 
+/**
+ * The mutants, those touching only .c files first: a patched header
+ * rebuilds everything that includes it (twice: applied, then reverted), so
+ * the header mutants run last, together, and share those rebuilds.
+ */
 export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
   const dir = path.join(repoRoot, 'vm/mutants');
   const names = (await readdir(dir)).filter((n) => n.endsWith('.patch')).sort();
-  return Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), await readFile(path.join(dir, n), 'utf8'))));
+  const ms = await Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), await readFile(path.join(dir, n), 'utf8'))));
+  const header = (m: Mutant): number => (m.files.some((f) => f.endsWith('.h')) ? 1 : 0);
+  return ms.sort((a, b) => header(a) - header(b) || a.name.localeCompare(b.name));
 }
 
 /** Where a failed run first parted from the model: scenario, and the step or console finding. */
@@ -74,18 +81,21 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   const outcomes: MutantOutcome[] = [];
 
   const trial = async (name: string, what: string, m: Mutant | null): Promise<MutantOutcome> => {
-    const tb = await buildTree({
-      label: name,
-      source: srcDir,
-      buildDir,
-      fragments,
-      inputsKey: hashOf(source.key, ...fragments, m?.patch ?? 'unpatched'),
-      progress: opts.progress,
-      signal: opts.signal,
-    });
+    // The unpatched kernel is the pcpu variant: the same source and config, in its own tree.
+    const tb = m
+      ? await buildTree({
+          label: name,
+          source: srcDir,
+          buildDir,
+          fragments,
+          inputsKey: hashOf(source.key, ...fragments, m.patch),
+          progress: opts.progress,
+          signal: opts.signal,
+        })
+      : await buildVariant('pcpu', { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
     opts.progress(`${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, kernelTree: buildDir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
+    const r = await runVmTest({ ...opts, kernelTree: tb.dir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const verdict = m ? (r.ok ? 'survived' : 'killed') : r.ok ? 'passed' : 'failed';
     const failing = r.scenarios.filter((s) => s.status !== 'pass').map((s) => s.name);
