@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
+import { intOption, oneOf } from '../cli/options.js';
 import type { GuestSettings } from '../run/guest.js';
 
 export interface BenchArgs extends Omit<GuestSettings, 'kernel' | 'kdir'> {
@@ -68,20 +69,6 @@ Exit status: 0 done; 1 a measurement failed (the guest hung or died, a
 bench run was refused); 2 bad usage or set-up error; 130 interrupted.
 `;
 
-function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) {
-    throw new HarnessError(`--${name} ${raw} is not a whole number from ${min} to ${max}`, `pass --${name} N with ${min} <= N <= ${max}`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
-  if (raw === undefined) return def;
-  if (!(allowed as readonly string[]).includes(raw)) throw new HarnessError(`--${name} ${raw} is not known`, `pass --${name} ${allowed.join('|')}`);
-  return raw as T;
-}
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
   let parsed;

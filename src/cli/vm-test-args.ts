@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
+import { intOption, oneOf } from './options.js';
 import { KERNEL_NAMES, type KernelName } from '../kernel/variants.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
@@ -98,22 +99,6 @@ Exit status: 0 every reading matched the model; 1 a reading differed;
 130 interrupted.
 `;
 
-function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) {
-    throw new HarnessError(`--${name} ${raw} is not a whole number from ${min} to ${max}`, `pass --${name} N with ${min} <= N <= ${max}`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], def: T): T {
-  if (raw === undefined) return def;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new HarnessError(`--${name} ${raw} is not known`, `pass --${name} ${allowed.join('|')}`);
-  }
-  return raw as T;
-}
 
 export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTestArgs {
   let parsed;
