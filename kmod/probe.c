@@ -33,8 +33,11 @@
 /* Streams of stress and race may run longer: they are kthreads that resched. */
 #define REFPROBE_MAX_OPS	10000000
 #define REFPROBE_MAX_WINDOW	1000
-/* alloc_bulk: enough devices to see the per-CPU allocator move by whole pages. */
-#define REFPROBE_MAX_BULK	65536
+/*
+ * alloc_bulk: enough devices to see the per-CPU allocator move by whole
+ * pages, few enough (~5 KiB each) to fit a 256 MiB guest.
+ */
+#define REFPROBE_MAX_BULK	16384
 
 static bool fault_hold_twice;
 module_param(fault_hold_twice, bool, 0444);
@@ -213,6 +216,9 @@ static int probe_cmd_register(const char *cmd, char **argv)
 		return ret;
 	if (pd->dev->reg_state != NETREG_UNINITIALIZED)
 		return probe_fail(-EBUSY, cmd, "'%s' was registered before", argv[0]);
+	/* Its count can never come back to 1: unregister would wait forever. */
+	if (pd->held < 0)
+		return probe_fail(-EBUSY, cmd, "'%s' had an unowned put: it cannot be registered", argv[0]);
 	ret = work_on_cpu_safe(cpu, probe_register_on_cpu, pd->dev);
 	if (ret == -ENODEV)
 		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
@@ -261,6 +267,22 @@ static int probe_check_counted(const char *cmd, struct probe_dev *pd)
 	return 0;
 }
 
+/*
+ * Whether a new reference may be taken. Once unregister has started the
+ * kernel relies on none appearing: netdev_wait_allrefs_any() returns when the
+ * sum reads 1 and netdev_run_todo() then does BUG_ON(sum != 1). A hold is
+ * safe only while the module's own references keep the sum above 1.
+ */
+static int probe_check_may_hold(const char *cmd, struct probe_dev *pd)
+{
+	int ret = probe_check_counted(cmd, pd);
+
+	if (!ret && pd->unreg != PROBE_UNREG_NONE && pd->held <= 0)
+		return probe_fail(-EBUSY, cmd, "unregister of '%s' has started: no new references",
+				  pd->dev->name);
+	return ret;
+}
+
 /* Runs COUNT holds or puts on the CPU named by @cpu_arg. */
 static int probe_refop_run(const char *cmd, struct probe_dev *pd, const char *cpu_arg,
 			   unsigned int count, bool put)
@@ -288,7 +310,8 @@ static int probe_refop(const char *cmd, char **argv, bool put)
 	long refs;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	ret = probe_lookup(cmd, argv[0], &pd) ?:
+	      (put ? probe_check_counted(cmd, pd) : probe_check_may_hold(cmd, pd)) ?:
 	      probe_parse_count(cmd, argv[2], &count);
 	if (ret)
 		return ret;
@@ -415,7 +438,8 @@ static int probe_tracked(const char *cmd, char **argv, bool put)
 	unsigned int cpu;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &op.pd) ?: probe_check_counted(cmd, op.pd) ?:
+	ret = probe_lookup(cmd, argv[0], &op.pd) ?:
+	      (put ? probe_check_counted(cmd, op.pd) : probe_check_may_hold(cmd, op.pd)) ?:
 	      probe_parse_online(cmd, argv[1], &cpu);
 	if (ret)
 		return ret;
@@ -445,18 +469,19 @@ static int probe_cmd_stress(const char *cmd, char **argv)
 {
 	struct probe_dev *pd;
 	u32 seed, ops;
-	long refs;
+	long refs = 0;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd) ?:
 	      probe_parse_u32(cmd, "seed", argv[1], 0, U32_MAX, &seed) ?:
 	      probe_parse_u32(cmd, "ops", argv[2], 1, REFPROBE_MAX_OPS, &ops);
 	if (ret)
 		return ret;
-	refs = refprobe_stress_run(pd->dev, seed, ops, fault_hold_twice);
-	if (refs < 0)
-		return probe_fail(refs, cmd, "stress run failed with %ld", refs);
+	ret = refprobe_stress_run(pd->dev, seed, ops, fault_hold_twice, &refs);
+	/* Counted even after a timeout: every stream stopped and said what it holds. */
 	pd->held += refs;
+	if (ret)
+		return probe_fail(ret, cmd, "stress run failed with %d", ret);
 	return 0;
 }
 
@@ -469,6 +494,9 @@ static int probe_cmd_race(const char *cmd, char **argv)
 	int i;
 
 	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd);
+	/* Its reader under-reads on purpose: an unregister must not be waiting on the sum. */
+	if (!ret && pd->unreg != PROBE_UNREG_NONE)
+		ret = probe_fail(-EBUSY, cmd, "unregister of '%s' has started", argv[0]);
 	for (i = 0; i < 3 && !ret; i++)
 		ret = probe_parse_online(cmd, argv[1 + i], &cpus[i]);
 	ret = ret ?: probe_parse_u32(cmd, "ops", argv[4], 1, REFPROBE_MAX_OPS, &ops) ?:
@@ -532,12 +560,18 @@ static int probe_cmd_alloc_bulk(const char *cmd, char **argv)
 	for (bulk_count = 0; bulk_count < n; bulk_count++) {
 		bulk_devs[bulk_count] = alloc_netdev(sizeof(struct probe_priv), "rpbulk%d",
 						     NET_NAME_ENUM, ether_setup);
-		if (!bulk_devs[bulk_count]) {
-			probe_free_bulk();
-			return probe_fail(-ENOMEM, cmd, "out of memory after %u devices", bulk_count);
-		}
+		if (!bulk_devs[bulk_count] || fatal_signal_pending(current))
+			goto err_free;
 	}
 	return 0;
+
+err_free:
+	/* Allocated, then the signal came: it is freed with the others. */
+	if (bulk_devs[bulk_count])
+		bulk_count++;
+	n = bulk_count;
+	probe_free_bulk();
+	return probe_fail(-ENOMEM, cmd, "stopped after %u devices (out of memory or killed)", n);
 }
 
 static int probe_cmd_free_bulk(const char *cmd, char **argv)
@@ -738,7 +772,9 @@ static int probe_info_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_count %d\n", REFPROBE_MAX_COUNT);
 	seq_printf(m, "fault_hold_twice %d\n", fault_hold_twice);
 	seq_printf(m, "max_ops %d\n", REFPROBE_MAX_OPS);
+	mutex_lock(&probe_lock);
 	seq_printf(m, "bulk %u\n", bulk_count);
+	mutex_unlock(&probe_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(probe_info);

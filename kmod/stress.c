@@ -46,10 +46,46 @@ struct stress_run {
 	u32 seed;
 	u32 ops;
 	bool hold_twice;
+	/* Set when the command stops waiting: workers finish early. */
+	bool abort;
 	atomic_t running;
 	struct completion done;
 	struct stress_result res[];
 };
+
+/*
+ * Waits for workers (at most STRESS_TIMEOUT), then tells them to stop and
+ * joins every one, so no worker outlives the command that started it, even
+ * after a timeout: the device and the module stay safe to free. Each task
+ * was pinned with get_task_struct() when created. Returns -ETIMEDOUT if the
+ * workers had to be stopped early.
+ */
+static int stress_join(struct completion *done, bool *abort, struct task_struct **tasks, int n)
+{
+	int ret = 0, i;
+
+	if (!wait_for_completion_timeout(done, STRESS_TIMEOUT)) {
+		pr_err("workers did not finish in %d s: stopping them\n", STRESS_TIMEOUT / HZ);
+		ret = -ETIMEDOUT;
+	}
+	WRITE_ONCE(*abort, true);
+	for (i = 0; i < n; i++) {
+		kthread_stop(tasks[i]);
+		put_task_struct(tasks[i]);
+	}
+	return ret;
+}
+
+/* Creates a worker bound to @cpu and pins it for stress_join(). */
+static struct task_struct *stress_create(int (*fn)(void *), void *arg, unsigned int cpu,
+					 const char *name)
+{
+	struct task_struct *t = kthread_create_on_cpu(fn, arg, cpu, name);
+
+	if (!IS_ERR(t))
+		get_task_struct(t);
+	return t;
+}
 
 /* The last run's results, shown in the stress file (under stress_lock). */
 static DEFINE_MUTEX(stress_lock);
@@ -87,7 +123,7 @@ static int stress_worker(void *arg)
 	u32 held = 0, i;
 
 	res->start_ns = ktime_get_ns();
-	for (i = 0; i < run->ops; i++) {
+	for (i = 0; i < run->ops && !READ_ONCE(run->abort); i++) {
 		if (held == 0 || (held < STRESS_CAP && (stress_next(&state) & 1))) {
 			dev_hold(run->dev);
 			if (run->hold_twice)
@@ -115,7 +151,7 @@ static int stress_spawn(struct stress_run *run, struct task_struct **tasks)
 	int n = 0;
 
 	for_each_online_cpu(cpu) {
-		tasks[n] = kthread_create_on_cpu(stress_worker, run, cpu, "refprobe-stress/%u");
+		tasks[n] = stress_create(stress_worker, run, cpu, "refprobe-stress/%u");
 		if (IS_ERR(tasks[n]))
 			return PTR_ERR(tasks[n]);
 		run->res[cpu].ran = true;
@@ -124,13 +160,13 @@ static int stress_spawn(struct stress_run *run, struct task_struct **tasks)
 	return n;
 }
 
-long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_twice)
+long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_twice, long *refs_out)
 {
 	struct task_struct **tasks;
 	struct stress_run *run;
 	unsigned int cpu;
 	long refs = 0;
-	int n, i;
+	int n, i, ret = 0;
 
 	run = kzalloc(struct_size(run, res, nr_cpu_ids), GFP_KERNEL);
 	tasks = kcalloc(nr_cpu_ids, sizeof(*tasks), GFP_KERNEL);
@@ -149,22 +185,19 @@ long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_tw
 	mutex_lock(&stress_lock);
 	n = stress_spawn(run, tasks);
 	if (n < 0) {
-		/* Created but never woken: stop them without running. */
-		for (i = 0; i < (int)nr_cpu_ids && tasks[i] && !IS_ERR(tasks[i]); i++)
+		/* Created but never woken: they stop without running. */
+		for (i = 0; i < (int)nr_cpu_ids && tasks[i] && !IS_ERR(tasks[i]); i++) {
 			kthread_stop(tasks[i]);
+			put_task_struct(tasks[i]);
+		}
 		refs = n;
 		goto out_unlock;
 	}
 	atomic_set(&run->running, n);
 	for (i = 0; i < n; i++)
 		wake_up_process(tasks[i]);
-	if (!wait_for_completion_timeout(&run->done, STRESS_TIMEOUT)) {
-		/* The workers still own run: leak it rather than free it under them. */
-		pr_err("stress: workers did not finish in %d s\n", STRESS_TIMEOUT / HZ);
-		run = NULL;
-		refs = -ETIMEDOUT;
-		goto out_unlock;
-	}
+	ret = stress_join(&run->done, &run->abort, tasks, n);
+	/* Exact even after a timeout: each stream counted what it did. */
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		refs += (long)run->res[cpu].holds * (hold_twice ? 2 : 1) - run->res[cpu].puts;
 	kfree(stress_last);
@@ -176,7 +209,10 @@ out_unlock:
 out_free:
 	kfree(tasks);
 	kfree(run);
-	return refs;
+	if (refs < 0)
+		return refs;
+	*refs_out = refs;
+	return ret;
 }
 
 static int stress_show(struct seq_file *m, void *v)
@@ -206,13 +242,14 @@ struct race_run {
 	u32 ops;
 	u32 window;
 	int base;
+	bool abort;
 	atomic_t outstanding;
 	atomic_t writers;
 	atomic_t running;
 	struct completion done;
 	/* Results. */
-	u64 reads;
-	u64 outside;
+	u32 reads;
+	u32 outside;
 	int min;
 	int max;
 };
@@ -233,13 +270,18 @@ static int race_holder(void *arg)
 	u32 i;
 
 	for (i = 0; i < run->ops; i++) {
-		while (atomic_read(&run->outstanding) >= run->window)
+		while (atomic_read(&run->outstanding) >= run->window) {
+			if (READ_ONCE(run->abort))
+				goto out;
+			cpu_relax();
 			cond_resched();
+		}
 		dev_hold(run->dev);
 		atomic_inc(&run->outstanding);
 		if (i % STRESS_RESCHED_EVERY == 0)
 			cond_resched();
 	}
+out:
 	atomic_dec(&run->writers);
 	race_finish(run);
 	return 0;
@@ -251,12 +293,17 @@ static int race_putter(void *arg)
 	u32 i;
 
 	for (i = 0; i < run->ops; i++) {
-		while (!atomic_add_unless(&run->outstanding, -1, 0))
+		while (!atomic_add_unless(&run->outstanding, -1, 0)) {
+			if (READ_ONCE(run->abort))
+				goto out;
+			cpu_relax();
 			cond_resched();
+		}
 		dev_put(run->dev);
 		if (i % STRESS_RESCHED_EVERY == 0)
 			cond_resched();
 	}
+out:
 	atomic_dec(&run->writers);
 	race_finish(run);
 	return 0;
@@ -276,9 +323,9 @@ static int race_reader(void *arg)
 		run->max = max(run->max, v);
 		if (v < run->base || v > hi)
 			run->outside++;
-		if (run->reads % STRESS_RESCHED_EVERY == 0)
+		if ((run->reads & (STRESS_RESCHED_EVERY - 1)) == 0)
 			cond_resched();
-	} while (atomic_read(&run->writers));
+	} while (atomic_read(&run->writers) && !READ_ONCE(run->abort));
 	race_finish(run);
 	return 0;
 }
@@ -286,7 +333,6 @@ static int race_reader(void *arg)
 long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops, u32 window)
 {
 	static int (*const fns[3])(void *) = { race_holder, race_putter, race_reader };
-	static const char *const names[3] = { "hold", "put", "read" };
 	struct task_struct *tasks[3];
 	struct race_run *run = &race_last;
 	long ret = 0;
@@ -294,6 +340,13 @@ long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops
 
 	cpus_read_lock();
 	mutex_lock(&race_lock);
+	/* Checked by the caller, but a CPU may have gone since: now none can. */
+	for (i = 0; i < 3; i++) {
+		if (!cpu_online(cpus[i])) {
+			ret = -ENXIO;
+			goto out;
+		}
+	}
 	memset(run, 0, sizeof(*run));
 	run->dev = dev;
 	run->ops = ops;
@@ -306,23 +359,23 @@ long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops
 	init_completion(&run->done);
 	race_valid = false;
 	for (i = 0; i < 3; i++) {
-		tasks[i] = kthread_create_on_cpu(fns[i], run, cpus[i], "refprobe-race/%u");
+		tasks[i] = stress_create(fns[i], run, cpus[i], "refprobe-race/%u");
 		if (IS_ERR(tasks[i])) {
 			ret = PTR_ERR(tasks[i]);
-			while (i--)
+			while (i--) {
 				kthread_stop(tasks[i]);
+				put_task_struct(tasks[i]);
+			}
 			goto out;
 		}
-		pr_debug("race: %s on CPU %u\n", names[i], cpus[i]);
 	}
 	for (i = 0; i < 3; i++)
 		wake_up_process(tasks[i]);
-	if (!wait_for_completion_timeout(&run->done, STRESS_TIMEOUT)) {
-		pr_err("race: workers did not finish in %d s\n", STRESS_TIMEOUT / HZ);
-		ret = -ETIMEDOUT;
-		goto out;
-	}
-	race_valid = true;
+	ret = stress_join(&run->done, &run->abort, tasks, 3);
+	/* After an early stop the holder may be ahead of the putter: give those back. */
+	for (i = atomic_read(&run->outstanding); i > 0; i--)
+		dev_put(dev);
+	race_valid = !ret;
 out:
 	mutex_unlock(&race_lock);
 	cpus_read_unlock();
@@ -333,7 +386,7 @@ static int race_show(struct seq_file *m, void *v)
 {
 	mutex_lock(&race_lock);
 	if (race_valid)
-		seq_printf(m, "ops %u window %u base %d reads %llu min %d max %d outside %llu\n",
+		seq_printf(m, "ops %u window %u base %d reads %u min %d max %d outside %u\n",
 			   race_last.ops, race_last.window, race_last.base, race_last.reads,
 			   race_last.min, race_last.max, race_last.outside);
 	mutex_unlock(&race_lock);

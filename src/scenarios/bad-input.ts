@@ -33,6 +33,7 @@ export const BAD_INPUT: readonly [command: string, errno: string, message: RegEx
   ['race rpbad 0 0 0 10 4', 'Invalid argument', /three different CPUs/],
   ['race rpbad 0 0 0 10 0', 'Numerical result out of range', /window 0 is out of range/],
   ['alloc_bulk 0', 'Numerical result out of range', /count 0 is out of range/],
+  ['alloc_bulk 16385', 'Numerical result out of range', /count 16385 is out of range 1\.\.16384/],
   ['free_bulk', 'No such file or directory', /no bulk devices/],
 ];
 

@@ -35,6 +35,9 @@ export const imbalance: Scenario = {
     await ctx.probe.must(`put_unowned ${dev.name} ${cpu}`);
     dev.putUnowned(cpu);
     await ctx.steps.check(`put_unowned ${dev.name} on CPU ${cpu}: one put nobody held`, dev, { cpu });
+    // Registered, it could never be unregistered: the wait for a count of 1 would never end.
+    const reg = await ctx.probe.ctl(`register ${dev.name} ${cpu}`);
+    ctx.steps.checkValue(`register ${dev.name} after the unowned put is refused`, { refused: true, errno: 'Device or resource busy' }, { refused: !reg.ok, errno: reg.errno }, reg.error);
     await ctx.probe.must(`free ${dev.name}`);
     dev.free();
     await ctx.steps.check(`free ${dev.name} (never registered: freed whatever it reads)`, dev);
