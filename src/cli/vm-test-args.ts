@@ -37,7 +37,9 @@ export const HELP = `Usage: vm-test [options]      (make vm-test ARGS="...")
 Boots the kernel under test in QEMU, loads the refprobe module, runs the
 scenarios and checks every reading against the reference model.
 TAP on stdout, progress on stderr; console log, JSON report and TAP are
-kept in OUT/runs/<time>-<pid>/.
+kept in OUT/runs/<time>-<pid>/ (with several kernels or topologies, one
+directory per run inside it, named <kernel>-smpS-possibleP, and a merged
+report.json).
 
 Kernel:
   --kernel NAME|IMAGE   stock (default: the newest /boot/vmlinuz-* with a
@@ -78,7 +80,6 @@ Scenarios:
   --fault hold-twice    load the module with a deliberate kernel-side error
                         (every hold counts twice): the run must fail; this is
                         how the harness shows it catches a wrong kernel
-
   --seed N              seed of the stress streams, 0-4294967295 (default:
                         random; every run prints it, pass it to replay)
 
