@@ -15,6 +15,7 @@ import { Steps, type Scenario } from '../scenarios/scenario.js';
 import { QemuTarget } from '../target/qemu-target.js';
 import { TargetError } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
+import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
 
 /** What a user chooses for a run (the command line maps onto this). */
@@ -109,7 +110,7 @@ export async function runVmTest(opts: VmTestOptions): Promise<RunReport> {
     report.topology = info.topology;
     report.phasesMs.boot = guest.bootMs;
     opts.progress(
-      `guest: ${info.release}, variant ${info.variant}, possible CPUs ${info.topology.possible.join(',')}, online ${info.topology.online.join(',')} (up in ${guest.bootMs} ms)`,
+      `guest: ${info.release}, variant ${info.variant}, possible CPUs ${formatCpuList(info.topology.possible)}, online ${formatCpuList(info.topology.online)} (up in ${guest.bootMs} ms)`,
     );
 
     const t = performance.now();
