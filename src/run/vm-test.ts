@@ -201,7 +201,8 @@ async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<string 
   const devices = await probe.devices();
   const online = info.topology.online[0] ?? 0;
   for (const d of devices.values()) {
-    if (d.held > 0) await probe.ctl(`put ${d.name} ${online} ${d.held}`);
+    // A stress run can leave more than one put may drop (max_count): put in batches.
+    for (let left = d.held; left > 0; left -= info.maxCount) await probe.ctl(`put ${d.name} ${online} ${Math.min(left, info.maxCount)}`);
     if (d.tracked) await probe.ctl(`put_tracked ${d.name} ${online}`);
     if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);
     if (d.reg === 'registered' && d.unreg === 'none') await probe.ctl(`unregister ${d.name}`);
