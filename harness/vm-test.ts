@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** `make vm-test`: the command-line entry point. Wiring only; the work is in src/run/vm-test.ts. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { KERNEL_NAMES } from '../src/kernel/variants.js';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { HELP, parseVmTestArgs } from '../src/cli/vm-test-args.js';
@@ -20,6 +22,11 @@ async function main(): Promise<number> {
   if (args.list) {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.claim}\n`);
     return 0;
+  }
+  // A missing kernel is the user's mistake, once: say so before any VM starts.
+  for (const c of args.cells) {
+    const file = c.spec.kernelTree ?? (c.spec.kernel && !(KERNEL_NAMES as readonly string[]).includes(c.spec.kernel) ? c.spec.kernel : undefined);
+    if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${KERNEL_NAMES.join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
   }
   const interrupt = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
