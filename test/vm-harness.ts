@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import path from 'node:path';
 import type { RunReport } from '../src/report/report.js';
+import type { MatrixReport } from '../src/run/matrix.js';
 import { repoRoot } from './fixtures.js';
 
 export const VM_TEST = path.join(repoRoot, 'dist/harness/vm-test.js');
@@ -12,10 +13,20 @@ export function vmTest(args: string[], timeoutMs = 600_000): ResultPromise<{ rej
   return execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs });
 }
 
+/** The report a run names last: a single run's, or a matrix's merged one (its failing cells' come before). */
+export function reportPath(stderr: string): string {
+  const all = [...stderr.matchAll(/report: +(\S+)/g)];
+  const last = all[all.length - 1]?.[1];
+  if (!last) throw new Error(`no report path in:\n${stderr}`);
+  return last;
+}
+
 export async function reportOf(stderr: string): Promise<RunReport> {
-  const m = /report: +(\S+)/.exec(stderr);
-  if (!m?.[1]) throw new Error(`no report path in:\n${stderr}`);
-  return JSON.parse(await readFile(m[1], 'utf8')) as RunReport;
+  return JSON.parse(await readFile(reportPath(stderr), 'utf8')) as RunReport;
+}
+
+export async function matrixReportOf(stderr: string): Promise<MatrixReport> {
+  return JSON.parse(await readFile(reportPath(stderr), 'utf8')) as MatrixReport;
 }
 
 /** QEMU processes started from this checkout's runs (none must survive a run). */

@@ -9,14 +9,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { SCENARIOS } from '../../src/scenarios/index.js';
 import type { RunReport } from '../../src/report/report.js';
-import type { MatrixReport } from '../../src/run/matrix.js';
-import { reportOf, strayQemus, vmTest } from '../vm-harness.js';
+import { matrixReportOf, reportOf, strayQemus, vmTest } from '../vm-harness.js';
 
 t.test('make vm-test on the stock kernel: both default topologies, every scenario matches the model', async (t) => {
   const r = await vmTest([]);
   t.equal(r.exitCode, 0, `exit status 0\n${r.all}`);
   t.notMatch(r.stdout, /not ok/);
-  const matrix = JSON.parse(await readFile(/report: +(\S+)/.exec(r.stderr)?.[1] ?? '', 'utf8')) as MatrixReport;
+  const matrix = await matrixReportOf(r.stderr);
   t.equal(matrix.ok, true);
   t.same(matrix.cells.map((c) => c.label).sort(), ['stock-smp2-possible4', 'stock-smp4-possible64']);
   for (const cell of matrix.cells) {

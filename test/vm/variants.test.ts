@@ -6,9 +6,8 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import type { RunReport } from '../../src/report/report.js';
-import type { MatrixReport } from '../../src/run/matrix.js';
 import type { StepRecord } from '../../src/scenarios/scenario.js';
-import { strayQemus, vmTest } from '../vm-harness.js';
+import { matrixReportOf, strayQemus, vmTest } from '../vm-harness.js';
 
 const step = (r: RunReport, scenario: string, op: RegExp): StepRecord | undefined =>
   r.scenarios.find((s) => s.name === scenario)?.steps.find((s) => op.test(s.op));
@@ -16,7 +15,7 @@ const step = (r: RunReport, scenario: string, op: RegExp): StepRecord | undefine
 t.test('pcpu, refcount and tracker kernels each pass the suite with their own predictions', async (t) => {
   const r = await vmTest(['--kernels', 'pcpu,refcount,tracker', '--topology', '2:4'], 3_000_000);
   t.equal(r.exitCode, 0, `exit status 0\n${r.stderr.slice(-4000)}`);
-  const matrix = JSON.parse(await readFile(/report: +(\S+)/.exec(r.stderr)?.[1] ?? '', 'utf8')) as MatrixReport;
+  const matrix = await matrixReportOf(r.stderr);
   const cells = new Map(matrix.cells.map((c) => [c.cell.kernel, c]));
   const reports = new Map<string, RunReport>();
   for (const [name, c] of cells) reports.set(name, JSON.parse(await readFile(c.report, 'utf8')) as RunReport);
