@@ -1,6 +1,6 @@
 # The two commands a new user needs:
 #   make vm-test   boot the kernel under QEMU and check every reading (ARGS="--help" for options)
-#   make test      unit tests (no VM) and the VM suite on the stock kernel
+#   make test      unit tests (no VM) and the VM suite: stock kernel, variants, mutants
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 NODE := node
