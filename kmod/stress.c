@@ -16,11 +16,14 @@
  * often: a kthread spinning without it starves its CPU on a voluntary
  * preemption kernel and hangs the guest.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -31,7 +34,11 @@
 /* How many references one stress stream may hold at most. */
 #define STRESS_CAP		64
 #define STRESS_RESCHED_EVERY	1024
-#define STRESS_TIMEOUT		(120 * HZ)
+
+static unsigned int worker_timeout_ms = 120000;
+module_param(worker_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(worker_timeout_ms,
+		 "How long stress and race wait for their workers before stopping them (10-600000 ms)");
 
 struct stress_result {
 	bool ran;
@@ -54,7 +61,7 @@ struct stress_run {
 };
 
 /*
- * Waits for workers (at most STRESS_TIMEOUT), then tells them to stop and
+ * Waits for workers (at most worker_timeout_ms), then tells them to stop and
  * joins every one, so no worker outlives the command that started it, even
  * after a timeout: the device and the module stay safe to free. Each task
  * was pinned with get_task_struct() when created. Returns -ETIMEDOUT if the
@@ -62,10 +69,11 @@ struct stress_run {
  */
 static int stress_join(struct completion *done, bool *abort, struct task_struct **tasks, int n)
 {
+	unsigned int ms = clamp(worker_timeout_ms, 10U, 600000U);
 	int ret = 0, i;
 
-	if (!wait_for_completion_timeout(done, STRESS_TIMEOUT)) {
-		pr_err("workers did not finish in %d s: stopping them\n", STRESS_TIMEOUT / HZ);
+	if (!wait_for_completion_timeout(done, msecs_to_jiffies(ms))) {
+		pr_err("workers did not finish in %u ms: stopping them\n", ms);
 		ret = -ETIMEDOUT;
 	}
 	WRITE_ONCE(*abort, true);

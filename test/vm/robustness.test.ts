@@ -1,7 +1,8 @@
 /**
  * What a kernel engineer expects when things go wrong: bad input to the
  * module refused with a message and no oops; a kernel/headers mismatch
- * refused before boot; Ctrl-C stops QEMU and still writes the report.
+ * refused before boot; Ctrl-C stops QEMU and still writes the report;
+ * in-guest workers that outlive their timeout are stopped and accounted for.
  */
 import t from 'tap';
 import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { RefProbe } from '../../src/probe/client.js';
 import { QemuTarget } from '../../src/target/qemu-target.js';
 import { chooseAccel } from '../../src/vm/accel.js';
 import { repoRoot } from '../fixtures.js';
+import { bootGuest, prepareGuest } from '../../src/run/guest.js';
 import { BAD_INPUT } from '../../src/scenarios/bad-input.js';
 import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 
@@ -110,4 +112,39 @@ t.test('two runs at once do not collide', async (t) => {
   const [ra, rb] = await Promise.all([reportOf(a.stderr), reportOf(b.stderr)]);
   t.not(ra.files.dir, rb.files.dir, 'each run has its own directory');
   t.same(await strayQemus(), []);
+});
+
+t.test('stress and race that outlive their timeout: stopped, joined, and every reference accounted for', async (t) => {
+  const settings = { boot: 'auto', accel: 'auto', machine: 'pc', smp: 3, possibleCpus: 3, memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', bootTimeoutSec: 120, commandTimeoutSec: 60 } as const;
+  const prep = await prepareGuest(settings, repoRoot, () => undefined);
+  const lines: string[] = [];
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  // 50 ms instead of 120 s: ten million operations per CPU take about a second under TCG.
+  const g = await bootGuest(prep, settings, { consoleLog: path.join(dir, 'console.log'), onConsoleLine: (l) => lines.push(l), moduleParams: { worker_timeout_ms: 50 }, progress: () => undefined });
+  try {
+    await g.probe.must('alloc rpto 0');
+    const before = await g.probe.device('rpto');
+    const t0 = Date.now();
+    const stress = await g.probe.ctl('stress rpto 7 10000000');
+    t.equal(stress.errno, 'Connection timed out', 'stress: ETIMEDOUT');
+    t.ok(Date.now() - t0 < 15_000, `stress returned after ${Date.now() - t0} ms, not after the streams`);
+    const res = await g.probe.stress();
+    const after = await g.probe.device('rpto');
+    for (const [cpu, r] of res.cpus) {
+      t.ok(r.holds + r.puts < 10_000_000, `CPU ${cpu} stopped early (${r.holds + r.puts} operations)`);
+      t.equal(after?.pcpu?.get(cpu), (before?.pcpu?.get(cpu) ?? 0) + r.holds - r.puts, `CPU ${cpu}'s counter moved by exactly its stream's holds minus puts`);
+    }
+    t.equal(after?.refcnt, 1 + (after?.held ?? Number.NaN), 'the module accounts for every reference the stopped streams left');
+    const race = await g.probe.ctl('race rpto 0 1 2 10000000 1');
+    t.equal(race.errno, 'Connection timed out', 'race: ETIMEDOUT');
+    t.equal((await g.probe.device('rpto'))?.refcnt, after?.refcnt, "race: the holder's leftover references were put back");
+    for (let left = after?.held ?? 0; left > 0; left -= 1_000_000) await g.probe.must(`put rpto 0 ${Math.min(left, 1_000_000)}`);
+    await g.probe.must('free rpto');
+    t.equal((await g.probe.unload()).ok, true, 'the module unloads: no worker is left running its code');
+  } finally {
+    await g.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.same(classifyConsole(lines.join('\n')), [], 'no WARN, BUG or oops');
+  t.ok(lines.some((l) => l.includes('refprobe: workers did not finish in 50 ms: stopping them')), 'the guest says why');
 });
