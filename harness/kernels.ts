@@ -15,7 +15,7 @@ Builds the minimal guest kernels from Debian's linux-source-6.1, one per
 variant, with the fragments in vm/kernel-config/ on top of tinyconfig:
 ${VARIANT_NAMES.map((n) => `  ${n.padEnd(9)} ${VARIANTS[n].what}`).join('\n')}
 Each is built in the cache (~/.cache/pcpu-refcnt-harness/kernels/<variant>-<version>/,
-or $REFPROBE_CACHE_DIR), about 3 minutes on 2 cores, and reused until the
+or $REFPROBE_CACHE_DIR), about 5 minutes on 2 idle cores, and reused until the
 source or a fragment changes. The build log is build.log in that directory.
 Then: make vm-test ARGS="--kernel pcpu"
 

@@ -44,7 +44,7 @@ report.json).
 Kernel:
   --kernel NAME|IMAGE   stock (default: the newest /boot/vmlinuz-* with a
                         kbuild tree), a variant built from linux-source-6.1
-                        (pcpu, refcount, tracker; built on first use, about 3
+                        (pcpu, refcount, tracker; built on first use, about 5
                         minutes, then cached; make kernels builds them all),
                         or the path of a bzImage
   --kdir DIR            the kbuild tree of --kernel IMAGE

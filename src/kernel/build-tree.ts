@@ -146,7 +146,7 @@ export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
         );
       }
       const jobs = Math.max(1, os.availableParallelism());
-      const how = existsSync(files.vmlinux) ? 'incrementally: only what changed' : 'from scratch: about 4 minutes on 2 idle cores';
+      const how = existsSync(files.vmlinux) ? 'incrementally: only what changed' : 'from scratch: about 5 minutes on 2 idle cores';
       b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
       await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
       await writeFile(path.join(b.buildDir, STAMP), b.inputsKey);
