@@ -1,6 +1,6 @@
 import { free, lastOnlineCpu, registeredDevice } from './device-ops.js';
 import type { Scenario } from './scenario.js';
-import { setUnregisterTimeout, waitForConsole } from './unregister-wait.js';
+import { setUnregisterTimeout, unregisterUntilWarned } from './unregister-wait.js';
 
 /**
  * A reference taken with a tracker (netdev_hold with a netdevice_tracker)
@@ -22,11 +22,7 @@ export const trackerLeak: Scenario = {
     await ctx.steps.check(`hold_tracked ${dev.name} on CPU ${n}`, dev, { cpu: n });
     await setUnregisterTimeout(ctx, 1);
     try {
-      const mark = ctx.console.length;
-      await ctx.probe.must(`unregister_async ${dev.name}`);
-      dev.unregisterStarted();
-      const want = dev.predict().refcnt;
-      const wait = await waitForConsole(ctx, new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`), mark, 15_000);
+      const { mark, want, usage } = await unregisterUntilWarned(ctx, dev);
       // The tracker prints its report right after the usage line; give the console a moment to carry it.
       await new Promise((r) => setTimeout(r, 500));
       const after = ctx.console.slice(mark);
@@ -35,7 +31,7 @@ export const trackerLeak: Scenario = {
       ctx.steps.checkValue(
         `unregister with the tracked reference held (${ctx.info.tracker ? 'tracker on' : 'no tracker'})`,
         { usageCount: want, leakReported: ctx.info.tracker, stackNamesRefprobe: ctx.info.tracker },
-        { usageCount: wait ? Number(wait[1]) : 'no such line within 15 s', leakReported: leak >= 0, stackNamesRefprobe: /\[refprobe\]/.test(stack) },
+        { usageCount: usage, leakReported: leak >= 0, stackNamesRefprobe: /\[refprobe\]/.test(stack) },
         leak >= 0 ? `the tracker's report: ${after.slice(leak, leak + 3).join(' | ')}` : undefined,
       );
       await ctx.probe.must(`put_tracked ${dev.name} ${online0}`);

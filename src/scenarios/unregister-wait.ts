@@ -1,10 +1,11 @@
+import type { DeviceModel } from '../model/device.js';
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const TIMEOUT_SYSCTL = '/proc/sys/net/core/netdev_unregister_timeout_secs';
 
 /** Polls the console from line `from` for a match; null after the timeout. */
-export async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
+async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     for (let i = from; i < ctx.console.length; i++) {
@@ -19,6 +20,25 @@ export async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: num
 export async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): Promise<void> {
   const r = await ctx.probe.target.run(`echo ${secs} > ${TIMEOUT_SYSCTL}`);
   if (r.exitCode !== 0) throw new Error(`cannot set ${TIMEOUT_SYSCTL}: ${r.stderr.trim()}`);
+}
+
+/**
+ * unregister_async with references held, until the wait loop's first
+ * "waiting for NAME to become free" line: where the console was when it
+ * started, the usage count the model predicts, and the one the line printed
+ * (or why there was none).
+ */
+export async function unregisterUntilWarned(
+  ctx: ScenarioContext,
+  dev: DeviceModel,
+): Promise<{ mark: number; want: number | null | undefined; usage: number | string }> {
+  const mark = ctx.console.length;
+  await ctx.probe.must(`unregister_async ${dev.name}`);
+  dev.unregisterStarted();
+  const want = dev.predict().refcnt;
+  const re = new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`);
+  const line = await waitForConsole(ctx, re, mark, 15_000);
+  return { mark, want, usage: line ? Number(line[1]) : 'no such line within 15 s' };
 }
 
 /**
@@ -38,19 +58,10 @@ export const unregisterHeld: Scenario = {
     await hold(ctx, dev, n, 2);
     await setUnregisterTimeout(ctx, 1);
     try {
-      const mark = ctx.console.length;
-      await ctx.probe.must(`unregister_async ${dev.name}`);
-      dev.unregisterStarted();
-      const want = dev.predict().refcnt;
+      const { want, usage } = await unregisterUntilWarned(ctx, dev);
       await ctx.probe.waitFor(dev.name, (d) => d?.refcnt === want, 5000);
       await ctx.steps.check(`unregister_async ${dev.name} with ${dev.references} held: pending`, dev);
-      const re = new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`);
-      const line = await waitForConsole(ctx, re, mark, 15_000);
-      ctx.steps.checkValue(
-        `console: "waiting for ${dev.name} to become free"`,
-        { usageCount: want },
-        { usageCount: line ? Number(line[1]) : 'no such line within 15 s' },
-      );
+      ctx.steps.checkValue(`console: "waiting for ${dev.name} to become free"`, { usageCount: want }, { usageCount: usage });
       await put(ctx, dev, online[0] ?? 0, 2);
       const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
       dev.unregisterCompleted();
