@@ -24,8 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	echo "install-deps: apt-get install ${missing[*]} (the kernel image takes a few minutes)" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Another install (a second make, unattended-upgrades) may hold the lock: wait for it.
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # npm ci only when the lock file changed since the last install.

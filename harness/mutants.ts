@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { HarnessError } from '../src/errors.js';
-import { mutantTable, unprovenScenarios } from '../src/report/mutant-table.js';
+import { mutantTable, scenarioKills, unprovenScenarios } from '../src/report/mutant-table.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 
@@ -25,8 +25,16 @@ names the scenario that killed each and what differed.
   -h, --help      this text
 
 Runs are kept in out/mutants/<time>-<pid>/<mutant>/ (console.log, report.json).
+A mutant is killed only by evidence about the kernel: a reading that
+differed from the model, a kernel complaint (WARN, BUG, oops, panic) or a
+guest that died or hung. A mutant whose run stopped for another reason (it
+does not build, a command was refused, a harness error) is an error of the
+run: it kills nothing, and the whole run fails with exit status 2.
+After the table, a second one shows per scenario which mutants it kills.
+
 Exit status: 0 the unpatched kernel passed and every mutant was killed;
-1 otherwise; 2 set-up error; 130 interrupted.
+1 a mutant survived or the unpatched kernel failed; 2 set-up error or a
+mutant run that ended in an error; 130 interrupted.
 `;
 
 async function main(): Promise<number> {
@@ -71,9 +79,13 @@ async function main(): Promise<number> {
   process.stdout.write(`${mutantTable(outcomes)}\n`);
   const killed = outcomes.filter((o) => o.verdict === 'killed').length;
   const unproven = unprovenScenarios(outcomes, SCENARIOS.map((s) => s.name));
+  process.stdout.write(`\n${scenarioKills(outcomes, SCENARIOS.map((s) => s.name))}\n`);
   process.stdout.write(`\nscenarios no mutant made fail: ${unproven.join(', ') || 'none'}\n`);
+  const errors = outcomes.filter((o) => o.verdict === 'error');
+  for (const o of errors) process.stderr.write(`mutants: ${o.name}: error of the run, not a kill: ${o.error}\n`);
   process.stderr.write(`\nmutants: ${ok ? 'PASS' : 'FAIL'}: unpatched ${outcomes[0]?.verdict}, ${killed}/${outcomes.length - 1} mutants killed (seed ${seed})\nmutants: runs kept in ${dir}\n`);
   if (ac.signal.aborted) return 130;
+  if (errors.length) return 2;
   return ok ? 0 : 1;
 }
 

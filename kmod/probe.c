@@ -17,10 +17,12 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/utsname.h>
 #include <linux/workqueue.h>
 
@@ -54,6 +56,14 @@ enum probe_unreg {
 struct probe_priv {
 	/* References our netdevice notifier drops on NETDEV_UNREGISTER. */
 	atomic_long_t notifier_held;
+	/*
+	 * References it drops only on a repeated NETDEV_UNREGISTER: the one
+	 * netdev_wait_allrefs_any() re-sends every second while it waits,
+	 * as holders that re-acquire a cached device need.
+	 */
+	atomic_long_t late_held;
+	/* How many NETDEV_UNREGISTER notifications this device has seen. */
+	atomic_t unreg_events;
 };
 
 struct probe_dev {
@@ -68,12 +78,21 @@ struct probe_dev {
 	bool tracked;
 	enum probe_unreg unreg;
 	struct work_struct unreg_work;
+	/* When unregister was asked for, and how long it took (-1 until done). */
+	u64 unreg_start_ns;
+	s64 unreg_ns;
+	/* Synchronous unregisters waiting for unreg_work, outside probe_lock. */
+	int unreg_waiters;
 };
 
 static LIST_HEAD(probe_devs);
-/* Anonymous devices of alloc_bulk, never registered, freed by free_bulk. */
+/* Set by a synchronous unregister: ctl waits for it once probe_lock is dropped. */
+static struct probe_dev *probe_sync_unreg;
+/* Anonymous devices of alloc_bulk or dummy_bulk, never registered, freed by free_bulk. */
 static struct net_device **bulk_devs;
 static unsigned int bulk_count;
+/* dummy_bulk's: kzalloc'ed and init_dummy_netdev()'d, so kfree()'d. */
+static bool bulk_dummy;
 /* Serialises commands and protects probe_devs and every probe_dev. */
 static DEFINE_MUTEX(probe_lock);
 static char last_error[160];
@@ -146,6 +165,20 @@ static int probe_parse_online(const char *cmd, const char *arg, unsigned int *cp
 	return ret;
 }
 
+/*
+ * A name the device keeps: dev_valid_name() allows '%', but alloc_netdev()
+ * would expand "%d" and the device would be lost to probe_find().
+ */
+static int probe_check_name(const char *cmd, const char *name)
+{
+	if (!dev_valid_name(name) || strchr(name, '%'))
+		return probe_fail(-EINVAL, cmd, "'%s' is not a valid interface name (no '%%', '/', ':' or spaces, 1-15 bytes)",
+				  name);
+	if (probe_find(name))
+		return probe_fail(-EEXIST, cmd, "device '%s' exists", name);
+	return 0;
+}
+
 static int probe_lookup(const char *cmd, const char *name, struct probe_dev **pd)
 {
 	*pd = probe_find(name);
@@ -175,11 +208,7 @@ static int probe_cmd_alloc(const char *cmd, char **argv)
 	unsigned int cpu;
 	long ret;
 
-	if (!dev_valid_name(argv[0]))
-		return probe_fail(-EINVAL, cmd, "'%s' is not a valid interface name", argv[0]);
-	if (probe_find(argv[0]))
-		return probe_fail(-EEXIST, cmd, "device '%s' exists", argv[0]);
-	ret = probe_parse_cpu(cmd, argv[1], &cpu);
+	ret = probe_check_name(cmd, argv[0]) ?: probe_parse_cpu(cmd, argv[1], &cpu);
 	if (ret)
 		return ret;
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
@@ -189,6 +218,7 @@ static int probe_cmd_alloc(const char *cmd, char **argv)
 	if (IS_ERR_VALUE(ret))
 		goto err_free;
 	pd->dev = (struct net_device *)ret;
+	pd->unreg_ns = -1;
 	INIT_WORK(&pd->unreg_work, probe_unreg_work);
 	list_add_tail(&pd->node, &probe_devs);
 	return 0;
@@ -341,44 +371,79 @@ static int probe_cmd_put(const char *cmd, char **argv)
  * hold_notifier: references taken like hold, but owned by our netdevice
  * notifier, which drops them all on NETDEV_UNREGISTER, as protocols that
  * cache a device do. Unregister then completes without waiting.
+ * hold_rebroadcast: the same, but let go only on a repeated
+ * NETDEV_UNREGISTER, so unregister completes only through the wait loop's
+ * re-sent notification.
+ *
+ * Under RTNL, as the notifier runs: unregister cannot start between the
+ * check that the device is registered and the moment the notifier owns the
+ * references (or it would never drop them).
  */
-static int probe_cmd_hold_notifier(const char *cmd, char **argv)
+static int probe_hold_owned(const char *cmd, char **argv, bool late)
 {
 	struct probe_priv *priv;
 	struct probe_dev *pd;
 	unsigned int count;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd) ?:
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd) ?:
 	      probe_parse_count(cmd, argv[2], &count);
 	if (ret)
 		return ret;
-	if (pd->dev->reg_state != NETREG_REGISTERED)
-		return probe_fail(-EBUSY, cmd, "'%s' is not registered", argv[0]);
+	rtnl_lock();
+	if (pd->dev->reg_state != NETREG_REGISTERED) {
+		ret = probe_fail(-EBUSY, cmd, "'%s' is not registered", argv[0]);
+		goto out_unlock;
+	}
 	ret = probe_refop_run(cmd, pd, argv[1], count, false);
 	if (ret)
-		return ret;
+		goto out_unlock;
 	priv = netdev_priv(pd->dev);
-	atomic_long_add((long)count * (fault_hold_twice ? 2 : 1), &priv->notifier_held);
-	return 0;
+	atomic_long_add((long)count * (fault_hold_twice ? 2 : 1),
+			late ? &priv->late_held : &priv->notifier_held);
+out_unlock:
+	rtnl_unlock();
+	return ret;
 }
 
-static void probe_notifier_put(struct net_device *dev)
+static int probe_cmd_hold_notifier(const char *cmd, char **argv)
 {
-	struct probe_priv *priv = netdev_priv(dev);
-	long n = atomic_long_xchg(&priv->notifier_held, 0);
+	return probe_hold_owned(cmd, argv, false);
+}
+
+static int probe_cmd_hold_rebroadcast(const char *cmd, char **argv)
+{
+	return probe_hold_owned(cmd, argv, true);
+}
+
+static void probe_put_n(struct net_device *dev, atomic_long_t *held)
+{
+	long n = atomic_long_xchg(held, 0);
 
 	for (; n > 0; n--)
 		dev_put(dev);
 }
 
+static void probe_notifier_put(struct net_device *dev)
+{
+	struct probe_priv *priv = netdev_priv(dev);
+
+	probe_put_n(dev, &priv->notifier_held);
+	probe_put_n(dev, &priv->late_held);
+}
+
 static int probe_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct probe_priv *priv;
 
 	/* Called under RTNL: never take probe_lock here. */
-	if (event == NETDEV_UNREGISTER && dev->netdev_ops == &probe_netdev_ops)
-		probe_notifier_put(dev);
+	if (event != NETDEV_UNREGISTER || dev->netdev_ops != &probe_netdev_ops)
+		return NOTIFY_DONE;
+	priv = netdev_priv(dev);
+	probe_put_n(dev, &priv->notifier_held);
+	if (atomic_inc_return(&priv->unreg_events) > 1)
+		probe_put_n(dev, &priv->late_held);
 	return NOTIFY_DONE;
 }
 
@@ -394,11 +459,11 @@ static struct notifier_block probe_notifier = {
 static int probe_cmd_dummy(const char *cmd, char **argv)
 {
 	struct probe_dev *pd;
+	int ret;
 
-	if (!dev_valid_name(argv[0]))
-		return probe_fail(-EINVAL, cmd, "'%s' is not a valid interface name", argv[0]);
-	if (probe_find(argv[0]))
-		return probe_fail(-EEXIST, cmd, "device '%s' exists", argv[0]);
+	ret = probe_check_name(cmd, argv[0]);
+	if (ret)
+		return ret;
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return probe_fail(-ENOMEM, cmd, "out of memory");
@@ -410,6 +475,7 @@ static int probe_cmd_dummy(const char *cmd, char **argv)
 	init_dummy_netdev(pd->dev);
 	strscpy(pd->dev->name, argv[0], IFNAMSIZ);
 	pd->dummy = true;
+	pd->unreg_ns = -1;
 	INIT_WORK(&pd->unreg_work, probe_unreg_work);
 	list_add_tail(&pd->node, &probe_devs);
 	return 0;
@@ -468,16 +534,18 @@ static int probe_cmd_put_tracked(const char *cmd, char **argv)
 static int probe_cmd_stress(const char *cmd, char **argv)
 {
 	struct probe_dev *pd;
-	u32 seed, ops;
+	u32 seed, ops, cap;
 	long refs = 0;
 	int ret;
 
+	/* cap <= max_count: what a stream leaves on its CPU goes back in one put. */
 	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd) ?:
 	      probe_parse_u32(cmd, "seed", argv[1], 0, U32_MAX, &seed) ?:
-	      probe_parse_u32(cmd, "ops", argv[2], 1, REFPROBE_MAX_OPS, &ops);
+	      probe_parse_u32(cmd, "ops", argv[2], 1, REFPROBE_MAX_OPS, &ops) ?:
+	      probe_parse_u32(cmd, "cap", argv[3], 1, REFPROBE_MAX_COUNT, &cap);
 	if (ret)
 		return ret;
-	ret = refprobe_stress_run(pd->dev, seed, ops, fault_hold_twice, &refs);
+	ret = refprobe_stress_run(pd->dev, seed, ops, cap, fault_hold_twice, &refs);
 	/* Counted even after a timeout: every stream stopped and said what it holds. */
 	pd->held += refs;
 	if (ret)
@@ -538,13 +606,30 @@ static int probe_cmd_put_unowned(const char *cmd, char **argv)
 
 static void probe_free_bulk(void)
 {
-	while (bulk_count)
-		free_netdev(bulk_devs[--bulk_count]);
+	while (bulk_count) {
+		if (bulk_dummy)
+			kfree(bulk_devs[--bulk_count]);
+		else
+			free_netdev(bulk_devs[--bulk_count]);
+	}
 	kvfree(bulk_devs);
 	bulk_devs = NULL;
 }
 
-static int probe_cmd_alloc_bulk(const char *cmd, char **argv)
+static struct net_device *probe_bulk_one(bool dummy)
+{
+	struct net_device *dev;
+
+	if (!dummy)
+		return alloc_netdev(sizeof(struct probe_priv), "rpbulk%d", NET_NAME_ENUM,
+				    ether_setup);
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (dev)
+		init_dummy_netdev(dev);
+	return dev;
+}
+
+static int probe_bulk(const char *cmd, char **argv, bool dummy)
 {
 	u32 n;
 	int ret;
@@ -557,9 +642,9 @@ static int probe_cmd_alloc_bulk(const char *cmd, char **argv)
 	bulk_devs = kvcalloc(n, sizeof(*bulk_devs), GFP_KERNEL);
 	if (!bulk_devs)
 		return probe_fail(-ENOMEM, cmd, "out of memory");
+	bulk_dummy = dummy;
 	for (bulk_count = 0; bulk_count < n; bulk_count++) {
-		bulk_devs[bulk_count] = alloc_netdev(sizeof(struct probe_priv), "rpbulk%d",
-						     NET_NAME_ENUM, ether_setup);
+		bulk_devs[bulk_count] = probe_bulk_one(dummy);
 		if (!bulk_devs[bulk_count] || fatal_signal_pending(current))
 			goto err_free;
 	}
@@ -572,6 +657,16 @@ err_free:
 	n = bulk_count;
 	probe_free_bulk();
 	return probe_fail(-ENOMEM, cmd, "stopped after %u devices (out of memory or killed)", n);
+}
+
+static int probe_cmd_alloc_bulk(const char *cmd, char **argv)
+{
+	return probe_bulk(cmd, argv, false);
+}
+
+static int probe_cmd_dummy_bulk(const char *cmd, char **argv)
+{
+	return probe_bulk(cmd, argv, true);
 }
 
 static int probe_cmd_free_bulk(const char *cmd, char **argv)
@@ -587,12 +682,23 @@ static int probe_cmd_free_bulk(const char *cmd, char **argv)
 static void probe_unreg_work(struct work_struct *work)
 {
 	struct probe_dev *pd = container_of(work, struct probe_dev, unreg_work);
+	u64 end;
 
 	/* Blocks in netdev_wait_allrefs_any() until every reference is gone. */
 	unregister_netdev(pd->dev);
+	end = ktime_get_ns();
 	mutex_lock(&probe_lock);
 	pd->unreg = PROBE_UNREG_DONE;
+	pd->unreg_ns = end - pd->unreg_start_ns;
 	mutex_unlock(&probe_lock);
+}
+
+/* Unregisters in unreg_work, so probe_lock is free while the kernel waits. */
+static void probe_unreg_start(struct probe_dev *pd)
+{
+	pd->unreg = PROBE_UNREG_PENDING;
+	pd->unreg_start_ns = ktime_get_ns();
+	queue_work(system_long_wq, &pd->unreg_work);
 }
 
 static int probe_check_registered(const char *cmd, struct probe_dev *pd)
@@ -610,12 +716,14 @@ static int probe_cmd_unregister(const char *cmd, char **argv)
 	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_registered(cmd, pd);
 	if (ret)
 		return ret;
-	/* Waiting here for our own references would deadlock on probe_lock. */
+	/* Only the kernel's own references may keep it waiting: ours would never go. */
 	if (pd->held || pd->tracked)
 		return probe_fail(-EBUSY, cmd, "%ld references held on '%s': put them or use unregister_async",
 				  pd->held, argv[0]);
-	unregister_netdev(pd->dev);
-	pd->unreg = PROBE_UNREG_DONE;
+	/* ctl waits for it after dropping probe_lock: reads go on meanwhile. */
+	probe_unreg_start(pd);
+	pd->unreg_waiters++;
+	probe_sync_unreg = pd;
 	return 0;
 }
 
@@ -627,13 +735,14 @@ static int probe_cmd_unregister_async(const char *cmd, char **argv)
 	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_registered(cmd, pd);
 	if (ret)
 		return ret;
-	pd->unreg = PROBE_UNREG_PENDING;
-	queue_work(system_long_wq, &pd->unreg_work);
+	probe_unreg_start(pd);
 	return 0;
 }
 
 static void probe_release(struct probe_dev *pd)
 {
+	/* unreg_work may still be returning from its last mutex_unlock(). */
+	flush_work(&pd->unreg_work);
 	list_del(&pd->node);
 	if (pd->dummy)
 		kfree(pd->dev);
@@ -644,14 +753,20 @@ static void probe_release(struct probe_dev *pd)
 
 static int probe_cmd_free(const char *cmd, char **argv)
 {
+	struct probe_priv *priv;
 	struct probe_dev *pd;
 	int ret;
 
 	ret = probe_lookup(cmd, argv[0], &pd);
 	if (ret)
 		return ret;
-	if (pd->unreg == PROBE_UNREG_PENDING)
+	if (pd->unreg == PROBE_UNREG_PENDING || pd->unreg_waiters)
 		return probe_fail(-EBUSY, cmd, "unregister of '%s' is pending", argv[0]);
+	priv = netdev_priv(pd->dev);
+	/* A never-registered device's notifier references are nobody's to drop. */
+	if (!pd->dummy && (atomic_long_read(&priv->notifier_held) || atomic_long_read(&priv->late_held)))
+		return probe_fail(-EBUSY, cmd, "the notifier holds references on '%s': unregister it first",
+				  argv[0]);
 	if (pd->dev->reg_state == NETREG_REGISTERED)
 		return probe_fail(-EBUSY, cmd, "'%s' is registered: unregister it first", argv[0]);
 	if (pd->tracked)
@@ -682,13 +797,15 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "unregister_async", 1, "unregister_async NAME", probe_cmd_unregister_async },
 	{ "free", 1, "free NAME", probe_cmd_free },
 	{ "hold_notifier", 3, "hold_notifier NAME CPU COUNT", probe_cmd_hold_notifier },
+	{ "hold_rebroadcast", 3, "hold_rebroadcast NAME CPU COUNT", probe_cmd_hold_rebroadcast },
 	{ "dummy", 1, "dummy NAME", probe_cmd_dummy },
-	{ "stress", 3, "stress NAME SEED OPS", probe_cmd_stress },
+	{ "stress", 4, "stress NAME SEED OPS CAP", probe_cmd_stress },
 	{ "race", 6, "race NAME HOLD_CPU PUT_CPU READ_CPU OPS WINDOW", probe_cmd_race },
 	{ "put_unowned", 2, "put_unowned NAME CPU", probe_cmd_put_unowned },
 	{ "hold_tracked", 2, "hold_tracked NAME CPU", probe_cmd_hold_tracked },
 	{ "put_tracked", 2, "put_tracked NAME CPU", probe_cmd_put_tracked },
 	{ "alloc_bulk", 1, "alloc_bulk COUNT", probe_cmd_alloc_bulk },
+	{ "dummy_bulk", 1, "dummy_bulk COUNT", probe_cmd_dummy_bulk },
 	{ "free_bulk", 0, "free_bulk", probe_cmd_free_bulk },
 };
 
@@ -728,14 +845,29 @@ static int probe_dispatch(char *line)
 	return probe_fail(-EINVAL, "ctl", "unknown command '%s'", argv[0]);
 }
 
+/* A synchronous unregister: wait for it without probe_lock, so reads go on. */
+static void probe_sync_wait(struct probe_dev *pd)
+{
+	flush_work(&pd->unreg_work);
+	mutex_lock(&probe_lock);
+	pd->unreg_waiters--;
+	mutex_unlock(&probe_lock);
+}
+
 static ssize_t probe_ctl_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
+	struct probe_dev *wait;
 	char *line;
 	int ret;
 
-	if (len == 0 || len >= REFPROBE_CMD_MAX)
-		return -EINVAL;
+	if (len == 0 || len >= REFPROBE_CMD_MAX) {
+		mutex_lock(&probe_lock);
+		ret = probe_fail(-EINVAL, "ctl", "a command is 1 to %d bytes, this one is %zu",
+				 REFPROBE_CMD_MAX - 1, len);
+		mutex_unlock(&probe_lock);
+		return ret;
+	}
 	line = memdup_user_nul(ubuf, len);
 	if (IS_ERR(line))
 		return PTR_ERR(line);
@@ -745,8 +877,12 @@ static ssize_t probe_ctl_write(struct file *file, const char __user *ubuf,
 		last_error[0] = '\0';
 	else
 		pr_debug("%s\n", last_error);
+	wait = probe_sync_unreg;
+	probe_sync_unreg = NULL;
 	mutex_unlock(&probe_lock);
 	kfree(line);
+	if (wait)
+		probe_sync_wait(wait);
 	return ret ?: len;
 }
 
@@ -818,7 +954,10 @@ static void probe_show_refcnt(struct seq_file *m, const struct probe_dev *pd)
 {
 	const struct probe_priv *priv = netdev_priv(pd->dev);
 
-	seq_printf(m, " nheld=%ld", pd->dummy ? 0 : atomic_long_read(&priv->notifier_held));
+	seq_printf(m, " nheld=%ld nlate=%ld unreg_events=%d",
+		   pd->dummy ? 0 : atomic_long_read(&priv->notifier_held),
+		   pd->dummy ? 0 : atomic_long_read(&priv->late_held),
+		   pd->dummy ? 0 : atomic_read(&priv->unreg_events));
 	/* netdev_refcnt_read() of a dummy would sum per_cpu_ptr(NULL, cpu). */
 	if (IS_ENABLED(CONFIG_PCPU_DEV_REFCNT) && pd->dummy)
 		seq_puts(m, " refcnt=none");
@@ -834,9 +973,11 @@ static int probe_devices_show(struct seq_file *m, void *v)
 	mutex_lock(&probe_lock);
 	list_for_each_entry(pd, &probe_devs, node) {
 		reg = READ_ONCE(pd->dev->reg_state);
-		seq_printf(m, "%s reg=%s unreg=%s held=%ld tracked=%d", pd->dev->name,
+		seq_printf(m, "%s reg=%s unreg=%s unreg_us=%lld held=%ld tracked=%d", pd->dev->name,
 			   reg < ARRAY_SIZE(probe_reg_names) ? probe_reg_names[reg] : "unknown",
-			   probe_unreg_names[pd->unreg], pd->held, pd->tracked);
+			   probe_unreg_names[pd->unreg],
+			   pd->unreg_ns < 0 ? -1LL : div_s64(pd->unreg_ns, NSEC_PER_USEC),
+			   pd->held, pd->tracked);
 		probe_show_refcnt(m, pd);
 		probe_show_pcpu(m, pd->dev);
 		seq_putc(m, '\n');
@@ -917,6 +1058,17 @@ static void __exit refprobe_exit(void)
 {
 	struct probe_dev *pd, *tmp;
 
+	/*
+	 * A synchronous unregister may be waiting, inside a ctl write, for
+	 * references our notifier holds until a rebroadcast that may never
+	 * come: let them go first, or removing the files below (which waits
+	 * for that write) would wait forever.
+	 */
+	mutex_lock(&probe_lock);
+	list_for_each_entry(pd, &probe_devs, node)
+		if (!pd->dummy)
+			probe_notifier_put(pd->dev);
+	mutex_unlock(&probe_lock);
 	/* No command can start once the files are gone. */
 	debugfs_remove_recursive(probe_dir);
 	refprobe_bench_exit();

@@ -31,8 +31,6 @@
 
 #include "refprobe.h"
 
-/* How many references one stress stream may hold at most. */
-#define STRESS_CAP		64
 #define STRESS_RESCHED_EVERY	1024
 
 static unsigned int worker_timeout_ms = 120000;
@@ -52,6 +50,8 @@ struct stress_run {
 	struct net_device *dev;
 	u32 seed;
 	u32 ops;
+	/* How many references one stream may hold at most. */
+	u32 cap;
 	bool hold_twice;
 	/* Set when the command stops waiting: workers finish early. */
 	bool abort;
@@ -132,7 +132,12 @@ static int stress_worker(void *arg)
 
 	res->start_ns = ktime_get_ns();
 	for (i = 0; i < run->ops && !READ_ONCE(run->abort); i++) {
-		if (held == 0 || (held < STRESS_CAP && (stress_next(&state) & 1))) {
+		/*
+		 * Three holds in four below the cap: a stream climbs to its cap
+		 * and rides it, so a large cap drives every counter (and the
+		 * sum) far beyond 16 bits while the CPUs run at once.
+		 */
+		if (held == 0 || (held < run->cap && (stress_next(&state) & 3))) {
 			dev_hold(run->dev);
 			if (run->hold_twice)
 				dev_hold(run->dev);
@@ -168,7 +173,8 @@ static int stress_spawn(struct stress_run *run, struct task_struct **tasks)
 	return n;
 }
 
-long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_twice, long *refs_out)
+long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, u32 cap, bool hold_twice,
+			 long *refs_out)
 {
 	struct task_struct **tasks;
 	struct stress_run *run;
@@ -185,6 +191,7 @@ long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, bool hold_tw
 	run->dev = dev;
 	run->seed = seed;
 	run->ops = ops;
+	run->cap = cap;
 	run->hold_twice = hold_twice;
 	init_completion(&run->done);
 
@@ -230,7 +237,8 @@ static int stress_show(struct seq_file *m, void *v)
 
 	mutex_lock(&stress_lock);
 	if (stress_last) {
-		seq_printf(m, "seed %u ops %u\n", stress_last->seed, stress_last->ops);
+		seq_printf(m, "seed %u ops %u cap %u\n", stress_last->seed, stress_last->ops,
+			   stress_last->cap);
 		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 			r = &stress_last->res[cpu];
 			if (r->ran)

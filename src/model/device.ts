@@ -21,6 +21,8 @@ export class DeviceModel {
   private held = 0;
   /** References our notifier holds until NETDEV_UNREGISTER. */
   private nheld = 0;
+  /** References it holds until a repeated NETDEV_UNREGISTER (the wait loop's rebroadcast). */
+  private nlate = 0;
   private dummy = false;
   private tracked = false;
   private readonly online: Set<number>;
@@ -144,6 +146,31 @@ export class DeviceModel {
     this.nheld += count;
   }
 
+  /**
+   * References the notifier drops only on a repeated NETDEV_UNREGISTER:
+   * unregister_netdevice_many() sends the first, netdev_wait_allrefs_any()
+   * re-sends it once a second while it waits (net/core/dev.c), so they hold
+   * unregister for about a second.
+   */
+  holdRebroadcast(cpu: number, count: number): void {
+    this.requireOnline(cpu, 'hold');
+    this.pcpu?.hold(cpu, count);
+    this.refcount?.hold(count);
+    this.noTracker?.hold(count);
+    this.nlate += count;
+  }
+
+  /** The wait loop re-sent NETDEV_UNREGISTER: the late holder lets go. */
+  rebroadcast(): void {
+    if (this.unreg !== 'pending') throw new ModelError(`${this.name}: no unregister is waiting to re-send NETDEV_UNREGISTER`);
+    this.nlate = 0;
+  }
+
+  /** References that keep a started unregister waiting: ours, the tracked one, the late holder's. */
+  get pendingReferences(): number {
+    return this.held + (this.tracked ? 1 : 0) + this.nlate;
+  }
+
   put(cpu: number, count: number): void {
     this.requireOnline(cpu, 'put');
     if (count > this.held) throw new ModelError(`put ${count} on ${this.name}: only ${this.held} held`);
@@ -213,7 +240,7 @@ export class DeviceModel {
     this.perCpuKnown = false;
     // A refcount_t has no per-CPU split: once the kernel's own references are
     // gone it reads the initial one plus ours (unless a misuse saturated it).
-    if (this.refcount && this.refcount.read() > 0) this.refcount.set(1 + this.held + (this.tracked ? 1 : 0));
+    if (this.refcount && this.refcount.read() > 0) this.refcount.set(1 + this.pendingReferences);
   }
 
   /**
@@ -226,7 +253,7 @@ export class DeviceModel {
     if (this.unreg !== 'pending') {
       throw new ModelError(`${this.name} cannot finish unregistering from ${this.reg}`);
     }
-    if (this.held !== 0 || this.tracked) throw new ModelError(`${this.name}: unregister cannot complete with references held`);
+    if (this.pendingReferences !== 0) throw new ModelError(`${this.name}: unregister cannot complete with references held`);
     this.unreg = 'done';
     this.refcount?.set(1);
   }
@@ -239,11 +266,11 @@ export class DeviceModel {
 
   predict(): Prediction {
     if (this.reg === null) return { present: false };
-    const p: Prediction = { present: true, reg: this.reg, unreg: this.unreg, held: this.held, nheld: this.nheld };
+    const p: Prediction = { present: true, reg: this.reg, unreg: this.unreg, held: this.held, nheld: this.nheld, nlate: this.nlate };
     // Once nothing is held, a pending unregister finishes on its own within
     // the wait loop's backoff (<= 250 ms): whether a reading still sees it
     // pending is a race, so the state is not predicted until it is observed done.
-    if (this.unreg === 'pending' && this.held === 0 && this.nheld === 0 && !this.tracked) delete p.unreg;
+    if (this.unreg === 'pending' && this.pendingReferences === 0 && this.nheld === 0) delete p.unreg;
     if (this.dummy) {
       p.refcnt = this.pcpu ? null : 0;
       p.pcpu = null;
@@ -253,7 +280,7 @@ export class DeviceModel {
       p.refcnt = this.pcpu.read();
       p.pcpu = Object.fromEntries([...this.pcpu.perCpu()].map(([cpu, v]) => [String(cpu), v]));
     } else if (this.pcpu) {
-      p.refcnt = int32(1 + this.held + (this.tracked ? 1 : 0));
+      p.refcnt = int32(1 + this.pendingReferences);
     } else if (this.refcount) {
       p.refcnt = this.refcount.read();
       p.pcpu = null;
@@ -271,6 +298,7 @@ export function observe(reading: DeviceReading | undefined, prediction: Predicti
   if ('unreg' in prediction) o.unreg = reading.unreg;
   if ('held' in prediction) o.held = reading.held;
   if ('nheld' in prediction) o.nheld = reading.nheld;
+  if ('nlate' in prediction) o.nlate = reading.nlate;
   if ('refcnt' in prediction) o.refcnt = reading.refcnt;
   if ('pcpu' in prediction) {
     o.pcpu = reading.pcpu ? Object.fromEntries([...reading.pcpu].map(([cpu, v]) => [String(cpu), v])) : null;

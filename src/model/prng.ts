@@ -1,13 +1,11 @@
 /**
  * The stress streams' generator, the same as kmod/stress.c: xorshift32,
  * seeded per CPU with murmur3's finaliser over (seed, CPU). Each CPU's
- * stream holds when it holds nothing, puts at STRESS_CAP, and otherwise
- * flips a coin; so the model knows every CPU's holds and puts without
- * knowing how the CPUs interleaved. Pure; u32 arithmetic via Math.imul and >>> 0.
+ * stream holds when it holds nothing, puts at its cap, and otherwise holds
+ * three times in four (so it climbs to the cap and rides it); the model
+ * knows every CPU's holds and puts without knowing how the CPUs
+ * interleaved. Pure; u32 arithmetic via Math.imul and >>> 0.
  */
-
-/** kmod/stress.c STRESS_CAP: the most references one stream holds at once. */
-export const STRESS_CAP = 64;
 
 export function streamSeed(seed: number, cpu: number): number {
   let x = (seed ^ Math.imul(cpu + 1, 0x9e3779b9)) >>> 0;
@@ -37,14 +35,14 @@ export interface StreamCounts {
   puts: number;
 }
 
-/** What CPU `cpu`'s stream of `ops` operations does (kmod/stress.c stress_worker). */
-export function stressStream(seed: number, cpu: number, ops: number): StreamCounts {
+/** What CPU `cpu`'s stream of `ops` operations, holding at most `cap`, does (kmod/stress.c stress_worker). */
+export function stressStream(seed: number, cpu: number, ops: number, cap: number): StreamCounts {
   const rng = new Xorshift32(streamSeed(seed, cpu));
   let held = 0;
   let holds = 0;
   for (let i = 0; i < ops; i++) {
-    // Same short-circuit as the C: the generator is only drawn when held is in 1..CAP-1.
-    if (held === 0 || (held < STRESS_CAP && (rng.next() & 1) === 1)) {
+    // Same short-circuit as the C: the generator is only drawn when held is in 1..cap-1.
+    if (held === 0 || (held < cap && (rng.next() & 3) !== 0)) {
       held++;
       holds++;
     } else {

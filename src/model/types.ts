@@ -22,6 +22,12 @@ export interface DeviceReading {
   held: number;
   /** References the module's netdevice notifier drops on NETDEV_UNREGISTER. */
   nheld: number;
+  /** References it drops only on a repeated NETDEV_UNREGISTER (the wait loop's rebroadcast). */
+  nlate: number;
+  /** NETDEV_UNREGISTER notifications the device has seen: the first, then one per rebroadcast of the wait loop. */
+  unregEvents: number;
+  /** How long the module's last unregister of it took, in guest microseconds (null until it returned). */
+  unregUs: number | null;
   /** Whether the module holds its one tracked reference (hold_tracked). */
   tracked: boolean;
   /** netdev_refcnt_read(), or null where it cannot be read (a per-CPU kernel's dummy device). */
@@ -41,6 +47,7 @@ export interface Prediction {
   unreg?: UnregState;
   held?: number;
   nheld?: number;
+  nlate?: number;
   refcnt?: number | null;
   /** CPU -> counter, as a plain object so it prints and diffs well. */
   pcpu?: Record<string, number> | null;

@@ -72,6 +72,9 @@ function parsePcpu(text: string, where: string): Map<number, number> | null {
   return pcpu;
 }
 
+/** unreg_us=-1 until an unregister the module started has returned. */
+const unregUs = (us: number): number | null => (us < 0 ? null : us);
+
 /** One line of /sys/kernel/debug/refprobe/devices. */
 export function parseDeviceLine(line: string): DeviceReading {
   const [name, ...fields] = line.trim().split(/\s+/);
@@ -95,6 +98,9 @@ export function parseDeviceLine(line: string): DeviceReading {
     // Older modules had no tracked= field: none tracked then.
     tracked: kv.get('tracked') === '1',
     nheld: int(need(kv, 'nheld', where), `${where} nheld`),
+    nlate: int(need(kv, 'nlate', where), `${where} nlate`),
+    unregEvents: int(need(kv, 'unreg_events', where), `${where} unreg_events`),
+    unregUs: unregUs(int(need(kv, 'unreg_us', where), `${where} unreg_us`)),
     refcnt: need(kv, 'refcnt', where) === 'none' ? null : int(need(kv, 'refcnt', where), `${where} refcnt`),
     pcpu: parsePcpu(need(kv, 'pcpu', where), where),
   };
@@ -121,21 +127,23 @@ export interface StressCpuResult {
 export interface StressResult {
   seed: number;
   ops: number;
+  /** The most references one stream held at once. */
+  cap: number;
   cpus: Map<number, StressCpuResult>;
 }
 
 /** /sys/kernel/debug/refprobe/stress: the last stress run, one line per CPU. */
 export function parseStress(text: string): StressResult {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const head = /^seed (\d+) ops (\d+)$/.exec(lines[0] ?? '');
-  if (!head) throw new ParseError(`stress: no "seed S ops N" line in "${text.slice(0, 80)}"`);
+  const head = /^seed (\d+) ops (\d+) cap (\d+)$/.exec(lines[0] ?? '');
+  if (!head) throw new ParseError(`stress: no "seed S ops N cap C" line in "${text.slice(0, 80)}"`);
   const cpus = new Map<number, StressCpuResult>();
   for (const line of lines.slice(1)) {
     const m = /^cpu (\d+) holds (\d+) puts (\d+) start_ns (\d+) end_ns (\d+)$/.exec(line);
     if (!m) throw new ParseError(`stress: bad line "${line}"`);
     cpus.set(Number(m[1]), { holds: Number(m[2]), puts: Number(m[3]), startNs: BigInt(m[4] as string), endNs: BigInt(m[5] as string) });
   }
-  return { seed: Number(head[1]), ops: Number(head[2]), cpus };
+  return { seed: Number(head[1]), ops: Number(head[2]), cap: Number(head[3]), cpus };
 }
 
 export interface RaceResult {
@@ -161,4 +169,26 @@ export function parseMeminfoPercpu(text: string): number {
   const m = /^Percpu:\s+(\d+) kB$/m.exec(text);
   if (!m) throw new ParseError('meminfo: no "Percpu: N kB" line');
   return Number(m[1]) * 1024;
+}
+
+/**
+ * The per-CPU allocator's unit count, from its boot report in the kernel log
+ * (mm/percpu.c pcpu_dump_alloc_info, KERN_DEBUG, so in dmesg even when the
+ * console is quiet): "pcpu-alloc: [0] 0 1 [0] 2 3 [0] 4 -" lists every unit
+ * by group, a CPU number or "-" for a unit no CPU uses. Units can exceed the
+ * possible CPUs (5 possible -> 6 units, rounded up to the allocation atom),
+ * and every alloc_percpu() reserves its size in every unit.
+ */
+export function parsePcpuUnits(dmesg: string): number {
+  let units = 0;
+  let seen = false;
+  for (const raw of dmesg.split('\n')) {
+    const line = raw.replace(/^\[\s*\d+\.\d+\]\s?/, '');
+    const m = /^pcpu-alloc: (\[\d+\].*)$/.exec(line.trim());
+    if (!m?.[1]) continue;
+    seen = true;
+    for (const tok of m[1].split(/\s+/)) if (/^(\d+|-)$/.test(tok)) units++;
+  }
+  if (!seen) throw new ParseError('dmesg: no "pcpu-alloc: [group] cpu ..." lines (the boot log of the per-CPU allocator)');
+  return units;
 }

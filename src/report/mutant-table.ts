@@ -8,13 +8,26 @@ export function mutantTable(outcomes: readonly MutantOutcome[]): string {
     o.name,
     o.verdict,
     o.killedBy ?? '-',
-    clip(o.differed ?? '-', 110).replace(/\|/g, '\\|'),
+    clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
     o.failing.filter((f) => f !== o.killedBy).join(', ') || '-',
     `${o.buildSeconds} s`,
     `${o.runSeconds} s`,
   ]);
   const head = ['mutant', 'verdict', 'killed by', 'what differed there', 'also failed', 'build', 'suite'];
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * Per scenario, the mutants it kills (fails on): which bugs each check is
+ * proven to catch. A scenario with none is a check no mutant proves.
+ */
+export function scenarioKills(outcomes: readonly MutantOutcome[], scenarios: readonly string[]): string {
+  const mutants = outcomes.filter((o) => o.name !== 'unpatched' && o.verdict === 'killed');
+  const rows = scenarios.map((s) => {
+    const by = mutants.filter((o) => o.failing.includes(s)).map((o) => o.name);
+    return `| ${s} | ${by.length} | ${by.join(', ') || '**none**'} |`;
+  });
+  return ['| scenario | kills | mutants it fails on |', '|---|---|---|', ...rows].join('\n');
 }
 
 /** Scenarios no mutant made fail: the checks the mutants do not prove. */

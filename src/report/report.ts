@@ -6,7 +6,14 @@ import type { StepRecord } from '../scenarios/scenario.js';
 /** setup: bad input or set-up (exit 2); guest: the guest died or hung (3); interrupted (130); internal: a harness bug (2). */
 export type RunErrorKind = 'setup' | 'guest' | 'interrupted' | 'internal';
 
-export type ScenarioStatus = 'pass' | 'fail' | 'crash' | 'error';
+/**
+ * pass: every check ran and matched. skip: nothing differed, but part of the
+ * claim could not be checked here (too few CPUs, no tracker): never a pass.
+ * fail: a reading differed from the model. crash: the kernel complained.
+ * error: the scenario could not go on (a refused command, a harness bug):
+ * nothing is known about the kernel, so it is neither a pass nor a fail.
+ */
+export type ScenarioStatus = 'pass' | 'skip' | 'fail' | 'crash' | 'error';
 
 export interface ScenarioResult {
   name: string;
@@ -59,7 +66,19 @@ export interface RunReport {
 
 export function scenarioStatus(steps: readonly StepRecord[], crashes: readonly CrashFinding[], error: string | undefined): ScenarioStatus {
   if (crashes.length > 0) return 'crash';
-  // A mismatch is the cause when a later command was refused because of it.
+  // A reading that differed before the scenario stopped is a finding about the kernel.
   if (!steps.every((s) => s.ok)) return 'fail';
-  return error ? 'error' : 'pass';
+  if (error) return 'error';
+  return steps.some((s) => s.skip) ? 'skip' : 'pass';
 }
+
+/** The reasons a scenario was skipped, joined (its steps' skip reasons). */
+export function skipReason(r: Pick<ScenarioResult, 'steps'>): string {
+  return r.steps
+    .filter((s) => s.skip)
+    .map((s) => s.skip)
+    .join('; ');
+}
+
+/** Statuses that do not fail a run: a skip is reported apart, but is not a failure. */
+export const isPassOrSkip = (s: ScenarioStatus): boolean => s === 'pass' || s === 'skip';

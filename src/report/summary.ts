@@ -1,6 +1,6 @@
 /** The last words of a run, for people (stderr), and its exit status. Pure. */
 import type { MatrixReport } from '../run/matrix.js';
-import type { RunReport } from './report.js';
+import { isPassOrSkip, skipReason, type RunReport } from './report.js';
 
 export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, interrupted: 130 } as const;
 
@@ -15,11 +15,13 @@ export function exitCode(r: RunReport): number {
 export function summary(r: RunReport): string {
   const lines: string[] = [''];
   const passed = r.scenarios.filter((s) => s.status === 'pass').length;
+  const skipped = r.scenarios.filter((s) => s.status === 'skip');
+  const skips = skipped.length ? `, ${skipped.length} skipped` : '';
   if (r.ok) {
-    lines.push(`vm-test: PASS: all ${passed} scenarios matched the model on ${r.kernel?.release} (${r.variant}, ${r.target})`);
+    lines.push(`vm-test: PASS: ${passed} scenarios matched the model${skips} on ${r.kernel?.release} (${r.variant}, ${r.target})`);
   } else {
-    lines.push(`vm-test: FAIL: ${passed}/${r.scenarios.length} scenarios matched the model`);
-    for (const s of r.scenarios.filter((x) => x.status !== 'pass')) {
+    lines.push(`vm-test: FAIL: ${passed}/${r.scenarios.length} scenarios matched the model${skips}`);
+    for (const s of r.scenarios.filter((x) => !isPassOrSkip(x.status))) {
       lines.push(`  ${s.name}: ${s.status}${s.error ? ` (${s.error.split('\n')[0]})` : ''}`);
       for (const st of s.steps.filter((x) => !x.ok)) lines.push(`    ${st.op}\n${(st.diff ?? '').replace(/^/gm, '      ')}`);
       for (const c of s.crashes) lines.push(`    kernel: ${c.title} (console line ${c.line})`);
@@ -27,6 +29,7 @@ export function summary(r: RunReport): string {
     for (const c of r.crashes) lines.push(`  kernel: ${c.title} (console line ${c.line})\n${c.excerpt.replace(/^/gm, '      ')}`);
     if (r.error) lines.push(`  error: ${r.error.replace(/\n/g, '\n  ')}`);
   }
+  for (const s of skipped) lines.push(`  skipped ${s.name}: ${skipReason(s)}`);
   const p = r.phasesMs;
   lines.push(`vm-test: time: build ${p.build ?? '-'} ms, initramfs ${p.initramfs ?? '-'} ms, boot ${p.boot ?? '-'} ms, scenarios ${p.scenarios ?? '-'} ms, total ${p.total ?? '-'} ms`);
   // A run stopped before boot has no console to point at.

@@ -3,7 +3,7 @@
  * step. Pure; the runner prints each scenario as soon as it ends.
  */
 import type { CrashFinding } from '../crash/classify.js';
-import type { ScenarioResult } from './report.js';
+import { skipReason, type ScenarioResult } from './report.js';
 
 const indent = (text: string, pad: string): string =>
   text
@@ -22,7 +22,12 @@ function yamlBlock(fields: Record<string, string | undefined>, pad: string): str
   return indent(lines.join('\n'), pad);
 }
 
-const desc = (s: string): string => s.replace(/#/g, '\\#');
+/**
+ * A test name: KTAP readers (kunit.py) take everything up to the first '#'
+ * as the name and match a subtest's result line to its header by that name,
+ * so a name carries no '#' and nothing but the name.
+ */
+const desc = (s: string): string => s.replace(/#/g, 'no. ').replace(/\s+/g, ' ').trim();
 
 export function tapHeader(count: number, comments: string[]): string {
   return ['TAP version 14', ...comments.map((c) => `# ${c}`), `1..${count}`].join('\n');
@@ -47,9 +52,12 @@ export function tapScenario(index: number, r: ScenarioResult): string {
   }
   for (const c of r.crashes) out.push(crashPoint(++n, c));
   if (r.error) out.push(`    not ok ${++n} - scenario stopped`, yamlBlock({ error: r.error }, '      '));
+  // The status goes in a diagnostic line, never in the name: kunit.py pairs
+  // "# Subtest: NAME" with the result line of the same NAME.
+  if (r.status !== 'pass' && r.status !== 'skip') out.push(`    # ${r.name}: ${r.status}`);
   out.push(`    1..${n}`);
-  const status = r.status === 'pass' ? 'ok' : 'not ok';
-  out.push(`${status} ${index} - ${r.name}${r.status === 'pass' ? '' : ` (${r.status})`} # time=${r.durationMs}ms`);
+  const skip = r.status === 'skip' ? ` # SKIP ${skipReason(r)}` : ` # time=${r.durationMs}ms`;
+  out.push(`${r.status === 'pass' || r.status === 'skip' ? 'ok' : 'not ok'} ${index} - ${desc(r.name)}${skip}`);
   return out.join('\n');
 }
 
@@ -57,7 +65,8 @@ export function tapScenario(index: number, r: ScenarioResult): string {
 export function tapSummary(results: readonly ScenarioResult[]): string {
   const count = (st: string): number => results.filter((r) => r.status === st).length;
   const steps = results.flatMap((r) => r.steps);
-  return `# scenarios: ${count('pass')} passed, ${count('fail')} failed, ${count('crash')} crashed, ${count('error')} errored; steps: ${steps.filter((s) => s.ok).length}/${steps.length} matched the model`;
+  const run = steps.filter((s) => !s.skip);
+  return `# scenarios: ${count('pass')} passed, ${count('skip')} skipped, ${count('fail')} failed, ${count('crash')} crashed, ${count('error')} errored; steps: ${run.filter((s) => s.ok).length}/${run.length} matched the model, ${steps.length - run.length} skipped`;
 }
 
 /** One matrix cell's whole TAP stream as a subtest of the matrix's. */

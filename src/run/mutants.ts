@@ -23,6 +23,8 @@ export interface MutantOutcome {
   what: string;
   /** 'passed' for the unpatched kernel; for a mutant, killed or survived. */
   verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error';
+  /** Why the run could not judge the kernel (verdict error). */
+  error?: string;
   /** The first scenario that failed: the one that killed the mutant. */
   killedBy: string | null;
   /** Every scenario that failed, to show which checks each bug trips. */
@@ -51,10 +53,24 @@ export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
   return ms.sort((a, b) => header(a) - header(b) || a.name.localeCompare(b.name));
 }
 
+/**
+ * What a run on a mutant kernel proves. Killed only by evidence about the
+ * kernel: a reading that differed, a kernel complaint, or a guest that died
+ * or hung. A run that stopped for any other reason (set-up, a refused
+ * command, a harness bug) proves nothing: an error of the run, never a kill.
+ */
+export function mutantVerdict(r: RunReport): 'killed' | 'survived' | 'error' {
+  const evidence =
+    r.scenarios.some((s) => s.status === 'fail' || s.status === 'crash') || r.crashes.length > 0 || r.errorKind === 'guest';
+  if (evidence) return 'killed';
+  if (r.error !== null || r.scenarios.some((s) => s.status === 'error')) return 'error';
+  return 'survived';
+}
+
 /** Where a failed run first parted from the model: scenario, and the step or console finding. */
 export function firstDifference(r: RunReport): { scenario: string; differed: string } | null {
   for (const s of r.scenarios) {
-    if (s.status === 'pass') continue;
+    if (s.status === 'pass' || s.status === 'skip') continue;
     const step = s.steps.find((x) => !x.ok);
     const diff = (step?.diff ?? '').split('\n').filter((l) => /^[-+]\s/.test(l)).join(' ').replace(/\s+/g, ' ');
     const crash = s.crashes[0];
@@ -64,6 +80,19 @@ export function firstDifference(r: RunReport): { scenario: string; differed: str
   if (r.crashes[0]) return { scenario: '(between scenarios)', differed: `kernel: ${r.crashes[0].title}` };
   if (r.error) return { scenario: '(run)', differed: r.error.split('\n')[0] ?? r.error };
   return null;
+}
+
+/** Why a run that proved nothing stopped: its own error, or its scenarios'. */
+function runError(r: RunReport): string {
+  if (r.error) return r.error.split('\n')[0] ?? r.error;
+  const s = r.scenarios.find((x) => x.status === 'error');
+  return s ? `${s.name}: ${s.error ?? 'error'}` : 'unknown';
+}
+
+function errored(name: string, what: string, e: unknown): MutantOutcome {
+  if (e instanceof Error && e.name === 'AbortError') throw e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return { name, what, verdict: 'error', error: msg.split('\n')[0] ?? msg, killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null };
 }
 
 export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
@@ -97,9 +126,23 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const t0 = performance.now();
     const r = await runVmTest({ ...opts, kernelTree: tb.dir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
-    const verdict = m ? (r.ok ? 'survived' : 'killed') : r.ok ? 'passed' : 'failed';
-    const failing = r.scenarios.filter((s) => s.status !== 'pass').map((s) => s.name);
-    return { name, what, verdict, killedBy: first?.scenario ?? null, failing, differed: first?.differed ?? null, buildSeconds: tb.seconds, runSeconds: Math.round((performance.now() - t0) / 100) / 10, report: r.files.report };
+    const judged = mutantVerdict(r);
+    const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';
+    // Only what proves something about the kernel: a scenario that errored killed nothing.
+    const failing = r.scenarios.filter((s) => s.status === 'fail' || s.status === 'crash').map((s) => s.name);
+    const out: MutantOutcome = {
+      name,
+      what,
+      verdict,
+      killedBy: verdict === 'killed' || verdict === 'failed' ? (first?.scenario ?? null) : null,
+      failing,
+      differed: first?.differed ?? null,
+      buildSeconds: tb.seconds,
+      runSeconds: Math.round((performance.now() - t0) / 100) / 10,
+      report: r.files.report,
+    };
+    if (verdict === 'error') out.error = runError(r);
+    return out;
   };
 
   const base = await trial('unpatched', 'the 6.1 source as Debian ships it (pcpu config)', null);
@@ -109,7 +152,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     if (opts.signal?.aborted) break;
     await applyMutant(srcDir, m);
     try {
-      const o = await trial(m.name, m.what, m);
+      // A mutant that does not build is an error of the run (the patch is stale), not a kill.
+      const o = await trial(m.name, m.what, m).catch((e: unknown) => errored(m.name, m.what, e));
       outcomes.push(o);
       opts.progress(`${m.name}: ${o.verdict}${o.killedBy ? ` by ${o.killedBy}` : ''}`);
     } finally {

@@ -4,7 +4,7 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 
 const K = 3;
 
-async function setCpuOnline(ctx: ScenarioContext, cpu: number, online: boolean): Promise<void> {
+export async function setCpuOnline(ctx: ScenarioContext, cpu: number, online: boolean): Promise<void> {
   const r = await ctx.probe.target.run(`echo ${online ? 1 : 0} > /sys/devices/system/cpu/cpu${cpu}/online`, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new Error(`CPU ${cpu} could not be brought ${online ? 'online' : 'offline'}: ${r.stderr.trim()}`);
 }

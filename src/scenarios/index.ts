@@ -12,20 +12,25 @@ import { stress } from './stress.js';
 import { trackerLeak } from './tracker-leak.js';
 import { unloadReleases } from './unload.js';
 import { unregisterBalanced } from './unregister.js';
-import { unregisterHeld, unregisterNotifier } from './unregister-wait.js';
+import { unregisterHeld, unregisterNotifier, unregisterRebroadcast } from './unregister-wait.js';
+import { extremes } from './extremes.js';
+import { unregisterOffline } from './unregister-offline.js';
 
 /** Every scenario, in the order a run takes them. */
 export const SCENARIOS: readonly Scenario[] = [
   lifecycle,
   holdPutEveryCpu,
   holdPutCrossCpu,
+  extremes,
   stress,
   racingReader,
   unregisterBalanced,
   unregisterHeld,
   unregisterNotifier,
+  unregisterRebroadcast,
   trackerLeak,
   hotplug,
+  unregisterOffline,
   possibleNotPresent,
   dummyDevice,
   imbalance,

@@ -79,6 +79,30 @@ export class Steps {
     return rec;
   }
 
+  /**
+   * A measured quantity against the model's value and the error bound the
+   * model justifies: it passes only inside [value - bound, value + bound].
+   * The record keeps the prediction and the observation apart, whatever
+   * the outcome: a prediction is never replaced by what was observed.
+   */
+  checkWithin(op: string, what: string, model: { value: number; bound: number }, observed: number, note?: string): StepRecord {
+    return this.checkRange(op, what, { lo: model.value - model.bound, hi: model.value + model.bound }, observed, note, model.value);
+  }
+
+  /** A measured quantity (a time, a size) against the range the model allows. */
+  checkRange(op: string, what: string, range: { lo: number; hi: number }, observed: number, note?: string, value?: number): StepRecord {
+    const { lo, hi } = range;
+    const ok = observed >= lo && observed <= hi;
+    const predicted: Record<string, unknown> = { [`${what}Range`]: [lo, hi] };
+    if (value !== undefined) predicted[what] = value;
+    const rec: StepRecord = { op, ok, predicted, observed: { [what]: observed, [`${what}Range`]: ok ? [lo, hi] : 'outside' } };
+    if (!ok) rec.diff = readableDiff(predicted, rec.observed);
+    if (note) rec.note = note;
+    this.records.push(rec);
+    this.onStep(rec);
+    return rec;
+  }
+
   skip(reason: string): void {
     const rec: StepRecord = { op: reason, ok: true, predicted: { present: true }, observed: { present: true }, skip: reason };
     this.records.push(rec);

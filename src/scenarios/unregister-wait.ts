@@ -1,4 +1,6 @@
 import type { DeviceModel } from '../model/device.js';
+import { noWaitWindow, rebroadcastWindow, unregisterEvents, warningWindow } from '../model/unregister-timing.js';
+import { DEBUGFS_DIR } from '../probe/client.js';
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -31,14 +33,33 @@ export async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): 
 export async function unregisterUntilWarned(
   ctx: ScenarioContext,
   dev: DeviceModel,
-): Promise<{ mark: number; want: number | null | undefined; usage: number | string }> {
+): Promise<{ mark: number; want: number | null | undefined; usage: number | string; afterMs: number | null }> {
   const mark = ctx.console.length;
+  const t0 = Date.now();
   await ctx.probe.must(`unregister_async ${dev.name}`);
   dev.unregisterStarted();
   const want = dev.predict().refcnt;
   const re = new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`);
   const line = await waitForConsole(ctx, re, mark, 15_000);
-  return { mark, want, usage: line ? Number(line[1]) : 'no such line within 15 s' };
+  return { mark, want, usage: line ? Number(line[1]) : 'no such line within 15 s', afterMs: line ? Date.now() - t0 : null };
+}
+
+/**
+ * How the wait loop ended an unregister that returned: the NETDEV_UNREGISTER
+ * notifications the device saw (the model predicts them exactly) and how
+ * long it took (guest ms, within the model's window).
+ */
+export async function checkUnregisterTiming(ctx: ScenarioContext, name: string, rebroadcasts: number): Promise<void> {
+  const d = await ctx.probe.device(name);
+  const ms = d?.unregUs === null || d?.unregUs === undefined ? Number.NaN : Math.round(d.unregUs / 100) / 10;
+  const w = rebroadcasts === 0 ? noWaitWindow() : rebroadcastWindow();
+  ctx.steps.checkValue(
+    rebroadcasts === 0 ? `unregister of ${name}: no rebroadcast of NETDEV_UNREGISTER was needed` : `unregister of ${name}: released by the first rebroadcast of NETDEV_UNREGISTER`,
+    { notifications: unregisterEvents(rebroadcasts) },
+    { notifications: d?.unregEvents },
+    `took ${ms} ms`,
+  );
+  ctx.steps.checkRange(`unregister of ${name}: time within the model's window`, 'unregisterMs', w, ms, w.why);
 }
 
 /**
@@ -58,10 +79,18 @@ export const unregisterHeld: Scenario = {
     await hold(ctx, dev, n, 2);
     await setUnregisterTimeout(ctx, 1);
     try {
-      const { want, usage } = await unregisterUntilWarned(ctx, dev);
+      const { want, usage, afterMs } = await unregisterUntilWarned(ctx, dev);
       await ctx.probe.waitFor(dev.name, (d) => d?.refcnt === want, 5000);
       await ctx.steps.check(`unregister_async ${dev.name} with ${dev.references} held: pending`, dev);
       ctx.steps.checkValue(`console: "waiting for ${dev.name} to become free"`, { usageCount: want }, { usageCount: usage });
+      const w = warningWindow(1);
+      ctx.steps.checkRange(
+        `the usage-count line comes after netdev_unregister_timeout_secs (1 s), not before`,
+        'afterMs',
+        w,
+        afterMs ?? Number.NaN,
+        `${afterMs ?? 'never'} ms after unregister_async was sent; ${w.why}`,
+      );
       await put(ctx, dev, online[0] ?? 0, 2);
       const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
       dev.unregisterCompleted();
@@ -98,9 +127,51 @@ export const unregisterNotifier: Scenario = {
       await ctx.steps.check(`unregister_async ${dev.name}: the notifier let go, no wait`, dev, {
         note: took === null ? 'still pending after 10 s' : `completed in ${took} ms`,
       });
+      await checkUnregisterTiming(ctx, dev.name, 0);
     } finally {
       await setUnregisterTimeout(ctx, 10);
     }
+    await free(ctx, dev);
+  },
+};
+
+const LATE = 2;
+
+/**
+ * A holder that lets go only when NETDEV_UNREGISTER comes a second time, as
+ * protocols that re-acquire a cached device do: unregister_netdevice_many()
+ * sends it once, and only netdev_wait_allrefs_any()'s rebroadcast, a second
+ * later, releases the references. The unregister is the synchronous one,
+ * run in the background: the module must keep answering while it waits.
+ * A kernel that never re-sends the notification never finishes.
+ */
+export const unregisterRebroadcast: Scenario = {
+  name: 'unregister-rebroadcast',
+  claim: 'references dropped only on a repeated NETDEV_UNREGISTER are released by the wait loop\'s rebroadcast, about 1 s after unregister starts',
+  async run(ctx) {
+    const n = lastOnlineCpu(ctx);
+    const dev = await registeredDevice(ctx, 'rprebr0');
+    await ctx.probe.must(`hold_rebroadcast ${dev.name} ${n} ${LATE}`);
+    dev.holdRebroadcast(n, LATE);
+    await ctx.steps.check(`hold_rebroadcast ${dev.name} x${LATE} on CPU ${n}`, dev, { cpu: n });
+    // The synchronous command, in the background: the module waits for it without its lock.
+    const bg = await ctx.probe.target.run(`(echo 'unregister ${dev.name}' > ${DEBUGFS_DIR}/ctl) >/dev/null 2>&1 &`);
+    if (bg.exitCode !== 0) throw new Error(`cannot start unregister in the background: ${bg.stderr.trim()}`);
+    dev.unregisterStarted();
+    const now = await ctx.probe.device(dev.name);
+    const p = dev.predict();
+    ctx.steps.checkValue(
+      `unregister ${dev.name} (synchronous, in the background): waiting for the rebroadcast, and the module still answers`,
+      { unreg: p.unreg, nlate: p.nlate },
+      { unreg: now?.unreg, nlate: now?.nlate },
+    );
+    const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000);
+    dev.rebroadcast();
+    dev.unregisterCompleted();
+    await ctx.steps.check(`the wait loop re-sends NETDEV_UNREGISTER: the holder lets go, unregister completes`, dev, {
+      note: took === null ? 'still waiting 5 s later: no rebroadcast' : `seen done ${took} ms later`,
+    });
+    await checkUnregisterTiming(ctx, dev.name, 1);
     await free(ctx, dev);
   },
 };

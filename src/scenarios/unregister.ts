@@ -1,4 +1,5 @@
 import { free, hold, put, registeredDevice } from './device-ops.js';
+import { checkUnregisterTiming } from './unregister-wait.js';
 import type { Scenario } from './scenario.js';
 
 /** An unregister in the background, once every reference is balanced, completes and the device is gone. */
@@ -17,6 +18,7 @@ export const unregisterBalanced: Scenario = {
     await ctx.steps.check(`unregister_async ${dev.name} completes`, dev, {
       note: finished ? `completed in ${finished} ms` : 'did not complete within 30 s',
     });
+    await checkUnregisterTiming(ctx, dev.name, 0);
     await free(ctx, dev);
   },
 };

@@ -1,16 +1,19 @@
 import t from 'tap';
 import { DeviceModel } from '../../src/model/device.js';
-import { stressStream, streamSeed, STRESS_CAP, Xorshift32 } from '../../src/model/prng.js';
+import { stressStream, streamSeed, Xorshift32 } from '../../src/model/prng.js';
 import { readingEnvelope, trueRange, within } from '../../src/model/race.js';
 import { parseMeminfoPercpu, parseRace, parseStress } from '../../src/probe/parse.js';
 import { fixture } from '../fixtures.js';
 
 t.test('the TS generator reproduces the C one: holds and puts per CPU from a real run', async (t) => {
-  const real = parseStress(fixture('stress-seed12345-100k-2cpus.txt'));
+  const real = parseStress(fixture('stress-seed12345-1m-cap100000-4cpus.txt'));
   t.equal(real.seed, 12345);
-  t.equal(real.ops, 100_000);
-  t.same([...real.cpus.keys()], [0, 1]);
-  for (const [cpu, r] of real.cpus) t.same(stressStream(real.seed, cpu, real.ops), { holds: r.holds, puts: r.puts }, `CPU ${cpu}`);
+  t.equal(real.ops, 1_000_000);
+  t.equal(real.cap, 100_000);
+  t.same([...real.cpus.keys()], [0, 1, 2, 3]);
+  for (const [cpu, r] of real.cpus) t.same(stressStream(real.seed, cpu, real.ops, real.cap), { holds: r.holds, puts: r.puts }, `CPU ${cpu}`);
+  const left = [...real.cpus.values()].map((r) => r.holds - r.puts);
+  t.ok(left.every((n) => n > 65_535), `every CPU's stream ended beyond 16 bits: ${left.join(', ')}`);
 });
 
 t.test('the generator: u32 arithmetic, never a zero state, streams differ per CPU', async (t) => {
@@ -21,9 +24,11 @@ t.test('the generator: u32 arithmetic, never a zero state, streams differ per CP
   const rng = new Xorshift32(1);
   t.equal(rng.next(), 270369, 'xorshift32(1): 1 ^ 1<<13 = 8193, ^ >>17 = 8193, ^ <<5 = 270369');
   t.not(streamSeed(7, 0), streamSeed(7, 1));
-  const s = stressStream(99, 0, 10_000);
+  const s = stressStream(99, 0, 10_000, 64);
   t.equal(s.holds + s.puts, 10_000);
-  t.ok(s.holds >= s.puts && s.holds - s.puts <= STRESS_CAP, 'a stream never puts more than it held, nor holds more than the cap');
+  t.ok(s.holds >= s.puts && s.holds - s.puts <= 64, 'a stream never puts more than it held, nor holds more than the cap');
+  const big = stressStream(99, 0, 1_000_000, 100_000);
+  t.ok(big.holds - big.puts > 99_000, `a large cap is reached and ridden: ${big.holds - big.puts} held at the end`);
 });
 
 t.test('racing reader: the envelope is wide on a per-CPU kernel, the true range on refcount_t', async (t) => {

@@ -4,7 +4,8 @@ import { parseKconfig, unmetOptions } from '../../src/kernel/config.js';
 import { makefileVersion } from '../../src/kernel/source.js';
 import { mutantTable, unprovenScenarios } from '../../src/report/mutant-table.js';
 import type { RunReport } from '../../src/report/report.js';
-import { firstDifference, loadMutants, type MutantOutcome } from '../../src/run/mutants.js';
+import { firstDifference, loadMutants, mutantVerdict, type MutantOutcome } from '../../src/run/mutants.js';
+import { scenarioKills } from '../../src/report/mutant-table.js';
 import { repoRoot } from '../fixtures.js';
 
 t.test('the mutants in vm/mutants: each says what it breaks and patches the 6.1 source', async (t) => {
@@ -51,4 +52,23 @@ t.test('the table and the scenarios no mutant proves', async (t) => {
   t.match(mutantTable(outcomes), /^\| m1 \| killed \| cpu-hotplug \| x \| stress \| 1 s \| 2 s \|$/m);
   t.match(mutantTable(outcomes), /^\| m2 \| survived \| - \| - \| - \|/m);
   t.same(unprovenScenarios(outcomes, ['lifecycle', 'cpu-hotplug', 'stress']), ['lifecycle']);
+});
+
+t.test('a mutant is killed only by evidence about the kernel, never by an error of the run', async (t) => {
+  const r = (over: Partial<RunReport>): RunReport => ({ scenarios: [], crashes: [], error: null, errorKind: null, ...over }) as unknown as RunReport;
+  const sc = (name: string, status: string) => ({ name, status, steps: [], crashes: [] });
+  t.equal(mutantVerdict(r({ scenarios: [sc('a', 'pass'), sc('b', 'fail')] } as never)), 'killed', 'a reading differed');
+  t.equal(mutantVerdict(r({ scenarios: [sc('a', 'crash')] } as never)), 'killed', 'the kernel complained');
+  t.equal(mutantVerdict(r({ error: 'no answer within 20 s', errorKind: 'guest' })), 'killed', 'the guest hung or died');
+  t.equal(mutantVerdict(r({ error: 'the kernel refused the module', errorKind: 'setup' })), 'error', 'set-up: proves nothing');
+  t.equal(mutantVerdict(r({ error: 'TypeError: x', errorKind: 'internal' })), 'error', 'a harness bug: proves nothing');
+  t.equal(mutantVerdict(r({ scenarios: [sc('a', 'pass'), sc('b', 'error')] } as never)), 'error', 'a refused command: proves nothing');
+  t.equal(mutantVerdict(r({ scenarios: [sc('a', 'pass'), sc('b', 'skip')] } as never)), 'survived');
+  const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[]): MutantOutcome => ({
+    name, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: null, buildSeconds: 1, runSeconds: 2, report: null,
+  });
+  const table = scenarioKills([o('unpatched', 'passed', []), o('m1', 'killed', ['a', 'b']), o('m2', 'killed', ['b']), o('m3', 'error', [])], ['a', 'b', 'c']);
+  t.match(table, /^\| a \| 1 \| m1 \|$/m);
+  t.match(table, /^\| b \| 2 \| m1, m2 \|$/m);
+  t.match(table, /^\| c \| 0 \| \*\*none\*\* \|$/m, 'a check no mutant proves stands out');
 });

@@ -39,10 +39,21 @@ t.test('TAP: one subtest per scenario, one point per step, diffs in YAML', async
     steps: [step('hold rp0 x3 on CPU 1', false, '--- expected (model)\n+++ observed (kernel)\n- "refcnt": 11\n+ "refcnt": 14')],
   });
   t.match(bad, /    not ok 1 - hold rp0 x3 on CPU 1\n      ---\n      diff: \|\n        --- expected/);
-  t.match(bad, /not ok 2 - lifecycle \(fail\)/);
+  t.match(bad, /    # lifecycle: fail\n    1\.\.1\nnot ok 2 - lifecycle # time=12ms$/, 'the result line carries the name alone: kunit.py pairs it with "# Subtest: lifecycle"');
+  const skipped = tapScenario(4, { ...passing, status: 'skip', steps: [step('alloc', true), { ...step('needs three online CPUs', true), skip: 'needs three online CPUs' }] });
+  t.match(skipped, /    ok 2 - needs three online CPUs # SKIP needs three online CPUs\n    1\.\.2\nok 4 - lifecycle # SKIP needs three online CPUs$/, 'a skipped scenario is a TAP SKIP with the reason');
+  t.match(tapScenario(5, { ...passing, steps: [step('hold no. 3 # of them', true)] }), /ok 1 - hold no\. 3 no\. of them\n/, 'no "#" in a name: it would start a directive');
   const crashed = tapScenario(3, { ...passing, status: 'crash', crashes: [{ kind: 'panic', title: 'kernel panic: x', line: 9, excerpt: 'Kernel panic' }] });
   t.match(crashed, /not ok 3 - kernel console: kernel panic: x/);
-  t.match(tapSummary([passing]), /1 passed, 0 failed, 0 crashed, 0 errored; steps: 2\/2/);
+  t.match(tapSummary([passing]), /1 passed, 0 skipped, 0 failed, 0 crashed, 0 errored; steps: 2\/2 matched the model, 0 skipped/);
+});
+
+t.test('summary: skips are counted apart and never as passes', async (t) => {
+  const skip: ScenarioResult = { ...passing, name: 'racing-reader', status: 'skip', steps: [{ ...step('x', true), skip: 'needs three online CPUs' }] };
+  t.match(tapSummary([passing, skip]), /# scenarios: 1 passed, 1 skipped, 0 failed, 0 crashed, 0 errored; steps: 2\/2 matched the model, 1 skipped/);
+  const s = summary(report({ scenarios: [passing, skip] }));
+  t.match(s, /PASS: 1 scenarios matched the model, 1 skipped on/);
+  t.match(s, /skipped racing-reader: needs three online CPUs/);
 });
 
 t.test('scenario status: crash over error over mismatch', async (t) => {
@@ -52,6 +63,8 @@ t.test('scenario status: crash over error over mismatch', async (t) => {
   t.equal(scenarioStatus([step('a', true)], [], 'refused'), 'error');
   t.equal(scenarioStatus([step('a', false)], [], 'refused'), 'fail', 'the mismatch is the cause');
   t.equal(scenarioStatus([step('a', false)], [finding], 'x'), 'crash');
+  t.equal(scenarioStatus([step('a', true), { ...step('b', true), skip: 'why' }], [], undefined), 'skip', 'a skipped step: the claim was not all checked');
+  t.equal(scenarioStatus([{ ...step('b', true), skip: 'why' }], [], 'refused'), 'error', 'an error is never a skip');
 });
 
 const report = (over: Partial<RunReport>): RunReport => ({
@@ -84,7 +97,7 @@ t.test('exit status and the closing summary', async (t) => {
   t.equal(exitCode(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [] })), 3);
   t.equal(exitCode(report({ ok: false, error: 'no kernel image in /boot', errorKind: 'setup', scenarios: [] })), 2);
   t.equal(exitCode(report({ ok: false, error: 'interrupted', errorKind: 'interrupted' })), 130);
-  t.match(summary(report({})), /PASS: all 1 scenarios matched the model on 6\.1\.0-57-amd64/);
+  t.match(summary(report({})), /PASS: 1 scenarios matched the model on 6\.1\.0-57-amd64/);
   const failed = summary(report({ ok: false, scenarios: [{ ...passing, status: 'fail', steps: [step('hold', false, '- a\n+ b')] }] }));
   t.match(failed, /FAIL: 0\/1 scenarios/);
   t.match(failed, /console log: \/o\/console\.log/, 'a failure says where its log is');

@@ -125,7 +125,7 @@ t.test('stress and race that outlive their timeout: stopped, joined, and every r
     await g.probe.must('alloc rpto 0');
     const before = await g.probe.device('rpto');
     const t0 = Date.now();
-    const stress = await g.probe.ctl('stress rpto 7 10000000');
+    const stress = await g.probe.ctl('stress rpto 7 10000000 64');
     t.equal(stress.errno, 'Connection timed out', 'stress: ETIMEDOUT');
     t.ok(Date.now() - t0 < 15_000, `stress returned after ${Date.now() - t0} ms, not after the streams`);
     const res = await g.probe.stress();

@@ -1,0 +1,30 @@
+/**
+ * The kernel's own KTAP reader reads our TAP: kunit.py parse (from the
+ * linux-source-6.1 tree the variants are built from) on a saved real run
+ * that failed (a 2-cell matrix, --fault hold-twice: failed, skipped and
+ * passed scenarios, a scenario stopped by a refused command). Before the
+ * result lines carried only the name, it reported "missing subtest result
+ * line!" and nested every later scenario in the failed one.
+ */
+import t from 'tap';
+import path from 'node:path';
+import { execa } from 'execa';
+import { DEFAULT_TARBALL, kernelSource } from '../../src/kernel/source.js';
+import { repoRoot } from '../fixtures.js';
+
+t.test('kunit.py parse reads a failing matrix run without a complaint', async (t) => {
+  const src = await kernelSource(DEFAULT_TARBALL, () => undefined);
+  const kunit = path.join(src.dir, 'tools/testing/kunit/kunit.py');
+  const tap = path.join(repoRoot, 'test/fixtures/tap-fault-hold-twice-1x2-2x4.tap');
+  const r = await execa('python3', [kunit, 'parse', tap], { reject: false, all: true, timeout: 60_000 });
+  const out = r.all ?? '';
+  t.equal(r.exitCode, 1, 'exit 1: the run has failures, and the parser says so');
+  t.notMatch(out, /missing subtest|missing expected|\[CRASHED\]|[1-9]\d* errors?\b|unexpected/i, 'no parse error, nothing taken for a crash');
+  t.match(out, /Ran 48 tests: passed: 24, failed: 21, skipped: 3/, 'every step, scenario and cell counted once');
+  for (const cell of ['stock-smp1-possible2', 'stock-smp2-possible4']) t.match(out, new RegExp(`\\[FAILED\\] ${cell}`), `${cell}: a test of its own`);
+  t.match(out, /\[SKIPPED\] racing-reader/, 'a skipped scenario is a skip');
+  t.match(out, /\[PASSED\] lifecycle/);
+  // Each scenario closes at its own level: the failed one does not swallow the next.
+  const order = [...out.matchAll(/\[(PASSED|FAILED|SKIPPED)\] (lifecycle|hold-put-every-cpu|racing-reader|extremes)\s/g)].map((m) => m[2]);
+  t.same(order, ['lifecycle', 'hold-put-every-cpu', 'racing-reader', 'extremes', 'lifecycle', 'hold-put-every-cpu', 'racing-reader', 'extremes']);
+});
