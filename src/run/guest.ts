@@ -17,7 +17,7 @@ import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { QemuTarget } from '../target/qemu-target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
-import type { Machine } from '../vm/qemu-args.js';
+import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.js';
 
 export interface KernelSettings extends KernelSpec {
   boot: BootMode;
@@ -27,7 +27,10 @@ export interface GuestSettings extends KernelSettings {
   accel: AccelChoice;
   machine: Machine;
   smp: number;
-  /** possible_cpus= on the kernel command line: possible CPUs beyond the online ones. */
+  /**
+   * Possible CPUs (>= smp), or null for as many as online. Made by QEMU's
+   * ACPI tables (hot-pluggable sockets) or possible_cpus=: vm/cpu-layout.ts.
+   */
   possibleCpus: number | null;
   memoryMb: number;
   qemu: string;
@@ -99,23 +102,30 @@ export interface BootOptions {
 export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
   const t = performance.now();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
-  const possible = settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : '';
-  opts.progress(`boot: ${settings.machine}, ${settings.smp} CPUs${possible}, ${settings.memoryMb} MiB; console -> ${opts.consoleLog}`);
+  const guest: GuestConfig = {
+    qemu: settings.qemu,
+    kernel: prep.image.path,
+    initrd: prep.initramfs.path,
+    accel: prep.accel.accel,
+    machine: settings.machine,
+    cpus: settings.smp,
+    possibleCpus: settings.possibleCpus,
+    memoryMb: settings.memoryMb,
+    channelSocket: path.join(tmp, 'channel.sock'),
+    // In the guest's own directory, removed with it: QMP is only ever the harness's.
+    qmpSocket: path.join(tmp, 'qmp.sock'),
+    cmdline: [],
+    agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
+  };
+  const layout = guestCpuLayout(guest);
+  const cpus = layout.kind === 'hotplug'
+    ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
+    : `${settings.smp} CPUs${settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : ''}`;
+  opts.progress(`boot: ${settings.machine}, ${cpus}, ${settings.memoryMb} MiB; console -> ${opts.consoleLog}`);
   let target: QemuTarget;
   try {
     target = await QemuTarget.boot({
-      guest: {
-        qemu: settings.qemu,
-        kernel: prep.image.path,
-        initrd: prep.initramfs.path,
-        accel: prep.accel.accel,
-        machine: settings.machine,
-        cpus: settings.smp,
-        memoryMb: settings.memoryMb,
-        channelSocket: path.join(tmp, 'channel.sock'),
-        cmdline: settings.possibleCpus ? [`possible_cpus=${settings.possibleCpus}`] : [],
-        agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
-      },
+      guest,
       consoleLog: opts.consoleLog,
       bootTimeoutMs: settings.bootTimeoutSec * 1000,
       defaultTimeoutMs: settings.commandTimeoutSec * 1000,

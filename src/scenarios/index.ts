@@ -1,4 +1,5 @@
 import { badInput } from './bad-input.js';
+import { cpuUnplug } from './cpu-unplug.js';
 import { holdPutCrossCpu } from './cross-cpu.js';
 import { dummyDevice } from './dummy.js';
 import { holdPutEveryCpu } from './hold-put.js';
@@ -31,6 +32,7 @@ export const SCENARIOS: readonly Scenario[] = [
   trackerLeak,
   hotplug,
   unregisterOffline,
+  cpuUnplug,
   possibleNotPresent,
   dummyDevice,
   imbalance,

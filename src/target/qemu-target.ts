@@ -2,12 +2,17 @@
  * The Target for a QEMU guest: boots it, waits for the agent on ttyS1, and
  * runs each command with its own timeout. A guest that dies or stops
  * answering fails the pending command at once, never hangs it.
+ *
+ * With a QMP socket and the hotplug CPU layout (vm/cpu-layout.ts) it also
+ * declares the CpuHotplug capability (qemu-cpu-hotplug.ts).
  */
 import net from 'node:net';
 import { rm } from 'node:fs/promises';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
-import { qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
+import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
+import { QmpClient } from '../vm/qmp.js';
 import { encodeRequest, QUIT, ReplyDecoder, type Reply } from './framing.js';
+import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
 import { TargetError, type RunResult, type Target } from './target.js';
 
 export interface QemuTargetOptions {
@@ -31,6 +36,9 @@ export class QemuTarget implements Target {
   private nextId = 1;
   private broken: TargetError | null = null;
   private onReady: (() => void) | null = null;
+  private qmp: QmpClient | null = null;
+  /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
+  cpuHotplug: QemuCpuHotplug | undefined = undefined;
 
   private constructor(
     private readonly opts: QemuTargetOptions,
@@ -58,11 +66,20 @@ export class QemuTarget implements Target {
     server.on('connection', (s) => target.attach(s));
     try {
       await target.waitReady(opts.bootTimeoutMs);
+      await target.startCpuHotplug();
     } catch (e) {
       await target.close();
       throw e;
     }
     return target;
+  }
+
+  /** Connects QMP and maps the CPUs, where the layout makes CPUs pluggable. */
+  private async startCpuHotplug(): Promise<void> {
+    const g = this.opts.guest;
+    if (!g.qmpSocket || guestCpuLayout(g).kind !== 'hotplug') return;
+    this.qmp = await QmpClient.connect(g.qmpSocket, { timeoutMs: 10_000 });
+    this.cpuHotplug = await QemuCpuHotplug.create(this.qmp, (script) => this.run(script));
   }
 
   private attach(socket: net.Socket): void {
@@ -133,9 +150,11 @@ export class QemuTarget implements Target {
     if (this.socket && !this.broken && this.qemu.running) this.socket.write(QUIT);
     this.fail(new TargetError('closed', 'the target was closed'));
     await this.qemu.stop(this.broken?.kind === 'closed' ? 10_000 : 1000);
+    this.qmp?.close();
     this.socket?.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.opts.guest.channelSocket, { force: true });
+    if (this.opts.guest.qmpSocket) await rm(this.opts.guest.qmpSocket, { force: true });
   }
 }
 

@@ -9,9 +9,35 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Real CPU hot-unplug and hot-add: the CPU leaves or joins the guest's
+ * present mask (not just the online one), as on a machine whose firmware
+ * ejects a processor. A capability: only a backend that can do it has one
+ * (QEMU with a QMP monitor and a hot-pluggable CPU layout); a scenario that
+ * needs it and finds none skips.
+ */
+export interface CpuHotplug {
+  /** Guest CPU numbers unplug() can remove now (on QEMU: those backed by a -device). */
+  unpluggable(): number[];
+  /**
+   * Removes the CPU from the machine. The guest offlines it itself if it is
+   * online; resolves once it has left the guest's present mask.
+   */
+  unplug(cpu: number): Promise<void>;
+  /** Null when plug() can add a CPU now; otherwise why it cannot. */
+  cannotPlug(): string | null;
+  /**
+   * Adds a CPU and resolves with its guest CPU number once it is present.
+   * It comes up offline: onlining it (sysfs) is the caller's job.
+   */
+  plug(): Promise<number>;
+}
+
 export interface Target {
   /** A short description for reports ("qemu tcg microvm smp=2"). */
   readonly description: string;
+  /** Present where the backend can really plug and unplug CPUs. */
+  readonly cpuHotplug?: CpuHotplug;
   run(script: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** Ends the session: stops the machine (or disconnects) and frees resources. */
   close(): Promise<void>;

@@ -12,6 +12,7 @@
  * both and booted 10 of 10 even when calibration failed.
  */
 import type { Accel } from './accel.js';
+import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } from './cpu-layout.js';
 
 export type Machine = 'microvm' | 'pc';
 
@@ -23,13 +24,21 @@ export interface GuestConfig {
   machine: Machine;
   /** Online CPUs at boot. */
   cpus: number;
+  /** Possible CPUs (>= cpus), or null for as many as online. How they are made: cpu-layout.ts. */
+  possibleCpus?: number | null;
   memoryMb: number;
   /** Unix socket the harness listens on for the command channel. */
   channelSocket: string;
+  /** Unix socket QEMU serves QMP on (qmp.ts), or none. */
+  qmpSocket?: string | null;
   /** Extra kernel command-line words. */
   cmdline: string[];
   /** Seconds without a command before the guest agent powers off. */
   agentIdleSec: number;
+}
+
+export function guestCpuLayout(cfg: GuestConfig): CpuLayout {
+  return chooseCpuLayout(cfg.machine, cfg.cpus, cfg.possibleCpus ?? null);
 }
 
 export function kernelCmdline(cfg: GuestConfig): string {
@@ -40,6 +49,7 @@ export function kernelCmdline(cfg: GuestConfig): string {
     'oops=panic',
     'quiet',
     `refprobe.idle=${cfg.agentIdleSec}`,
+    ...possibleCpusCmdline(guestCpuLayout(cfg)),
     ...cfg.cmdline,
   ].join(' ');
 }
@@ -49,7 +59,7 @@ export function qemuArgs(cfg: GuestConfig): string[] {
   return [
     '-M', cfg.machine,
     ...accel,
-    '-smp', String(cfg.cpus),
+    ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
     '-m', `${cfg.memoryMb}M`,
     '-no-reboot',
     '-nodefaults',
@@ -63,5 +73,7 @@ export function qemuArgs(cfg: GuestConfig): string[] {
     '-chardev', `socket,id=channel,path=${cfg.channelSocket}`,
     // -serial would not create a second port on microvm; the device does on both.
     '-device', 'isa-serial,chardev=channel,index=1',
+    // QEMU serves, the harness connects when it wants to; wait=off lets QEMU start without it.
+    ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
   ];
 }

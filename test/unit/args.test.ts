@@ -2,6 +2,7 @@ import t from 'tap';
 import { parseVmTestArgs } from '../../src/cli/vm-test-args.js';
 import { SCENARIOS } from '../../src/scenarios/index.js';
 import { cpuHasVirtualization, probeBootSector } from '../../src/vm/accel.js';
+import { chooseCpuLayout } from '../../src/vm/cpu-layout.js';
 import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/vm/qemu-args.js';
 
 t.test('defaults', async (t) => {
@@ -78,6 +79,40 @@ t.test('QEMU command line: console on ttyS0, channel on ttyS1, accelerator', asy
   t.match(argv, /-chardev socket,id=channel,path=\/tmp\/x\/channel\.sock -device isa-serial,chardev=channel,index=1/);
   t.match(qemuArgs({ ...cfg, accel: 'kvm' }).join(' '), /-accel kvm -cpu host/);
   t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet refprobe.idle=120 possible_cpus=8');
+});
+
+t.test('QEMU command line: CPUs in hot-pluggable sockets on pc, -smp and possible_cpus= elsewhere', async (t) => {
+  const cfg: GuestConfig = {
+    qemu: 'qemu-system-x86_64', kernel: '/k', initrd: '/i', accel: 'tcg', machine: 'pc', cpus: 3, possibleCpus: 5, memoryMb: 256,
+    channelSocket: '/tmp/x/channel.sock', qmpSocket: '/tmp/x/qmp.sock', cmdline: [], agentIdleSec: 120,
+  };
+  const argv = qemuArgs(cfg).join(' ');
+  t.match(argv, /-cpu max -smp 1,sockets=5,cores=1,threads=1,maxcpus=5 /, 'only the boot CPU from -smp');
+  t.match(
+    argv,
+    / -device max-x86_64-cpu,socket-id=1,core-id=0,thread-id=0,id=cpu1 -device max-x86_64-cpu,socket-id=2,core-id=0,thread-id=0,id=cpu2 /,
+    'the other online CPUs as -device, so they can be unplugged',
+  );
+  t.notMatch(argv, /socket-id=[034]/, 'sockets 3 and 4 stay empty for hot-add');
+  t.match(argv, / -qmp unix:\/tmp\/x\/qmp\.sock,server=on,wait=off$/);
+  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet refprobe.idle=120', 'possible CPUs come from ACPI: no possible_cpus=');
+  t.match(qemuArgs({ ...cfg, accel: 'kvm' }).join(' '), /-cpu host -smp 1,.* -device host-x86_64-cpu,socket-id=1,/, 'the device type follows -cpu');
+  t.notMatch(qemuArgs({ ...cfg, cpus: 1, possibleCpus: 1 }).join(' '), /-device [a-z]+-x86_64-cpu/, 'one CPU: nothing to add');
+
+  const microvm = { ...cfg, machine: 'microvm' as const };
+  t.match(qemuArgs(microvm).join(' '), /-smp 3 /, 'microvm has no ACPI CPU hotplug: the plain layout');
+  t.match(kernelCmdline(microvm), / possible_cpus=5$/);
+  const bench = { ...cfg, possibleCpus: null, qmpSocket: null };
+  t.match(qemuArgs(bench).join(' '), /-smp 3 /, 'no possible count (the benchmark): the plain layout');
+  t.notMatch(qemuArgs(bench).join(' '), /-qmp/);
+  t.notMatch(kernelCmdline(bench), /possible_cpus/);
+});
+
+t.test('CPU layout: the rule and its reason', async (t) => {
+  t.match(chooseCpuLayout('pc', 2, 4), { kind: 'hotplug', sockets: 4, deviceSockets: [1] });
+  t.match(chooseCpuLayout('pc', 4, 64), { kind: 'hotplug', sockets: 64, deviceSockets: [1, 2, 3] });
+  t.match(chooseCpuLayout('microvm', 2, 4), { kind: 'smp', cpus: 2, possibleCpus: 4, reason: /microvm has no ACPI CPU hotplug/ });
+  t.match(chooseCpuLayout('pc', 2, null), { kind: 'smp', possibleCpus: null });
 });
 
 t.test('accelerator probe: vmx/svm flags and the exit-port boot sector', async (t) => {

@@ -149,7 +149,7 @@ t.test('unregister timing: notifications exact, times in windows from the wait l
   t.equal(unregisterEvents(0), 1);
   t.equal(unregisterEvents(1), 2);
   t.equal(rebroadcastWindow().lo, 1000, 'never before a second: time_after(jiffies, start + HZ)');
-  t.ok(rebroadcastWindow().hi < 10_000, 'well before the 10 s warning');
+  t.ok(rebroadcastWindow().hi <= 10_000, 'before the 10 s warning is due');
   t.equal(warningWindow(1).lo, 1000);
   t.ok(noWaitWindow().hi < rebroadcastWindow().hi);
 });

@@ -1,0 +1,90 @@
+import { parseCpuList } from '../model/cpumask.js';
+import type { DeviceModel } from '../model/device.js';
+import type { CpuHotplug } from '../target/target.js';
+import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
+import { setCpuOnline } from './hotplug.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+
+const K = 3;
+
+interface CpuMasks {
+  possible: number[];
+  present: number[];
+  online: number[];
+}
+
+async function readMasks(ctx: ScenarioContext): Promise<CpuMasks> {
+  const r = await ctx.probe.target.run('cd /sys/devices/system/cpu && cat possible present online');
+  const [possible, present, online] = r.stdout.trim().split('\n');
+  if (r.exitCode !== 0 || online === undefined) throw new Error(`cannot read the guest's CPU masks: ${r.stderr.trim() || r.stdout.trim()}`);
+  return { possible: parseCpuList(possible ?? ''), present: parseCpuList(present ?? ''), online: parseCpuList(online) };
+}
+
+/** Where CPU `cpu` is among the guest's masks, as one record to compare. */
+function membership(masks: CpuMasks, cpu: number): Record<string, boolean> {
+  return { possible: masks.possible.includes(cpu), present: masks.present.includes(cpu), online: masks.online.includes(cpu) };
+}
+
+/**
+ * Real unplug, not just offline: the vCPU is ejected, leaves the present
+ * mask and its sysfs directory, and stays possible, so its per-CPU counter
+ * is still there and netdev_refcnt_read() (a sum over possible CPUs) still
+ * counts what it held. A sum over present CPUs would lose it here, and only
+ * here. A CPU added while the guest runs was possible all along: its counter
+ * is 0 and it takes references like any other.
+ *
+ * The CPU unplugged is one this scenario plugged first: QEMU 7.2 crashed on
+ * every device_add after a device_del (target/qemu-cpu-hotplug.ts), so plug
+ * must come first; and unplugging the CPU it added leaves the guest with the
+ * CPUs it booted with, which is what later scenarios' ctx.info describes.
+ */
+export const cpuUnplug: Scenario = {
+  name: 'cpu-unplug',
+  claim: 'references held on a CPU that is really unplugged stay in the sum and a put elsewhere balances them; a hot-added CPU takes references',
+  async run(ctx) {
+    const hotplug = ctx.probe.target.cpuHotplug;
+    const dev = await registeredDevice(ctx, 'rpunpl0');
+    const why = hotplug ? hotplug.cannotPlug() : `${ctx.probe.target.description} cannot plug or unplug CPUs (QEMU on the pc machine with a QMP monitor can)`;
+    if (!hotplug || why) {
+      ctx.steps.skip(`needs real CPU hotplug: ${why}`);
+    } else {
+      await plugAndUnplug(ctx, dev, hotplug);
+    }
+    await unregister(ctx, dev);
+    await free(ctx, dev);
+  },
+};
+
+async function plugAndUnplug(ctx: ScenarioContext, dev: DeviceModel, hotplug: CpuHotplug): Promise<void> {
+  const cpu0 = ctx.info.topology.online[0] ?? 0;
+  const n = await hotplug.plug();
+  ctx.steps.checkValue(
+    `plug a CPU: CPU ${n} is present, offline, and was possible all along`,
+    { possible: true, present: true, online: false },
+    membership(await readMasks(ctx), n),
+  );
+  await setCpuOnline(ctx, n, true);
+  dev.cpuOnline(n);
+  await ctx.steps.check(`CPU ${n} (hot-added) online: its counter 0, the sum unchanged`, dev, { cpu: n });
+  await hold(ctx, dev, n, K);
+  await put(ctx, dev, n, K);
+  await hold(ctx, dev, n, K);
+
+  if (!hotplug.unpluggable().includes(n)) throw new Error(`CPU ${n}, just plugged, is not unpluggable (unpluggable: ${hotplug.unpluggable().join(',') || 'none'})`);
+  await hotplug.unplug(n);
+  dev.cpuOffline(n);
+  await ctx.steps.check(`CPU ${n} unplugged: its ${K} references still counted`, dev, { cpu: n });
+  ctx.steps.checkValue(
+    `CPU ${n} left the present mask and is still possible`,
+    { possible: true, present: false, online: false },
+    membership(await readMasks(ctx), n),
+  );
+  const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
+  ctx.steps.checkValue(
+    `hold on unplugged CPU ${n} is refused`,
+    { refused: !dev.isOnline(n), errno: 'No such device or address' },
+    { refused: !refused.ok, errno: refused.errno },
+    refused.error,
+  );
+  await put(ctx, dev, cpu0, K);
+}
