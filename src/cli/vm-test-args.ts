@@ -65,7 +65,8 @@ Guest:
                         uncompressed vmlinux through its PVH entry when the
                         kernel has one, which halves a TCG boot; else bzImage)
   --topology S:P,...    topologies to run, S online CPUs and P possible
-                        (possible_cpus=P, P >= S, 1-64); default 2:4,4:64:
+                        (P - S empty hot-pluggable sockets on pc,
+                        possible_cpus=P on microvm; P >= S, 1-64); default 2:4,4:64:
                         hotplug and possible-but-absent CPUs on 2, three CPUs
                         for the racing reader and 64 possible for the
                         memory claim on 4. E.g. --topology 1:1,2:4,4:64

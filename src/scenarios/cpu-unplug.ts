@@ -3,6 +3,7 @@ import type { DeviceModel } from '../model/device.js';
 import type { CpuHotplug } from '../target/target.js';
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
 import { setCpuOnline } from './hotplug.js';
+import { unregisterWhileAway } from './unregister-offline.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const K = 3;
@@ -40,17 +41,17 @@ function membership(masks: CpuMasks, cpu: number): Record<string, boolean> {
  */
 export const cpuUnplug: Scenario = {
   name: 'cpu-unplug',
-  claim: 'references held on a CPU that is really unplugged stay in the sum and a put elsewhere balances them; a hot-added CPU takes references',
+  claim: 'references held on a CPU that is really unplugged stay in the sum and keep unregister waiting until a put elsewhere balances them; a hot-added CPU takes references',
   async run(ctx) {
     const hotplug = ctx.probe.target.cpuHotplug;
     const dev = await registeredDevice(ctx, 'rpunpl0');
     const why = hotplug ? hotplug.cannotPlug() : `${ctx.probe.target.description} cannot plug or unplug CPUs (QEMU on the pc machine with a QMP monitor can)`;
     if (!hotplug || why) {
       ctx.steps.skip(`needs real CPU hotplug: ${why}`);
+      await unregister(ctx, dev);
     } else {
       await plugAndUnplug(ctx, dev, hotplug);
     }
-    await unregister(ctx, dev);
     await free(ctx, dev);
   },
 };
@@ -86,5 +87,6 @@ async function plugAndUnplug(ctx: ScenarioContext, dev: DeviceModel, hotplug: Cp
     { refused: !refused.ok, errno: refused.errno },
     refused.error,
   );
-  await put(ctx, dev, cpu0, K);
+  // The references stay on the unplugged CPU: the unregister wait must see them.
+  await unregisterWhileAway(ctx, dev, n, 'unplugged', cpu0);
 }

@@ -58,7 +58,7 @@ async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): 
 /** Possible CPUs that never came online are part of every sum, and read 0. */
 export const possibleNotPresent: Scenario = {
   name: 'possible-cpus',
-  claim: 'possible-but-absent CPUs (possible_cpus=) are in the per-CPU set and the sum, and read 0',
+  claim: 'possible-but-absent CPUs (empty hot-pluggable sockets, or possible_cpus=) are in the per-CPU set and the sum, and read 0',
   async run(ctx) {
     const { possible, online } = ctx.info.topology;
     const absent = possible.filter((c) => !online.includes(c));

@@ -1,10 +1,32 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import { setCpuOnline } from './hotplug.js';
-import type { Scenario } from './scenario.js';
+import type { DeviceModel } from '../model/device.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
 
 const K = 2;
 /** How long unregister must still be waiting with the references on the offline CPU: past the first rebroadcast (1 s). */
 const STILL_PENDING_MS = 1500;
+
+/**
+ * unregister_async while CPU `away` (offline or unplugged) holds what the
+ * module holds: still waiting after STILL_PENDING_MS with the count the
+ * model predicts; a put of them all on CPU `cpu0` lets it complete.
+ */
+export async function unregisterWhileAway(ctx: ScenarioContext, dev: DeviceModel, away: number, how: string, cpu0: number): Promise<void> {
+  const k = dev.references;
+  await ctx.probe.must(`unregister_async ${dev.name}`);
+  dev.unregisterStarted();
+  const early = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', STILL_PENDING_MS);
+  await ctx.steps.check(`CPU ${away} ${how} with ${k} references: unregister still waiting after ${STILL_PENDING_MS} ms`, dev, {
+    note: early === null ? `still pending after ${STILL_PENDING_MS} ms` : `finished after ${early} ms with the references still held`,
+  });
+  await put(ctx, dev, cpu0, k);
+  const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000);
+  dev.unregisterCompleted();
+  await ctx.steps.check(`unregister of ${dev.name} completes after the put on CPU ${cpu0}`, dev, {
+    note: took === null ? 'still pending after 5 s' : `completed ${took} ms after the put`,
+  });
+}
 
 /**
  * Unregister while references sit on an offline CPU: netdev_wait_allrefs_any
@@ -32,18 +54,7 @@ export const unregisterOffline: Scenario = {
     await setCpuOnline(ctx, n, false);
     try {
       dev.cpuOffline(n);
-      await ctx.probe.must(`unregister_async ${dev.name}`);
-      dev.unregisterStarted();
-      const early = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', STILL_PENDING_MS);
-      await ctx.steps.check(`CPU ${n} offline with ${K} references: unregister still waiting after ${STILL_PENDING_MS} ms`, dev, {
-        note: early === null ? `still pending after ${STILL_PENDING_MS} ms` : `finished after ${early} ms with the references still held`,
-      });
-      await put(ctx, dev, cpu0, K);
-      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000);
-      dev.unregisterCompleted();
-      await ctx.steps.check(`unregister of ${dev.name} completes after the put on CPU ${cpu0}`, dev, {
-        note: took === null ? 'still pending after 5 s' : `completed ${took} ms after the put`,
-      });
+      await unregisterWhileAway(ctx, dev, n, 'offline', cpu0);
     } finally {
       await setCpuOnline(ctx, n, true);
       dev.cpuOnline(n);

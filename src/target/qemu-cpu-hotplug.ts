@@ -1,8 +1,8 @@
 /**
  * Real CPU hot-unplug and hot-add on a QEMU guest, through QMP: the QEMU
  * backend's CpuHotplug capability (target.ts). Needs the hotplug CPU layout
- * (vm/cpu-layout.ts): only CPUs QEMU created with -device (or device_add) can
- * be removed, and only sockets the layout left empty can be filled.
+ * (vm/cpu-layout.ts): the CPUs it removes are those QEMU created with -device
+ * (or device_add), and only sockets the layout left empty are filled.
  *
  * Which guest CPU number a QEMU socket is, is read, not assumed: QMP
  * query-hotpluggable-cpus names each socket's CPU object (its QOM path, under

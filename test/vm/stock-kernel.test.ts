@@ -25,7 +25,7 @@ t.test('make vm-test on the stock kernel: both default topologies, every scenari
     t.same(report.scenarios.map((s) => s.name), SCENARIOS.map((s) => s.name), `${cell.label}: every scenario ran`);
     t.equal(report.variant, 'pcpu', 'Debian 6.1 has CONFIG_PCPU_DEV_REFCNT=y');
     t.equal(report.topology?.online.length, cell.cell.smp);
-    t.equal(report.topology?.possible.length, cell.cell.possibleCpus, 'possible_cpus= took effect');
+    t.equal(report.topology?.possible.length, cell.cell.possibleCpus, 'the possible CPUs are the topology asked for');
     t.equal(report.seed, matrix.seed, 'one seed for the whole matrix');
     t.ok(report.accel?.accel, 'the accelerator is reported');
     t.equal(report.boot?.mode, 'pvh', 'the stock kernel boots uncompressed through its PVH entry');
