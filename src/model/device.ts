@@ -129,20 +129,22 @@ export class DeviceModel {
     return reading.refcnt;
   }
 
-  hold(cpu: number, count: number): void {
+  /** dev_hold() x count on CPU `cpu`: the counter it moves, whoever owns the references. */
+  private countHold(cpu: number, count: number): void {
     this.requireOnline(cpu, 'hold');
     this.pcpu?.hold(cpu, count);
     this.refcount?.hold(count);
     this.noTracker?.hold(count);
+  }
+
+  hold(cpu: number, count: number): void {
+    this.countHold(cpu, count);
     this.held += count;
   }
 
   /** References a notifier holds: dropped by it when NETDEV_UNREGISTER is sent. */
   holdNotifier(cpu: number, count: number): void {
-    this.requireOnline(cpu, 'hold');
-    this.pcpu?.hold(cpu, count);
-    this.refcount?.hold(count);
-    this.noTracker?.hold(count);
+    this.countHold(cpu, count);
     this.nheld += count;
   }
 
@@ -153,10 +155,7 @@ export class DeviceModel {
    * unregister for about a second.
    */
   holdRebroadcast(cpu: number, count: number): void {
-    this.requireOnline(cpu, 'hold');
-    this.pcpu?.hold(cpu, count);
-    this.refcount?.hold(count);
-    this.noTracker?.hold(count);
+    this.countHold(cpu, count);
     this.nlate += count;
   }
 

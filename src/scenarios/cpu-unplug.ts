@@ -2,7 +2,7 @@ import { parseCpuList } from '../model/cpumask.js';
 import type { DeviceModel } from '../model/device.js';
 import type { CpuHotplug } from '../target/target.js';
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
-import { setCpuOnline } from './hotplug.js';
+import { holdRefused, setCpuOnline } from './hotplug.js';
 import { unregisterWhileAway } from './unregister-offline.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -80,13 +80,7 @@ async function plugAndUnplug(ctx: ScenarioContext, dev: DeviceModel, hotplug: Cp
     { possible: true, present: false, online: false },
     membership(await readMasks(ctx), n),
   );
-  const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
-  ctx.steps.checkValue(
-    `hold on unplugged CPU ${n} is refused`,
-    { refused: !dev.isOnline(n), errno: 'No such device or address' },
-    { refused: !refused.ok, errno: refused.errno },
-    refused.error,
-  );
+  await holdRefused(ctx, dev, n, 'unplugged');
   // The references stay on the unplugged CPU: the unregister wait must see them.
   await unregisterWhileAway(ctx, dev, n, 'unplugged', cpu0);
 }

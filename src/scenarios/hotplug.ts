@@ -41,17 +41,22 @@ export const hotplug: Scenario = {
   },
 };
 
-/** With CPU n offline: its count still summed, a hold there refused, a put elsewhere balancing it. */
-async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): Promise<void> {
-  dev.cpuOffline(n);
-  await ctx.steps.check(`CPU ${n} offline: its ${K} references still counted`, dev, { cpu: n });
+/** A hold on a CPU that is not online (offline, unplugged) is refused with ENXIO, as the model says. */
+export async function holdRefused(ctx: ScenarioContext, dev: DeviceModel, n: number, how: string): Promise<void> {
   const refused = await ctx.probe.ctl(`hold ${dev.name} ${n} 1`);
   ctx.steps.checkValue(
-    `hold on offline CPU ${n} is refused`,
+    `hold on ${how} CPU ${n} is refused`,
     { refused: !dev.isOnline(n), errno: 'No such device or address' },
     { refused: !refused.ok, errno: refused.errno },
     refused.error,
   );
+}
+
+/** With CPU n offline: its count still summed, a hold there refused, a put elsewhere balancing it. */
+async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): Promise<void> {
+  dev.cpuOffline(n);
+  await ctx.steps.check(`CPU ${n} offline: its ${K} references still counted`, dev, { cpu: n });
+  await holdRefused(ctx, dev, n, 'offline');
   await put(ctx, dev, ctx.info.topology.online[0] ?? 0, K);
 }
 
