@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => ac.abort());
   const progress = (line: string): void => void process.stderr.write(`mutants: ${line}\n`);
   progress(`seed ${seed}`);
-  const { outcomes, dir, ok } = await runMutants({
+  const run = runMutants({
     repoRoot,
     outDir: 'out',
     only: values.mutant ?? [],
@@ -76,6 +76,15 @@ async function main(): Promise<number> {
     progress,
     signal: ac.signal,
   });
+  const result = await run.catch((e: unknown) => {
+    if (!ac.signal.aborted) throw e;
+    return null;
+  });
+  if (!result) {
+    progress('interrupted: the mutant applied was reverted; nothing was judged');
+    return 130;
+  }
+  const { outcomes, dir, ok } = result;
   process.stdout.write(`${mutantTable(outcomes)}\n`);
   const killed = outcomes.filter((o) => o.verdict === 'killed').length;
   const unproven = unprovenScenarios(outcomes, SCENARIOS.map((s) => s.name));

@@ -90,7 +90,6 @@ function runError(r: RunReport): string {
 }
 
 function errored(name: string, what: string, e: unknown): MutantOutcome {
-  if (e instanceof Error && e.name === 'AbortError') throw e;
   const msg = e instanceof Error ? e.message : String(e);
   return { name, what, verdict: 'error', error: msg.split('\n')[0] ?? msg, killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null };
 }
@@ -153,7 +152,11 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     await applyMutant(srcDir, m);
     try {
       // A mutant that does not build is an error of the run (the patch is stale), not a kill.
-      const o = await trial(m.name, m.what, m).catch((e: unknown) => errored(m.name, m.what, e));
+      const o = await trial(m.name, m.what, m).catch((e: unknown) => {
+        // An interrupt is no error of the mutant: stop the whole run.
+        if (opts.signal?.aborted) throw e;
+        return errored(m.name, m.what, e);
+      });
       outcomes.push(o);
       opts.progress(`${m.name}: ${o.verdict}${o.killedBy ? ` by ${o.killedBy}` : ''}`);
     } finally {
