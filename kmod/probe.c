@@ -432,6 +432,23 @@ static void probe_notifier_put(struct net_device *dev)
 	probe_put_n(dev, &priv->late_held);
 }
 
+/*
+ * drop_notifier: the notifier lets go of its references now. Cleanup after
+ * a kernel that never re-sent NETDEV_UNREGISTER, so its unregister (and the
+ * rest of the run) can finish.
+ */
+static int probe_cmd_drop_notifier(const char *cmd, char **argv)
+{
+	struct probe_dev *pd;
+	int ret;
+
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_counted(cmd, pd);
+	if (ret)
+		return ret;
+	probe_notifier_put(pd->dev);
+	return 0;
+}
+
 static int probe_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
@@ -798,6 +815,7 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "free", 1, "free NAME", probe_cmd_free },
 	{ "hold_notifier", 3, "hold_notifier NAME CPU COUNT", probe_cmd_hold_notifier },
 	{ "hold_rebroadcast", 3, "hold_rebroadcast NAME CPU COUNT", probe_cmd_hold_rebroadcast },
+	{ "drop_notifier", 1, "drop_notifier NAME", probe_cmd_drop_notifier },
 	{ "dummy", 1, "dummy NAME", probe_cmd_dummy },
 	{ "stress", 4, "stress NAME SEED OPS CAP", probe_cmd_stress },
 	{ "race", 6, "race NAME HOLD_CPU PUT_CPU READ_CPU OPS WINDOW", probe_cmd_race },

@@ -39,6 +39,7 @@ export const BAD_INPUT: readonly [command: string, errno: string, message: RegEx
   [`hold rpbad 0 1 ${'x'.repeat(120)}`, 'Invalid argument', /a command is 1 to 127 bytes/],
   ['hold_notifier rpbad 0 1', 'Device or resource busy', /'rpbad' is not registered/],
   ['hold_rebroadcast rpbad 0 1', 'Device or resource busy', /'rpbad' is not registered/],
+  ['drop_notifier nosuchdev', 'No such file or directory', /no device 'nosuchdev'/],
   ['dummy_bulk 0', 'Numerical result out of range', /count 0 is out of range/],
   ['race rpbad 0 0 0 10 4', 'Invalid argument', /three different CPUs/],
   ['race rpbad 0 0 0 10 0', 'Numerical result out of range', /window 0 is out of range/],
