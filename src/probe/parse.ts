@@ -175,7 +175,8 @@ export function parseMeminfoPercpu(text: string): number {
  * The per-CPU allocator's unit count, from its boot report in the kernel log
  * (mm/percpu.c pcpu_dump_alloc_info, KERN_DEBUG, so in dmesg even when the
  * console is quiet): "pcpu-alloc: [0] 0 1 [0] 2 3 [0] 4 -" lists every unit
- * by group, a CPU number or "-" for a unit no CPU uses. Units can exceed the
+ * by group, a CPU number or "-" ("--" with two-digit CPU numbers) for a
+ * unit no CPU uses. Units can exceed the
  * possible CPUs (5 possible -> 6 units, rounded up to the allocation atom),
  * and every alloc_percpu() reserves its size in every unit.
  */
@@ -187,7 +188,8 @@ export function parsePcpuUnits(dmesg: string): number {
     const m = /^pcpu-alloc: (\[\d+\].*)$/.exec(line.trim());
     if (!m?.[1]) continue;
     seen = true;
-    for (const tok of m[1].split(/\s+/)) if (/^(\d+|-)$/.test(tok)) units++;
+    // An unused unit is "-", or "--" when CPU numbers take two digits.
+    for (const tok of m[1].split(/\s+/)) if (/^(\d+|-+)$/.test(tok)) units++;
   }
   if (!seen) throw new ParseError('dmesg: no "pcpu-alloc: [group] cpu ..." lines (the boot log of the per-CPU allocator)');
   return units;

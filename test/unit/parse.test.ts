@@ -42,7 +42,9 @@ t.test('devices: a real reading: pending unregister, notifier references, counte
 
 t.test('dmesg: the per-CPU allocator counts units, not possible CPUs', async (t) => {
   t.equal(parsePcpuUnits(fixture('dmesg-6.1.0-57-amd64-smp4-possible5.txt')), 6, '"pcpu-alloc: [0] 0 1 [0] 2 3 [0] 4 -": 5 possible CPUs, 6 units');
-  t.equal(parsePcpuUnits('[    0.000000] pcpu-alloc: s217088 r8192 d28672 u1048576 alloc=1*2097152\n[    0.000000] pcpu-alloc: [0] 00 01 02 03 [1] 04 05 06 07\n[    0.000000] pcpu-alloc: [1] 08 - - - \n'), 12, 'groups over several lines');
+  // An 8:13 guest (real lines): two-digit CPU numbers, and "--" for the 3 units no CPU uses.
+  t.equal(parsePcpuUnits('[    0.096273] pcpu-alloc: s217088 r8192 d28672 u262144 alloc=1*2097152\n[    0.096401] pcpu-alloc: [0] 00 01 02 03 04 05 06 07 [0] 08 09 10 11 12 -- -- -- \n'), 16, '13 possible CPUs, 16 units');
+  t.equal(parsePcpuUnits('pcpu-alloc: [0] 00 01 02 03 [1] 04 05 06 07\npcpu-alloc: [1] 08 -- -- -- \n'), 12, 'groups over several lines');
   t.throws(() => parsePcpuUnits('Linux version 6.1\n'), /no "pcpu-alloc/);
 });
 
