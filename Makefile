@@ -37,14 +37,14 @@ bench: build
 # first time), so it needs the kernel build packages too.
 test: build
 	@harness/install-deps.sh kernels
-	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 3600 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
+	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 5000 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-unit: build
 	@$(TAP) dist/test/unit 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-vm: build
 	@harness/install-deps.sh kernels
-	@$(TAP) --jobs 1 --timeout 3600 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
+	@$(TAP) --jobs 1 --timeout 5000 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 clean:
 	rm -rf dist .tap

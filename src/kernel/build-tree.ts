@@ -30,6 +30,10 @@ export interface TreeBuild {
   signal?: AbortSignal;
   /** Minutes before a build is given up as hung. */
   timeoutMin?: number;
+  /** Runs under the lock before the stamp is read: e.g. reverting a patch an interrupted run left. */
+  prepare?: () => Promise<void>;
+  /** The caller holds the tree's lock already (withTreeLock). */
+  locked?: boolean;
 }
 
 export interface BuiltTree {
@@ -59,7 +63,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the tree's lock, waiting (bounded) for another harness run that builds it. */
+/** Takes the tree's lock, waiting (bounded) for another harness run that builds or patches it. */
 async function lockTree(dir: string, label: string, progress: (l: string) => void): Promise<() => Promise<void>> {
   const lock = path.join(dir, LOCK);
   const deadline = Date.now() + 30 * 60_000;
@@ -113,47 +117,63 @@ async function runMake(b: TreeBuild, args: string[], logFile: string, what: stri
   }
 }
 
-export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
-  const t0 = performance.now();
-  const files = treeFiles(b.buildDir);
-  await mkdir(b.buildDir, { recursive: true });
-  const unlock = await lockTree(b.buildDir, b.label, b.progress);
+/** Runs fn with the tree's lock held: no other harness run builds or reuses the tree meanwhile. */
+export async function withTreeLock<T>(dir: string, label: string, progress: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true });
+  const unlock = await lockTree(dir, label, progress);
   try {
-    const stamp = await readFile(path.join(b.buildDir, STAMP), 'utf8').catch(() => '');
-    const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
-    if (!reused) {
-      await rm(path.join(b.buildDir, STAMP), { force: true });
-      await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}\n`);
-      const fragment = path.join(b.buildDir, 'refprobe.config');
-      await writeFile(fragment, b.fragments.join('\n'));
-      b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
-      await runMake(b, ['tinyconfig'], files.log, 'tinyconfig');
-      const merge = await execa(path.join(b.source, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', b.buildDir, path.join(b.buildDir, '.config'), fragment], {
-        all: true,
-        reject: false,
-        cwd: b.source,
-        timeout: 120_000,
-      });
-      await writeFile(files.log, `${merge.all ?? ''}\n`, { flag: 'a' });
-      if (merge.failed) throw new HarnessError(`kernel ${b.label}: merging the config fragments failed; log: ${files.log}`, 'check vm/kernel-config/*.config');
-      await runMake(b, ['olddefconfig'], files.log, 'olddefconfig');
-      const unmet = unmetOptions(parseKconfig(b.fragments.join('\n')), parseKconfig(await readFile(path.join(b.buildDir, '.config'), 'utf8')));
-      if (unmet.length) {
-        throw new HarnessError(
-          `kernel ${b.label}: Kconfig did not take ${unmet.length} requested option(s) (a dependency is missing):`,
-          'add the missing dependencies to vm/kernel-config/*.config',
-          describeMismatches(unmet),
-        );
-      }
-      const jobs = Math.max(1, os.availableParallelism());
-      const how = existsSync(files.vmlinux) ? 'incrementally: only what changed' : 'from scratch: about 5 minutes on 2 idle cores';
-      b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
-      await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
-      await writeFile(path.join(b.buildDir, STAMP), b.inputsKey);
-    }
-    const release = parseUtsRelease(await readFile(path.join(b.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
-    return { dir: b.buildDir, ...files, release, reused, seconds: Math.round((performance.now() - t0) / 100) / 10 };
+    return await fn();
   } finally {
     await unlock();
   }
+}
+
+/** Marks the tree as not built from its recorded inputs (its source is about to change). */
+export async function dropStamp(dir: string): Promise<void> {
+  await rm(path.join(dir, STAMP), { force: true });
+}
+
+export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
+  return b.locked ? buildLocked(b) : withTreeLock(b.buildDir, b.label, b.progress, () => buildLocked(b));
+}
+
+async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
+  const t0 = performance.now();
+  const files = treeFiles(b.buildDir);
+  await mkdir(b.buildDir, { recursive: true });
+  await b.prepare?.();
+  const stamp = await readFile(path.join(b.buildDir, STAMP), 'utf8').catch(() => '');
+  const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
+  if (!reused) {
+    await rm(path.join(b.buildDir, STAMP), { force: true });
+    await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}\n`);
+    const fragment = path.join(b.buildDir, 'refprobe.config');
+    await writeFile(fragment, b.fragments.join('\n'));
+    b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
+    await runMake(b, ['tinyconfig'], files.log, 'tinyconfig');
+    const merge = await execa(path.join(b.source, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', b.buildDir, path.join(b.buildDir, '.config'), fragment], {
+      all: true,
+      reject: false,
+      cwd: b.source,
+      timeout: 120_000,
+    });
+    await writeFile(files.log, `${merge.all ?? ''}\n`, { flag: 'a' });
+    if (merge.failed) throw new HarnessError(`kernel ${b.label}: merging the config fragments failed; log: ${files.log}`, 'check vm/kernel-config/*.config');
+    await runMake(b, ['olddefconfig'], files.log, 'olddefconfig');
+    const unmet = unmetOptions(parseKconfig(b.fragments.join('\n')), parseKconfig(await readFile(path.join(b.buildDir, '.config'), 'utf8')));
+    if (unmet.length) {
+      throw new HarnessError(
+        `kernel ${b.label}: Kconfig did not take ${unmet.length} requested option(s) (a dependency is missing):`,
+        'add the missing dependencies to vm/kernel-config/*.config',
+        describeMismatches(unmet),
+      );
+    }
+    const jobs = Math.max(1, os.availableParallelism());
+    const how = existsSync(files.vmlinux) ? 'incrementally: only what changed' : 'from scratch: about 5 minutes on 2 idle cores';
+    b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
+    await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
+    await writeFile(path.join(b.buildDir, STAMP), b.inputsKey);
+  }
+  const release = parseUtsRelease(await readFile(path.join(b.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
+  return { dir: b.buildDir, ...files, release, reused, seconds: Math.round((performance.now() - t0) / 100) / 10 };
 }

@@ -1,24 +1,32 @@
 /**
- * The one source tree mutants are applied to, in turn: a hard-linked copy of
- * the unpacked source (cheap: no data is copied) in which every file a patch
- * touches is first given its own copy, so patching never changes the shared
- * source the variants build from. Kept between runs; kbuild then rebuilds
- * only what a patch (or its reversal) touched.
+ * Patching a variant's own source tree. Each variant builds from a
+ * hard-linked copy of the unpacked source (cheap: no data is copied); a
+ * mutant first gives every file it touches its own copy, so patching never
+ * changes the shared source or another variant. While a patch is applied, a
+ * marker in the tree holds it: a run that dies mid-mutant leaves the marker,
+ * and the next build of the variant reverts the patch before it builds.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import type { Mutant } from './mutant.js';
 
-export async function mutantSource(source: string, dir: string, progress: (l: string) => void): Promise<void> {
+const MARKER = '.refprobe-mutant';
+
+export async function linkedSource(source: string, dir: string, progress: (l: string) => void): Promise<void> {
   if (existsSync(path.join(dir, 'Makefile'))) return;
   progress(`linking a copy of the source at ${dir}`);
   await mkdir(path.dirname(dir), { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
   await execa('cp', ['-al', source, tmp], { timeout: 600_000 });
-  await rename(tmp, dir);
+  await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+    // Another run linked it first: theirs is as good.
+    if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+    await rm(tmp, { recursive: true, force: true });
+  });
 }
 
 /** Gives each file its own inode, so editing it leaves the linked original alone. */
@@ -32,30 +40,40 @@ async function unshare(dir: string, files: readonly string[]): Promise<void> {
   }
 }
 
-async function patch(dir: string, m: Mutant, args: string[]): Promise<{ ok: boolean; out: string }> {
-  const r = await execa('patch', ['-p1', '-d', dir, '--no-backup-if-mismatch', '-r', '-', ...args], { input: m.patch, reject: false, all: true, timeout: 60_000 });
+async function patch(dir: string, text: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  const r = await execa('patch', ['-p1', '-d', dir, '--no-backup-if-mismatch', '-r', '-', ...args], { input: text, reject: false, all: true, timeout: 60_000 });
   return { ok: r.exitCode === 0, out: r.all ?? '' };
 }
 
 export async function applyMutant(dir: string, m: Mutant): Promise<void> {
   await unshare(dir, m.files);
-  const r = await patch(dir, m, ['--forward']);
-  if (!r.ok) throw new HarnessError(`mutant ${m.name} does not apply to ${dir}:\n${r.out}`, `refresh vm/mutants/${m.name}.patch against the source (diff -u a/FILE b/FILE)`);
+  // The marker goes first: whatever happens next, the tree knows what may be applied.
+  await writeFile(path.join(dir, MARKER), m.patch);
+  const r = await patch(dir, m.patch, ['--forward']);
+  if (!r.ok) {
+    await rm(path.join(dir, MARKER), { force: true });
+    throw new HarnessError(`mutant ${m.variant}/${m.name} does not apply to ${dir}:\n${r.out}`, `refresh vm/mutants/${m.variant}/${m.name}.patch against the source (diff -u a/FILE b/FILE)`);
+  }
 }
 
 export async function revertMutant(dir: string, m: Mutant): Promise<void> {
-  const r = await patch(dir, m, ['-R']);
-  if (!r.ok) throw new HarnessError(`mutant ${m.name} cannot be reverted in ${dir}:\n${r.out}`, `remove ${dir} (it is recreated from the source)`);
+  const r = await patch(dir, m.patch, ['-R']);
+  if (!r.ok) throw new HarnessError(`mutant ${m.variant}/${m.name} cannot be reverted in ${dir}:\n${r.out}`, `remove ${dir} (it is linked again from the source)`);
+  await rm(path.join(dir, MARKER), { force: true });
 }
 
-/** Reverts any mutant a previous, interrupted run left applied. */
-export async function cleanMutants(dir: string, mutants: readonly Mutant[]): Promise<string[]> {
-  const reverted: string[] = [];
-  for (const m of mutants) {
-    if ((await patch(dir, m, ['-R', '--dry-run'])).ok) {
-      await revertMutant(dir, m);
-      reverted.push(m.name);
-    }
+/**
+ * Reverts a patch an interrupted mutant run left applied; returns its first
+ * line, or null when the tree is clean. Call with the tree's lock held.
+ */
+export async function restoreSource(dir: string): Promise<string | null> {
+  const text = await readFile(path.join(dir, MARKER), 'utf8').catch(() => null);
+  if (text === null) return null;
+  // Died between writing the marker and patching: nothing to revert.
+  if ((await patch(dir, text, ['-R', '--dry-run'])).ok) {
+    const r = await patch(dir, text, ['-R']);
+    if (!r.ok) throw new HarnessError(`${dir} holds a mutant that cannot be reverted:\n${r.out}`, `remove ${dir} (it is linked again from the source)`);
   }
-  return reverted;
+  await rm(path.join(dir, MARKER), { force: true });
+  return text.split('\n')[0] ?? '';
 }

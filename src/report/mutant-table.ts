@@ -6,6 +6,7 @@ const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n -
 export function mutantTable(outcomes: readonly MutantOutcome[]): string {
   const rows = outcomes.map((o) => [
     o.name,
+    o.kernel,
     o.verdict,
     o.killedBy ?? '-',
     clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
@@ -13,7 +14,7 @@ export function mutantTable(outcomes: readonly MutantOutcome[]): string {
     `${o.buildSeconds} s`,
     `${o.runSeconds} s`,
   ]);
-  const head = ['mutant', 'verdict', 'killed by', 'what differed there', 'also failed', 'build', 'suite'];
+  const head = ['mutant', 'kernel', 'verdict', 'killed by', 'what differed there', 'also failed', 'build', 'suite'];
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
@@ -32,6 +33,6 @@ export function scenarioKills(outcomes: readonly MutantOutcome[], scenarios: rea
 
 /** Scenarios no mutant made fail: the checks the mutants do not prove. */
 export function unprovenScenarios(outcomes: readonly MutantOutcome[], scenarios: readonly string[]): string[] {
-  const hit = new Set(outcomes.slice(1).flatMap((o) => o.failing));
+  const hit = new Set(outcomes.filter((o) => o.name !== 'unpatched' && o.verdict === 'killed').flatMap((o) => o.failing));
   return scenarios.filter((s) => !hit.has(s));
 }

@@ -1,25 +1,30 @@
 /**
- * `make mutants`: proof that the suite catches a broken kernel. The
- * unpatched kernel (the pcpu variant: the same source and config) must pass; then each mutant is
- * applied, built incrementally in the same tree, run through the suite, and
- * reverted. A mutant is killed when the run fails; the first scenario that
- * failed, and what differed there, is what killed it. A mutant that passes
+ * `make mutants`: proof that the suite catches a broken kernel. Per kernel
+ * variant that has mutants (vm/mutants/<variant>/), the unpatched variant
+ * must pass; then each mutant is applied to the variant's own source, built
+ * incrementally in the variant's own tree (its lock held throughout, so no
+ * other run reuses a patched kernel), run through the suite, and reverted.
+ * A mutant is killed when the run fails; the first scenario that failed,
+ * and what differed there, is what killed it. A mutant that passes
  * survived: the suite has a hole, and the whole run fails.
  */
 import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { cacheRoot, hashOf } from '../cache.js';
-import { buildTree } from '../kernel/build-tree.js';
-import { buildVariant, variantFragments } from '../kernel/build-variant.js';
-import { parseMutant, type Mutant } from '../kernel/mutant.js';
-import { applyMutant, cleanMutants, mutantSource, revertMutant } from '../kernel/mutant-tree.js';
-import { DEFAULT_TARBALL, kernelSource } from '../kernel/source.js';
+import { hashOf } from '../cache.js';
+import { buildTree, dropStamp, withTreeLock, type BuiltTree } from '../kernel/build-tree.js';
+import { variantTree } from '../kernel/build-variant.js';
+import { parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
+import { applyMutant, revertMutant } from '../kernel/mutant-tree.js';
+import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
 export interface MutantOutcome {
+  /** The mutant's name, or 'unpatched' for the variant itself. */
   name: string;
+  kernel: VariantName;
   what: string;
   /** 'passed' for the unpatched kernel; for a mutant, killed or survived. */
   verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error';
@@ -35,22 +40,37 @@ export interface MutantOutcome {
   report: string | null;
 }
 
-export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'tap' | 'runDir' | 'outDir'> {
+export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
   outDir: string;
   only: string[];
+  /** A mutant's run stops at its first failing scenario (the unpatched runs never do). */
+  failFast: boolean;
 }
 
 /**
- * The mutants, those touching only .c files first: a patched header
- * rebuilds everything that includes it (twice: applied, then reverted), so
- * the header mutants run last, together, and share those rebuilds.
+ * The mutants, grouped by variant in VARIANT_NAMES order; within a variant
+ * those touching only .c files first: a patched header rebuilds everything
+ * that includes it (twice: applied, then reverted), so the header mutants
+ * run last, together, and share those rebuilds.
  */
 export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
-  const dir = path.join(repoRoot, 'vm/mutants');
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.patch')).sort();
-  const ms = await Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), await readFile(path.join(dir, n), 'utf8'))));
-  const header = (m: Mutant): number => (m.files.some((f) => f.endsWith('.h')) ? 1 : 0);
-  return ms.sort((a, b) => header(a) - header(b) || a.name.localeCompare(b.name));
+  const root = path.join(repoRoot, 'vm/mutants');
+  const stray = (await readdir(root)).filter((n) => n.endsWith('.patch'));
+  if (stray.length) throw new Error(`vm/mutants/${stray[0]}: a mutant belongs in vm/mutants/<variant>/ (${VARIANT_NAMES.join(', ')})`);
+  const all: Mutant[] = [];
+  for (const variant of VARIANT_NAMES) {
+    const dir = path.join(root, variant);
+    if (!existsSync(dir)) continue;
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.patch')).sort();
+    const ms = await Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), variant, await readFile(path.join(dir, n), 'utf8'))));
+    all.push(...ms.sort((a, b) => Number(touchesHeader(a)) - Number(touchesHeader(b)) || a.name.localeCompare(b.name)));
+  }
+  const seen = new Set<string>();
+  for (const m of all) {
+    if (seen.has(m.name) || m.name === 'unpatched') throw new Error(`mutant name "${m.name}" is taken: names are unique across vm/mutants/*/`);
+    seen.add(m.name);
+  }
+  return all;
 }
 
 /**
@@ -89,41 +109,23 @@ function runError(r: RunReport): string {
   return s ? `${s.name}: ${s.error ?? 'error'}` : 'unknown';
 }
 
-function errored(name: string, what: string, e: unknown): MutantOutcome {
+function errored(m: Mutant, e: unknown): MutantOutcome {
   const msg = e instanceof Error ? e.message : String(e);
-  return { name, what, verdict: 'error', error: msg.split('\n')[0] ?? msg, killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null };
+  return { name: m.name, kernel: m.variant, what: m.what, verdict: 'error', error: msg.split('\n')[0] ?? msg, killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null };
 }
 
 export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
   const all = await loadMutants(opts.repoRoot);
   const mutants = opts.only.length ? all.filter((m) => opts.only.includes(m.name)) : all;
-  const source = await kernelSource(DEFAULT_TARBALL, opts.progress);
-  const srcDir = path.join(cacheRoot(), 'mutants', `src-${source.key}`);
-  const buildDir = path.join(cacheRoot(), 'mutants', `build-${source.version}`);
-  await mutantSource(source.dir, srcDir, opts.progress);
-  const leftover = await cleanMutants(srcDir, all);
-  if (leftover.length) opts.progress(`mutants: reverted ${leftover.join(', ')} left applied by an interrupted run`);
-  const fragments = await variantFragments('pcpu', opts.repoRoot);
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
 
-  const trial = async (name: string, what: string, m: Mutant | null): Promise<MutantOutcome> => {
-    // The unpatched kernel is the pcpu variant: the same source and config, in its own tree.
-    const tb = m
-      ? await buildTree({
-          label: name,
-          source: srcDir,
-          buildDir,
-          fragments,
-          inputsKey: hashOf(source.key, ...fragments, m.patch),
-          progress: opts.progress,
-          signal: opts.signal,
-        })
-      : await buildVariant('pcpu', { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
-    opts.progress(`${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
+  const trial = async (kernel: VariantName, m: Mutant | null, tb: BuiltTree): Promise<MutantOutcome> => {
+    const name = m?.name ?? 'unpatched';
+    opts.progress(`${kernel}/${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, kernelTree: tb.dir, runDir: path.join(dir, name), tap: () => undefined, progress: () => undefined });
+    const r = await runVmTest({ ...opts, failFast: opts.failFast && m !== null, kernelTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const judged = mutantVerdict(r);
     const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';
@@ -131,7 +133,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const failing = r.scenarios.filter((s) => s.status === 'fail' || s.status === 'crash').map((s) => s.name);
     const out: MutantOutcome = {
       name,
-      what,
+      kernel,
+      what: m?.what ?? `the 6.1 source as Debian ships it (${kernel} config)`,
       verdict,
       killedBy: verdict === 'killed' || verdict === 'failed' ? (first?.scenario ?? null) : null,
       failing,
@@ -141,29 +144,42 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
       report: r.files.report,
     };
     if (verdict === 'error') out.error = runError(r);
+    opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''}`);
     return out;
   };
 
-  const base = await trial('unpatched', 'the 6.1 source as Debian ships it (pcpu config)', null);
-  outcomes.push(base);
-  opts.progress(`unpatched: ${base.verdict}${base.differed ? ` (${base.killedBy}: ${base.differed})` : ''}`);
-  for (const m of mutants) {
-    if (opts.signal?.aborted) break;
-    await applyMutant(srcDir, m);
-    try {
-      // A mutant that does not build is an error of the run (the patch is stale), not a kill.
-      const o = await trial(m.name, m.what, m).catch((e: unknown) => {
-        // An interrupt is no error of the mutant: stop the whole run.
-        if (opts.signal?.aborted) throw e;
-        return errored(m.name, m.what, e);
-      });
-      outcomes.push(o);
-      opts.progress(`${m.name}: ${o.verdict}${o.killedBy ? ` by ${o.killedBy}` : ''}`);
-    } finally {
-      await revertMutant(srcDir, m);
-    }
+  for (const variant of VARIANT_NAMES) {
+    const ms = mutants.filter((m) => m.variant === variant);
+    if (ms.length === 0 || opts.signal?.aborted) continue;
+    const tree = await variantTree(variant, { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
+    outcomes.push(await trial(variant, null, await buildTree(tree)));
+    // Held from the first patch to the last revert: no other run builds or reuses a patched tree.
+    await withTreeLock(tree.buildDir, variant, opts.progress, async () => {
+      for (const m of ms) {
+        if (opts.signal?.aborted) break;
+        // The stamp goes first: a run that dies from here on leaves a tree the next build redoes.
+        await dropStamp(tree.buildDir);
+        await applyMutant(tree.source, m);
+        try {
+          const build = { ...tree, label: `${variant}/${m.name}`, inputsKey: hashOf(tree.inputsKey, m.patch), locked: true, prepare: undefined };
+          // A mutant that does not build is an error of the run (the patch is stale), not a kill.
+          const o = await buildTree(build)
+            .then((tb) => trial(variant, m, tb))
+            .catch((e: unknown) => {
+              // An interrupt is no error of the mutant: stop the whole run.
+              if (opts.signal?.aborted) throw e;
+              return errored(m, e);
+            });
+          outcomes.push(o);
+        } finally {
+          // The tree keeps the mutant's objects and stamp: the next build of the variant redoes what the patch touched.
+          await revertMutant(tree.source, m);
+        }
+      }
+    });
   }
-  const ok = base.verdict === 'passed' && outcomes.slice(1).every((o) => o.verdict === 'killed') && outcomes.length === mutants.length + 1;
+  const bases = outcomes.filter((o) => o.name === 'unpatched');
+  const ok = bases.every((o) => o.verdict === 'passed') && outcomes.every((o) => o.name === 'unpatched' || o.verdict === 'killed') && outcomes.length === mutants.length + bases.length;
   await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ok, outcomes }, null, 2)}\n`);
   return { outcomes, dir, ok };
 }

@@ -38,6 +38,8 @@ export interface VmTestOptions extends RunSettings {
   signal?: AbortSignal;
   /** Keep this run's files exactly here (a matrix cell) instead of a new out/runs/<time>-<pid>/. */
   runDir?: string;
+  /** Stop after the first scenario that fails or crashes (TAP "Bail out!"): a verdict, not the full picture. */
+  failFast?: boolean;
 }
 
 export { SCENARIOS };
@@ -134,6 +136,10 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
       // A dead or hung guest answers nothing more: stop here rather than fail every later scenario.
       if (target.failure) throw target.failure;
+      if (opts.failFast && (result.status === 'fail' || result.status === 'crash')) {
+        await tap(`Bail out! ${sc.name} ${result.status === 'fail' ? 'failed' : 'crashed'}; --fail-fast skips the ${opts.scenarios.length - i - 1} scenarios after it`);
+        break;
+      }
     }
     report.phasesMs.scenarios = since(t);
     await tap(tapSummary(report.scenarios));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseMutant } from '../../src/kernel/mutant.js';
+import { parseMutant, touchesHeader } from '../../src/kernel/mutant.js';
 import { parseKconfig, unmetOptions } from '../../src/kernel/config.js';
 import { makefileVersion } from '../../src/kernel/source.js';
 import { mutantTable, unprovenScenarios } from '../../src/report/mutant-table.js';
@@ -8,15 +8,23 @@ import { firstDifference, loadMutants, mutantVerdict, type MutantOutcome } from 
 import { scenarioKills } from '../../src/report/mutant-table.js';
 import { repoRoot } from '../fixtures.js';
 
-t.test('the mutants in vm/mutants: each says what it breaks and patches the 6.1 source', async (t) => {
+const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[], kernel: MutantOutcome['kernel'] = 'pcpu'): MutantOutcome => ({
+  name, kernel, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: failing.length ? 'x' : null, buildSeconds: 1, runSeconds: 2, report: null,
+});
+
+t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patches the 6.1 source', async (t) => {
   const ms = await loadMutants(repoRoot);
   t.ok(ms.length >= 6, `${ms.length} mutants`);
   for (const m of ms) {
-    t.ok(m.what.length > 20, `${m.name}: ${m.what}`);
-    t.ok(m.files.every((f) => f === 'net/core/dev.c' || f === 'include/linux/netdevice.h'), `${m.name} patches ${m.files.join(', ')}`);
+    t.ok(m.what.length > 20, `${m.variant}/${m.name}: ${m.what}`);
+    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|lib\/refcount\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
   }
-  t.throws(() => parseMutant('x', 'no diff here\n'), /not a unified diff/);
-  t.throws(() => parseMutant('x', '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n'), /must start with a paragraph/);
+  for (const v of ['pcpu', 'refcount', 'tracker']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
+  // Per variant, the .c mutants run before the header ones, which share their rebuilds.
+  const order = ms.map((m) => `${m.variant}:${touchesHeader(m) ? 1 : 0}`);
+  t.same(order, [...order].sort((a, b) => ['pcpu', 'refcount', 'tracker'].indexOf(a.split(':')[0] ?? '') - ['pcpu', 'refcount', 'tracker'].indexOf(b.split(':')[0] ?? '') || a.localeCompare(b)));
+  t.throws(() => parseMutant('x', 'pcpu', 'no diff here\n'), /not a unified diff/);
+  t.throws(() => parseMutant('x', 'pcpu', '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n'), /must start with a paragraph/);
 });
 
 t.test('kernel config: requested options Kconfig dropped are named', async (t) => {
@@ -45,13 +53,11 @@ t.test('a failed run: the first scenario that failed, and what differed there', 
 });
 
 t.test('the table and the scenarios no mutant proves', async (t) => {
-  const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[]): MutantOutcome => ({
-    name, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: failing.length ? 'x' : null, buildSeconds: 1, runSeconds: 2, report: null,
-  });
-  const outcomes = [o('unpatched', 'passed', []), o('m1', 'killed', ['cpu-hotplug', 'stress']), o('m2', 'survived', [])];
-  t.match(mutantTable(outcomes), /^\| m1 \| killed \| cpu-hotplug \| x \| stress \| 1 s \| 2 s \|$/m);
-  t.match(mutantTable(outcomes), /^\| m2 \| survived \| - \| - \| - \|/m);
-  t.same(unprovenScenarios(outcomes, ['lifecycle', 'cpu-hotplug', 'stress']), ['lifecycle']);
+  const outcomes = [o('unpatched', 'passed', []), o('m1', 'killed', ['cpu-hotplug', 'stress']), o('m2', 'survived', []), o('unpatched', 'passed', [], 'tracker'), o('t1', 'killed', ['tracker-leak'], 'tracker')];
+  t.match(mutantTable(outcomes), /^\| m1 \| pcpu \| killed \| cpu-hotplug \| x \| stress \| 1 s \| 2 s \|$/m);
+  t.match(mutantTable(outcomes), /^\| m2 \| pcpu \| survived \| - \| - \| - \|/m);
+  t.match(mutantTable(outcomes), /^\| unpatched \| tracker \| passed \|/m, 'every variant has its unpatched row');
+  t.same(unprovenScenarios(outcomes, ['lifecycle', 'cpu-hotplug', 'stress', 'tracker-leak']), ['lifecycle']);
 });
 
 t.test('a mutant is killed only by evidence about the kernel, never by an error of the run', async (t) => {
@@ -64,9 +70,6 @@ t.test('a mutant is killed only by evidence about the kernel, never by an error 
   t.equal(mutantVerdict(r({ error: 'TypeError: x', errorKind: 'internal' })), 'error', 'a harness bug: proves nothing');
   t.equal(mutantVerdict(r({ scenarios: [sc('a', 'pass'), sc('b', 'error')] } as never)), 'error', 'a refused command: proves nothing');
   t.equal(mutantVerdict(r({ scenarios: [sc('a', 'pass'), sc('b', 'skip')] } as never)), 'survived');
-  const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[]): MutantOutcome => ({
-    name, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: null, buildSeconds: 1, runSeconds: 2, report: null,
-  });
   const table = scenarioKills([o('unpatched', 'passed', []), o('m1', 'killed', ['a', 'b']), o('m2', 'killed', ['b']), o('m3', 'error', [])], ['a', 'b', 'c']);
   t.match(table, /^\| a \| 1 \| m1 \|$/m);
   t.match(table, /^\| b \| 2 \| m1, m2 \|$/m);
