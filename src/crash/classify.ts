@@ -65,3 +65,8 @@ export function classifyConsole(log: string, context = { before: 2, after: 12 })
 export function unexpected(findings: readonly CrashFinding[], expected: readonly CrashKind[]): CrashFinding[] {
   return findings.filter((f) => !expected.includes(f.kind));
 }
+
+/** The device an unregister-wait finding names, or null for any other finding. */
+export function waitingDevice(f: CrashFinding): string | null {
+  return f.kind === 'unregister-wait' ? (/waiting for (\S+) /.exec(f.title)?.[1] ?? null) : null;
+}

@@ -4,7 +4,7 @@
  * called from here; the judging is done by the pure parts it wires together.
  */
 import { writeFile, appendFile } from 'node:fs/promises';
-import { classifyConsole, unexpected } from '../crash/classify.js';
+import { classifyConsole, unexpected, waitingDevice, type CrashFinding } from '../crash/classify.js';
 import { HarnessError } from '../errors.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
@@ -88,6 +88,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     await appendFile(files.tap, `${text}\n`);
   };
   const consoleLines: string[] = [];
+  const leftovers: Leftovers = { stuck: new Set(), carried: [] };
   let guest: Guest | null = null;
   const timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -130,7 +131,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
     for (const [i, sc] of opts.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
-      const result = await runScenario(sc, probe, info, opts, consoleLines, target);
+      const result = await runScenario(sc, probe, info, opts, consoleLines, target, leftovers);
       report.scenarios.push(result);
       await tap(tapScenario(i + 1, result));
       opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
@@ -165,11 +166,21 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   }
   // Findings inside a scenario's console lines were judged by that scenario.
   const inScenario = (line: number): boolean => report.scenarios.some((s) => line > s.consoleLines[0] && line <= s.consoleLines[1]);
-  report.crashes = classifyConsole(consoleLines.join('\n')).filter((c) => !inScenario(c.line));
+  report.crashes = [...classifyConsole(consoleLines.join('\n')).filter((c) => !inScenario(c.line)), ...leftovers.carried].sort((a, b) => a.line - b.line);
   report.phasesMs.total = since(t0);
   report.ok = report.error === null && report.crashes.length === 0 && report.scenarios.length === opts.scenarios.length && report.scenarios.every((s) => isPassOrSkip(s.status));
   await writeFile(files.report, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * Devices earlier scenarios could not free (stuck, filled in here) and the
+ * console findings about them seen since (carried): the run's, not the
+ * scenario's that happened to be running.
+ */
+interface Leftovers {
+  stuck: Set<string>;
+  carried: CrashFinding[];
 }
 
 async function runScenario(
@@ -179,7 +190,9 @@ async function runScenario(
   opts: VmTestOptions,
   consoleLines: string[],
   target: QemuTarget,
+  { stuck, carried }: Leftovers,
 ): Promise<ScenarioResult> {
+  const stuckBefore = new Set(stuck);
   const start = performance.now();
   const firstLine = consoleLines.length;
   const steps = new Steps(probe, (s) => {
@@ -193,11 +206,22 @@ async function runScenario(
     // A dead guest flushes its last words to the console as it goes.
     if (e instanceof TargetError && e.kind === 'guest-died') await target.qemu.exited;
   }
-  if (!target.failure) error ??= await cleanupDevices(probe, info).catch((e: Error) => `cleanup: ${e.message}`);
-  const crashes = unexpected(classifyConsole(consoleLines.slice(firstLine).join('\n')), sc.expectedConsole ?? []).map((c) => ({
+  if (!target.failure) {
+    const c = await cleanupDevices(probe, info).catch((e: Error) => ({ error: `cleanup: ${e.message}`, stuck: [] as string[] }));
+    error ??= c.error;
+    for (const name of c.stuck) stuck.add(name);
+  }
+  const found = unexpected(classifyConsole(consoleLines.slice(firstLine).join('\n')), sc.expectedConsole ?? []).map((c) => ({
     ...c,
     line: c.line + firstLine,
   }));
+  // The kernel goes on complaining about a device an earlier scenario could not free: its bug, not this one's.
+  const inherited = found.filter((c) => {
+    const dev = waitingDevice(c);
+    return dev !== null && stuckBefore.has(dev);
+  });
+  const crashes = found.filter((c) => !inherited.includes(c));
+  carried.push(...inherited);
   return {
     name: sc.name,
     claim: sc.claim,
@@ -212,11 +236,14 @@ async function runScenario(
 
 /**
  * Leaves no device behind for the next scenario: puts back what the module
- * holds, unregisters, frees. Returns an error message if that failed.
+ * holds, unregisters, frees. Returns an error message if that failed, and
+ * the devices that could not be freed (a kernel that never lets go).
  */
-async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<string | undefined> {
+async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<{ error?: string; stuck: string[] }> {
   const devices = await probe.devices();
   const online = info.topology.online[0] ?? 0;
+  const stuck: string[] = [];
+  let error: string | undefined;
   for (const d of devices.values()) {
     // A stress run can leave more than one put may drop (max_count): put in batches.
     for (let left = d.held; left > 0; left -= info.maxCount) await probe.ctl(`put ${d.name} ${online} ${Math.min(left, info.maxCount)}`);
@@ -224,7 +251,10 @@ async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<string 
     if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);
     if (d.reg === 'registered' && d.unreg === 'none') await probe.ctl(`unregister ${d.name}`);
     const r = await probe.ctl(`free ${d.name}`);
-    if (!r.ok) return `cleanup: could not free ${d.name}: ${r.error}`;
+    if (!r.ok) {
+      stuck.push(d.name);
+      error ??= `cleanup: could not free ${d.name}: ${r.error}`;
+    }
   }
-  return undefined;
+  return { ...(error ? { error } : {}), stuck };
 }

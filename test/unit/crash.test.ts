@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classifyConsole, unexpected } from '../../src/crash/classify.js';
+import { classifyConsole, unexpected, waitingDevice } from '../../src/crash/classify.js';
 import { fixture } from '../fixtures.js';
 
 t.test('a clean boot of the stock kernel has no findings', async (t) => {
@@ -42,4 +42,11 @@ t.test('the other patterns, on lines in the kernel formats', async (t) => {
     classifyConsole(log).map((f) => f.kind),
     ['refcount', 'warning', 'bug', 'oops', 'oops', 'ref-leak', 'hung-task', 'rcu-stall'],
   );
+});
+
+t.test('the device an unregister-wait finding names: a later scenario is not blamed for it', async (t) => {
+  const [wait] = classifyConsole('[   94.661687] unregister_netdevice: waiting for rpoffl0 to become free. Usage count = 3');
+  t.equal(wait && waitingDevice(wait), 'rpoffl0');
+  const [warn] = classifyConsole('WARNING: CPU: 0 PID: 0 at lib/refcount.c:31 refcount_warn_saturate+0xb8/0xda');
+  t.equal(warn && waitingDevice(warn), null, 'any other finding names no device');
 });
