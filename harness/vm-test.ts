@@ -10,6 +10,7 @@ import { runVmTest, SCENARIOS } from '../src/run/vm-test.js';
 import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
 import { tapCell, tapHeader } from '../src/report/tap.js';
 import { cellLabel, runMatrix } from '../src/run/matrix.js';
+import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -44,6 +45,8 @@ async function main(): Promise<number> {
   };
   if (args.cells.length === 1) {
     const report = await runVmTest({ ...common, tap: (text) => process.stdout.write(`${text}\n`) });
+    const run = await finishedRun(cellLabel(args.cells[0] as (typeof args.cells)[number]), report.files.report);
+    await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);
     process.stderr.write(summary(report));
     return exitCode(report);
   }
@@ -55,6 +58,9 @@ async function main(): Promise<number> {
     tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++n, label, tap, ok)}\n`),
     summarize: summary,
   });
+  // A cell an interrupt kept from starting left no report: it is not in the files.
+  const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
+  await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), common.progress);
   process.stderr.write(matrixSummary(report));
   return exit;
 }

@@ -22,6 +22,9 @@ export interface VmTestArgs extends RunSettings {
   /** Kernels x topologies; one cell runs plainly, several as a matrix. */
   cells: Cell[];
   jobs: number;
+  /** Where to write JUnit XML and KCIDB JSON of the run(s), if asked. */
+  junit: string | null;
+  kcidb: string | null;
 }
 
 /** What `make vm-test` covers without options: CPUs possible but absent, hotplug, three CPUs for the racing reader, 64 possible for the memory claim. */
@@ -91,6 +94,12 @@ Limits (seconds):
 
 Output:
   --out DIR             where runs are kept (default ./out)
+  --junit FILE          also write JUnit XML: a testsuite per run (kernel x
+                        topology), a testcase per scenario, failures with
+                        their diffs, the scenario's console lines
+  --kcidb FILE          also write KernelCI's KCIDB v5.3 JSON: the kernels as
+                        checkouts and builds, a test per run and scenario at
+                        path refprobe.<scenario>
   --verbose             echo the guest console to stderr
   --qemu PATH           qemu-system-x86_64 to use
   --busybox PATH        static busybox for the guest (default /bin/busybox)
@@ -127,6 +136,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         scenario: { type: 'string', multiple: true },
         fault: { type: 'string' },
         out: { type: 'string' },
+        junit: { type: 'string' },
+        kcidb: { type: 'string' },
         qemu: { type: 'string' },
         busybox: { type: 'string' },
         'boot-timeout': { type: 'string' },
@@ -165,6 +176,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     scenarios: scenarios.length ? scenarios : [...all],
     fault: v.fault === undefined ? null : oneOf('fault', v.fault, FAULTS, 'hold-twice'),
     outDir: v.out ?? 'out',
+    junit: v.junit ?? null,
+    kcidb: v.kcidb ?? null,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
     bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),

@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { SCENARIOS } from '../../src/scenarios/index.js';
 import type { RunReport } from '../../src/report/report.js';
-import { matrixReportOf, reportOf, strayQemus, vmTest } from '../vm-harness.js';
+import path from 'node:path';
+import { matrixReportOf, OUT, reportOf, strayQemus, vmTest } from '../vm-harness.js';
+import { kcidbValidator } from '../kcidb-schema.js';
+import type { KcidbDocument } from '../../src/report/kcidb.js';
 
 t.test('make vm-test on the stock kernel: both default topologies, every scenario matches the model', async (t) => {
   const r = await vmTest([]);
@@ -64,7 +67,9 @@ t.test('a kernel that counts a hold twice fails the run, with diffs', async (t) 
 });
 
 t.test('the same fault, whole suite: exactly the scenarios that take a reference with dev_hold fail', async (t) => {
-  const r = await vmTest(['--smp', '2', '--fault', 'hold-twice']);
+  const junit = path.join(OUT, 'ci', 'hold-twice.junit.xml');
+  const kcidb = path.join(OUT, 'ci', 'hold-twice.kcidb.json');
+  const r = await vmTest(['--smp', '2', '--fault', 'hold-twice', '--junit', junit, '--kcidb', kcidb]);
   t.not(r.exitCode, 0, 'the run fails');
   const report = await reportOf(r.stderr);
   const failed = report.scenarios.filter((s) => s.status !== 'pass' && s.status !== 'skip').map((s) => s.name);
@@ -88,5 +93,15 @@ t.test('the same fault, whole suite: exactly the scenarios that take a reference
   for (const s of report.scenarios.filter((x) => x.status === 'fail')) {
     t.ok(s.steps.some((st) => !st.ok && st.diff), `${s.name}: a step differs, with its diff`);
   }
+  // The same verdicts in the CI formats: KCIDB valid against KernelCI's schema, JUnit with the diffs.
+  const doc = JSON.parse(await readFile(kcidb, 'utf8')) as KcidbDocument;
+  const validate = kcidbValidator();
+  t.ok(validate(doc), `KCIDB valid: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+  t.same(doc.tests.filter((x) => x.status === 'FAIL').map((x) => x.path.replace(/^refprobe\./, '')), failed, 'KCIDB: FAIL exactly where the run failed');
+  t.same(doc.tests.filter((x) => x.status === 'SKIP').map((x) => x.path), ['refprobe.racing-reader', 'refprobe.tracker-leak']);
+  const xml = await readFile(junit, 'utf8');
+  t.equal([...xml.matchAll(/<failure message="/g)].length, failed.length, 'JUnit: a failure per failed scenario');
+  t.match(xml, new RegExp(`<testsuite name="stock-smp2-possible4" tests="${SCENARIOS.length}" failures="${failed.length}" errors="0" skipped="2"`));
+  t.match(xml, /<failure message="a reading differed from the model: hold rphold0 x3 on CPU 0" type="mismatch">/);
   t.same(await strayQemus(), []);
 });

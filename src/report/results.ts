@@ -1,0 +1,75 @@
+/**
+ * What CI formats need from finished runs, shared by the JUnit and KCIDB
+ * writers: each run with its label and console, every scenario of the suite
+ * (a scenario a run never reached is listed as not run), and per scenario
+ * the text that explains its verdict. Pure.
+ */
+import { skipReason, type RunReport, type ScenarioResult } from './report.js';
+
+export interface FinishedRun {
+  /** Stable across runs: <kernel>-smpS-possibleP. */
+  label: string;
+  report: RunReport;
+  /** The console log, one entry per line. */
+  console: readonly string[];
+}
+
+export type Verdict = ScenarioResult['status'] | 'not-run';
+
+export interface ScenarioOutcome {
+  name: string;
+  claim: string;
+  verdict: Verdict;
+  /** Seconds. */
+  duration: number;
+  /** One line: why it is not a pass (empty for a pass). */
+  message: string;
+  /** The diffs, kernel complaints or error behind the verdict. */
+  detail: string;
+  /** The console lines written while it ran. */
+  consoleExcerpt: string;
+  result: ScenarioResult | null;
+}
+
+const MAX_CONSOLE_LINES = 200;
+
+function failedSteps(s: ScenarioResult): string {
+  return s.steps
+    .filter((x) => !x.ok && !x.skip)
+    .map((x) => `${x.op}${x.note ? ` (${x.note})` : ''}\n${x.diff ?? ''}`)
+    .join('\n\n');
+}
+
+function explain(s: ScenarioResult): { message: string; detail: string } {
+  const crashes = s.crashes.map((c) => `${c.title}\n${c.excerpt}`).join('\n\n');
+  switch (s.status) {
+    case 'pass':
+      return { message: '', detail: '' };
+    case 'skip':
+      return { message: skipReason(s), detail: '' };
+    case 'fail': {
+      const first = s.steps.find((x) => !x.ok && !x.skip);
+      return { message: `a reading differed from the model: ${first?.op ?? '?'}`, detail: [failedSteps(s), crashes, s.error ?? ''].filter(Boolean).join('\n\n') };
+    }
+    case 'crash':
+      return { message: `the kernel complained: ${s.crashes[0]?.title ?? '?'}`, detail: [crashes, failedSteps(s), s.error ?? ''].filter(Boolean).join('\n\n') };
+    case 'error':
+      return { message: `the scenario could not go on: ${(s.error ?? '?').split('\n')[0]}`, detail: s.error ?? '' };
+  }
+}
+
+/** Every scenario of the suite, in suite order, for one run. */
+export function scenarioOutcomes(run: FinishedRun, suite: readonly { name: string; claim: string }[]): ScenarioOutcome[] {
+  const byName = new Map(run.report.scenarios.map((s) => [s.name, s]));
+  return suite.map((sc) => {
+    const s = byName.get(sc.name);
+    if (!s) {
+      const why = run.report.error ? `the run stopped before it: ${run.report.error.split('\n')[0]}` : 'the run stopped before it (--fail-fast after a failure)';
+      return { name: sc.name, claim: sc.claim, verdict: 'not-run', duration: 0, message: why, detail: '', consoleExcerpt: '', result: null };
+    }
+    const [from, to] = s.consoleLines;
+    const lines = run.console.slice(from, to);
+    const excerpt = (lines.length > MAX_CONSOLE_LINES ? [`[${lines.length - MAX_CONSOLE_LINES} earlier lines in the console log]`, ...lines.slice(-MAX_CONSOLE_LINES)] : lines).join('\n');
+    return { name: s.name, claim: s.claim, verdict: s.status, duration: s.durationMs / 1000, ...explain(s), consoleExcerpt: excerpt, result: s };
+  });
+}

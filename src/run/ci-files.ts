@@ -1,0 +1,41 @@
+/**
+ * Writes the CI formats a run was asked for (--junit FILE, --kcidb FILE)
+ * from the reports and console logs it left. Thin I/O around the pure
+ * writers in src/report/junit.ts and src/report/kcidb.ts.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunReport } from '../report/report.js';
+import { junitXml } from '../report/junit.js';
+import { kcidbDocument } from '../report/kcidb.js';
+import type { FinishedRun } from '../report/results.js';
+import type { Scenario } from '../scenarios/scenario.js';
+
+export interface CiFiles {
+  junit: string | null;
+  kcidb: string | null;
+}
+
+/** A run as the CI writers need it; a console log that cannot be read leaves the excerpts empty, nothing worse. */
+export async function finishedRun(label: string, reportFile: string): Promise<FinishedRun> {
+  const report = JSON.parse(await readFile(reportFile, 'utf8')) as RunReport;
+  const console = (await readFile(report.files.console, 'utf8').catch(() => '')).split('\n');
+  return { label, report, console };
+}
+
+async function put(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, text);
+}
+
+export async function writeCiFiles(files: CiFiles, runs: readonly FinishedRun[], suite: readonly Scenario[], submission: string, progress: (l: string) => void): Promise<void> {
+  const s = suite.map((x) => ({ name: x.name, claim: x.claim }));
+  if (files.junit) {
+    await put(files.junit, junitXml(runs, s));
+    progress(`JUnit XML:   ${files.junit}`);
+  }
+  if (files.kcidb) {
+    await put(files.kcidb, `${JSON.stringify(kcidbDocument(runs, s, { origin: 'refprobe', submission }), null, 2)}\n`);
+    progress(`KCIDB JSON:  ${files.kcidb}`);
+  }
+}

@@ -1,0 +1,72 @@
+import t from 'tap';
+import type { RunReport } from '../../src/report/report.js';
+import { junitXml, xmlText } from '../../src/report/junit.js';
+import { kcidbDocument } from '../../src/report/kcidb.js';
+import type { FinishedRun } from '../../src/report/results.js';
+import { SCENARIOS } from '../../src/scenarios/index.js';
+import { fixture } from '../fixtures.js';
+import { kcidbValidator } from '../kcidb-schema.js';
+
+const run = (label: string): FinishedRun => ({
+  label,
+  report: JSON.parse(fixture(`runs/${label}/report.json`)) as RunReport,
+  console: fixture(`runs/${label}/console.log`).split('\n'),
+});
+const passing = run('refcount-unpatched-smp3-possible4');
+const hung = run('refcount-hold-lost-update-smp3-possible4');
+const suite = SCENARIOS.map((s) => ({ name: s.name, claim: s.claim }));
+
+/** Every element closed in order, every attribute quoted: the XML is well formed. */
+function wellFormed(xml: string): string | null {
+  const stack: string[] = [];
+  const body = xml.replace(/^<\?xml[^>]*\?>\n/, '');
+  for (const m of body.matchAll(/<(\/?)([a-z-]+)((?:\s+[a-z]+="[^"<]*")*)\s*(\/?)>|<|>/g)) {
+    if (m[0] === '<' || m[0] === '>') return `stray "${m[0]}" at ${m.index}`;
+    const [, close, name, , self] = m;
+    if (self) continue;
+    if (!close) stack.push(name as string);
+    else if (stack.pop() !== name) return `</${name}> closes the wrong element at ${m.index}`;
+  }
+  return stack.length ? `unclosed: ${stack.join(', ')}` : null;
+}
+
+t.test('JUnit: a testsuite per run, a testcase per scenario of the suite, the verdicts CI reporters know', async (t) => {
+  const xml = junitXml([passing, hung], suite);
+  t.equal(wellFormed(xml), null, 'well-formed');
+  const suites = [...xml.matchAll(/<testsuite name="([^"]+)" tests="(\d+)" failures="(\d+)" errors="(\d+)" skipped="(\d+)"/g)].map((m) => m.slice(1));
+  t.same(suites, [
+    ['refcount-unpatched-smp3-possible4', String(suite.length), '0', '0', '1'],
+    // racing-reader: the kernel complained; it hung in the unregister after, so 15 scenarios never ran.
+    ['refcount-hold-lost-update-smp3-possible4', String(suite.length), '1', String(suite.length - 5), '0'],
+  ]);
+  t.match(xml, /<testcase classname="refprobe.refcount-unpatched-smp3-possible4" name="lifecycle" time="[\d.]+"\/>/, 'a pass is a bare testcase');
+  t.match(xml, /name="tracker-leak" time="[\d.]+">\n\s+<skipped message="no reference tracker in this kernel/, 'a skip says why');
+  t.match(xml, /name="racing-reader"[^>]*>\n\s+<failure message="the kernel complained: unregister_netdevice: waiting for rprace0[^"]*" type="kernel">/);
+  t.match(xml, /-   &quot;outsideTrueRange&quot;: 0,\n-   &quot;withinEnvelope&quot;: true\n\+   &quot;outsideTrueRange&quot;: 3530294,/, 'the failure carries the diff');
+  t.match(xml, /<system-out>unregister_netdevice: waiting for rprace0 to become free. Usage count = 7449/, 'and the console lines of the scenario');
+  t.match(xml, /name="stress"[^>]*>\n\s+<error message="the run stopped before it: no answer within 20 s[^"]*" type="not-run">/, 'a scenario never reached is an error, not a pass');
+  t.match(xml, /<property name="kernel" value="6.1.192-refcount"\/>/);
+  t.equal(xmlText('a<b>&"\u0007\u001b[0m'), 'a&lt;b&gt;&amp;&quot;[0m', 'escaped; console control codes dropped');
+});
+
+t.test('KCIDB: valid against KernelCI\'s v5.3 schema, statuses PASS/FAIL/SKIP/MISS, a path per scenario', async (t) => {
+  const validate = kcidbValidator();
+  t.ok(validate(JSON.parse(fixture('kcidb/minimal-valid-example.json'))), 'the validator accepts the schema\'s own valid example');
+  t.notOk(validate({ version: { major: 5, minor: 3 }, tests: [{ id: 'x', origin: 'refprobe', build_id: 'refprobe:b', status: 'GOOD' }] }), 'and refuses a bad id and status');
+  const doc = kcidbDocument([passing, hung], suite, { origin: 'refprobe', submission: '20261201-060733-10481' });
+  t.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 5), null, 2));
+  // The mutant is patched source built again: a checkout and a build of its own.
+  t.equal(doc.checkouts.length, 2, 'a checkout per kernel banner');
+  t.same(doc.builds.map((b) => b.config_name), ['refcount', 'refcount'], 'a build per kernel');
+  t.not(doc.tests.find((x) => x.status === 'FAIL')?.build_id, doc.tests[0]?.build_id, 'the mutant\'s tests name its build');
+  t.equal(doc.tests.length, 2 * suite.length);
+  const status = (label: string, name: string): string | undefined => doc.tests.find((x) => x.id === `refprobe:20261201-060733-10481.${label}.${name}`)?.status;
+  t.equal(status('refcount-unpatched-smp3-possible4', 'lifecycle'), 'PASS');
+  t.equal(status('refcount-unpatched-smp3-possible4', 'tracker-leak'), 'SKIP');
+  t.equal(status('refcount-hold-lost-update-smp3-possible4', 'racing-reader'), 'FAIL');
+  t.equal(status('refcount-hold-lost-update-smp3-possible4', 'stress'), 'MISS');
+  t.same([...new Set(doc.tests.map((x) => x.path))], suite.map((s) => `refprobe.${s.name}`), 'the same path in every run: trackable over time');
+  const fail = doc.tests.find((x) => x.status === 'FAIL');
+  t.match(fail?.log_excerpt, /outsideTrueRange/);
+  t.match(fail?.output_files?.[0]?.url, /^file:\/\/\/.*console\.log$/);
+});
