@@ -200,7 +200,7 @@ async function runScenario(
   });
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed });
+    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

@@ -63,9 +63,19 @@ async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): 
 /** Possible CPUs that never came online are part of every sum, and read 0. */
 export const possibleNotPresent: Scenario = {
   name: 'possible-cpus',
-  claim: 'possible-but-absent CPUs (empty hot-pluggable sockets, or possible_cpus=) are in the per-CPU set and the sum, and read 0',
+  claim: 'the kernel reserves the CPUs the machine can hot-add as possible; those absent are in the per-CPU set and the sum, and read 0',
   async run(ctx) {
     const { possible, online } = ctx.info.topology;
+    // The machine's ACPI tables list P - S disabled (hot-pluggable) CPUs: a kernel must count them possible, or a CPU added later has no per-CPU counter.
+    const want = ctx.machine?.possibleCpus;
+    if (want) {
+      ctx.steps.checkValue(
+        `possible CPUs: the ${ctx.machine?.smp} booted and the hot-pluggable ones the machine describes`,
+        { possible: want },
+        { possible: possible.length },
+        `possible ${possible.join(',')}, online ${online.join(',')}`,
+      );
+    }
     const absent = possible.filter((c) => !online.includes(c));
     const dev = await registeredDevice(ctx, 'rpposs0');
     if (absent.length === 0) {

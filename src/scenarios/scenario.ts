@@ -33,6 +33,8 @@ export interface ScenarioContext {
   moduleParams: Record<string, string | number | boolean>;
   /** Seeds the stress streams; printed, so a failing run can be replayed (--seed). */
   seed: number;
+  /** The CPUs the machine was given (online at boot, possible), when the harness made the machine. */
+  machine?: { smp: number; possibleCpus: number | null };
 }
 
 export interface Scenario {
