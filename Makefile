@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare clean
 
 all: build
 
@@ -28,6 +28,10 @@ kernels: build
 mutants: build
 	@harness/install-deps.sh kernels
 	$(NODE) dist/harness/mutants.js $(ARGS)
+
+# Two finished runs side by side: what regressed, what was fixed (ARGS="A B", --help).
+compare: build
+	$(NODE) dist/harness/compare.js $(ARGS)
 
 # What the per-CPU counter buys: microbenchmark, packet flood, harness floor (ARGS="--help").
 bench: build

@@ -11,6 +11,10 @@ import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
 import { tapCell, tapHeader } from '../src/report/tap.js';
 import { cellLabel, runMatrix } from '../src/run/matrix.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
+import { compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
+import { loadRuns } from '../src/run/load-runs.js';
+import { EXIT } from '../src/report/summary.js';
+import type { FinishedRun } from '../src/report/results.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,6 +28,8 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.claim}\n`);
     return 0;
   }
+  // A baseline that cannot be read is a mistake to hear before the VMs start, not after.
+  const baseline: LabelledRun[] | null = args.baseline ? await loadRuns(args.baseline) : null;
   // A missing kernel is the user's mistake, once: say so before any VM starts.
   for (const c of args.cells) {
     const file = c.spec.kernelTree ?? (c.spec.kernel && !(KERNEL_NAMES as readonly string[]).includes(c.spec.kernel) ? c.spec.kernel : undefined);
@@ -44,11 +50,12 @@ async function main(): Promise<number> {
     signal: interrupt.signal,
   };
   if (args.cells.length === 1) {
-    const report = await runVmTest({ ...common, tap: (text) => process.stdout.write(`${text}\n`) });
-    const run = await finishedRun(cellLabel(args.cells[0] as (typeof args.cells)[number]), report.files.report);
+    const label = cellLabel(args.cells[0] as (typeof args.cells)[number]);
+    const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
+    const run = await finishedRun(label, report.files.report);
     await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);
     process.stderr.write(summary(report));
-    return exitCode(report);
+    return againstBaseline(baseline, [run], exitCode(report));
   }
   process.stderr.write(`vm-test: ${args.cells.length} runs (${args.cells.map(cellLabel).join(', ')}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
   let n = 0;
@@ -62,7 +69,20 @@ async function main(): Promise<number> {
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
   await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), common.progress);
   process.stderr.write(matrixSummary(report));
-  return exit;
+  return againstBaseline(baseline, runs, exit);
+}
+
+/**
+ * With --baseline, the verdict is the comparison's: known failures are
+ * tolerated, a scenario that fails where the baseline passed is not. A run
+ * that could not judge the kernel (set-up error, interrupt) keeps its status.
+ */
+function againstBaseline(baseline: LabelledRun[] | null, runs: readonly FinishedRun[], exit: number): number {
+  if (!baseline) return exit;
+  const c = compareRuns(baseline, runs, true);
+  process.stderr.write(`\nvm-test: against the baseline:\n${comparisonTable(c)}\n`);
+  if (exit === EXIT.usage || exit === EXIT.interrupted) return exit;
+  return c.counts.regressed > 0 ? EXIT.mismatch : EXIT.ok;
 }
 
 main().then(

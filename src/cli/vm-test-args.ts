@@ -25,6 +25,8 @@ export interface VmTestArgs extends RunSettings {
   /** Where to write JUnit XML and KCIDB JSON of the run(s), if asked. */
   junit: string | null;
   kcidb: string | null;
+  /** A finished run to compare with as this one finishes (make compare A B, with B this run). */
+  baseline: string | null;
 }
 
 /** What `make vm-test` covers without options: CPUs possible but absent, hotplug, three CPUs for the racing reader, 64 possible for the memory claim. */
@@ -100,6 +102,12 @@ Output:
   --kcidb FILE          also write KernelCI's KCIDB v5.3 JSON: the kernels as
                         checkouts and builds, a test per run and scenario at
                         path refprobe.<scenario>
+  --baseline DIR        compare with an earlier run (its directory or
+                        report.json) as this one finishes: the table of
+                        make compare on stderr, and the exit status says
+                        whether anything regressed: 0 no scenario fails that
+                        passed in DIR (known failures tolerated), 1 one does
+                        (2 and 130 as below when this run could not judge)
   --verbose             echo the guest console to stderr
   --qemu PATH           qemu-system-x86_64 to use
   --busybox PATH        static busybox for the guest (default /bin/busybox)
@@ -138,6 +146,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         out: { type: 'string' },
         junit: { type: 'string' },
         kcidb: { type: 'string' },
+        baseline: { type: 'string' },
         qemu: { type: 'string' },
         busybox: { type: 'string' },
         'boot-timeout': { type: 'string' },
@@ -178,6 +187,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     outDir: v.out ?? 'out',
     junit: v.junit ?? null,
     kcidb: v.kcidb ?? null,
+    baseline: v.baseline ?? null,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
     bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),

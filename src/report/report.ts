@@ -39,6 +39,10 @@ export interface Phases {
 
 export interface RunReport {
   tool: string;
+  /** The run's name, stable across runs: <kernel>-smpS-possibleP (absent in reports of older versions). */
+  label?: string;
+  /** The scenarios the run set out to run, in order: those it never reached are missing from `scenarios`. */
+  planned?: string[];
   /** The stress streams' seed: --seed replays them. */
   seed: number;
   startedAt: string;

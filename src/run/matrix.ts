@@ -73,6 +73,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
         smp: cell.smp,
         possibleCpus: cell.possibleCpus,
         runDir: path.join(dir, label),
+        label,
         progress: (line) => opts.progress(`[${label}] ${line}`),
         tap: (text) => void lines.push(text),
       });

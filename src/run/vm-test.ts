@@ -40,6 +40,8 @@ export interface VmTestOptions extends RunSettings {
   runDir?: string;
   /** Stop after the first scenario that fails or crashes (TAP "Bail out!"): a verdict, not the full picture. */
   failFast?: boolean;
+  /** The run's stable name in reports and comparisons (a matrix cell's label). */
+  label?: string;
 }
 
 export { SCENARIOS };
@@ -64,6 +66,8 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   const files = await makeRunDir(opts.outDir, new Date(), opts.runDir);
   const report: RunReport = {
     tool: 'pcpu-refcnt-harness vm-test',
+    ...(opts.label ? { label: opts.label } : {}),
+    planned: opts.scenarios.map((s) => s.name),
     seed: opts.seed,
     startedAt: new Date().toISOString(),
     ok: false,

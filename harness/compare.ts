@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/** `make compare`: two runs side by side. Wiring only; the work is in src/report/compare.ts. */
+import { parseArgs } from 'node:util';
+import { HarnessError } from '../src/errors.js';
+import { compareRuns, comparisonTable } from '../src/report/compare.js';
+import { loadRuns } from '../src/run/load-runs.js';
+
+const HELP = `Usage: compare [--all] A B      (make compare ARGS="A B")
+
+Compares two finished runs, A (the baseline: last week's, the unpatched
+kernel) and B (today's, the patched kernel): per run (kernel x topology)
+and scenario, what changed from A to B:
+
+  regressed   B fails (a reading differed, or the kernel complained) where A did not
+  fixed       A failed, B passes
+  changed     any other change of verdict (e.g. a pass that became a skip or an error)
+  new, gone   a scenario or run only in B, or only in A
+  unchanged   the same verdict
+
+A and B are run directories (out/runs/<time>-<pid>) or report.json files of
+vm-test (one run or a matrix) or make mutants. Runs are paired by their
+label (<kernel>-smpS-possibleP); when A and B share none (two kernels), by
+topology.
+
+  --all       list unchanged scenarios too
+  -h, --help  this text
+
+Exit status: 0 nothing regressed; 1 a scenario regressed; 2 bad usage.
+`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new HarnessError(`expected two runs, got ${positionals.length}`, 'pass A B: two run directories or report.json files (see --help)');
+  const [a, b] = await Promise.all(positionals.map(loadRuns));
+  const c = compareRuns(a ?? [], b ?? []);
+  process.stdout.write(`A: ${positionals[0]} (${a?.map((r) => r.label).join(', ')})\nB: ${positionals[1]} (${b?.map((r) => r.label).join(', ')})\n\n${comparisonTable(c, values.all === true)}\n`);
+  return c.counts.regressed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(e instanceof HarnessError ? `compare: ${e.message}\n` : `compare: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);

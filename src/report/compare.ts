@@ -1,0 +1,103 @@
+/**
+ * Two sets of runs side by side (last week's and today's, a kernel and its
+ * patched self): per run (kernel x topology) and scenario, what changed.
+ * Runs are matched by label; when the two sides share no label (two
+ * different kernels), by topology. Pure.
+ */
+import type { RunReport } from './report.js';
+import { scenarioOutcomes, type ScenarioOutcome, type Verdict } from './results.js';
+
+export interface LabelledRun {
+  label: string;
+  report: RunReport;
+}
+
+export type Change = 'regressed' | 'fixed' | 'unchanged' | 'changed' | 'new' | 'gone';
+
+export interface ComparedScenario {
+  run: string;
+  scenario: string;
+  a: Verdict | null;
+  b: Verdict | null;
+  change: Change;
+  /** Why B is not a pass (its first difference, complaint or error), when it changed. */
+  detail: string;
+}
+
+export interface Comparison {
+  /** How runs were paired: by label, or by topology when the labels differ. */
+  matchedBy: 'label' | 'topology';
+  rows: ComparedScenario[];
+  counts: Record<Change, number>;
+}
+
+const topology = (label: string): string => /smp\d+-possible\d+$/.exec(label)?.[0] ?? label;
+
+type Class = 'good' | 'skip' | 'bad' | 'unjudged';
+const classOf = (v: Verdict): Class => (v === 'pass' ? 'good' : v === 'skip' ? 'skip' : v === 'fail' || v === 'crash' ? 'bad' : 'unjudged');
+
+export function changeOf(a: Verdict | null, b: Verdict | null): Change {
+  if (a === null) return 'new';
+  if (b === null) return 'gone';
+  if (a === b) return 'unchanged';
+  const [ca, cb] = [classOf(a), classOf(b)];
+  if (cb === 'bad' && ca !== 'bad') return 'regressed';
+  if (ca === 'bad' && cb === 'good') return 'fixed';
+  return 'changed';
+}
+
+/**
+ * Every scenario the run set out to run. A report of an older version does
+ * not say: a run that stopped early is taken to have planned what the other
+ * side ran, so what it never reached is not-run, not gone.
+ */
+function outcomes(run: LabelledRun, otherNames: readonly string[]): Map<string, ScenarioOutcome> {
+  const r = run.report;
+  const ran = r.scenarios.map((s) => s.name);
+  const planned = r.planned ?? (r.error ? [...new Set([...ran, ...otherNames])] : ran);
+  const suite = planned.map((name) => ({ name, claim: r.scenarios.find((s) => s.name === name)?.claim ?? '' }));
+  return new Map(scenarioOutcomes({ label: run.label, report: r, console: [] }, suite).map((o) => [o.name, o]));
+}
+
+/**
+ * `onlyB`: only what B ran (the runs and scenarios it set out to run), as
+ * --baseline wants it: a run of two scenarios against a full baseline is no
+ * list of 18 gone ones.
+ */
+export function compareRuns(a: readonly LabelledRun[], b: readonly LabelledRun[], onlyB = false): Comparison {
+  const shared = a.some((x) => b.some((y) => y.label === x.label));
+  const key = shared ? (r: LabelledRun): string => r.label : (r: LabelledRun): string => topology(r.label);
+  const keys = [...new Set([...(onlyB ? [] : a.map(key)), ...b.map(key)])];
+  const rows: ComparedScenario[] = [];
+  for (const k of keys) {
+    const ra = a.find((r) => key(r) === k);
+    const rb = b.find((r) => key(r) === k);
+    const names = (r: LabelledRun | undefined): string[] => r?.report.planned ?? r?.report.scenarios.map((s) => s.name) ?? [];
+    const oa = ra ? outcomes(ra, names(rb)) : new Map<string, ScenarioOutcome>();
+    const ob = rb ? outcomes(rb, names(ra)) : new Map<string, ScenarioOutcome>();
+    const run = ra && rb && ra.label !== rb.label ? `${ra.label} / ${rb.label}` : (rb ?? ra)?.label ?? k;
+    for (const name of [...new Set([...(onlyB ? [] : oa.keys()), ...ob.keys()])]) {
+      const va = oa.get(name)?.verdict ?? null;
+      const vb = ob.get(name)?.verdict ?? null;
+      const change = changeOf(va, vb);
+      const why = ob.get(name);
+      rows.push({ run, scenario: name, a: va, b: vb, change, detail: change === 'unchanged' || !why ? '' : why.message });
+    }
+  }
+  const counts = { regressed: 0, fixed: 0, unchanged: 0, changed: 0, new: 0, gone: 0 } as Record<Change, number>;
+  for (const r of rows) counts[r.change]++;
+  return { matchedBy: shared ? 'label' : 'topology', rows, counts };
+}
+
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** The comparison as a table for people: every row that changed (all with `all`), then the counts. */
+export function comparisonTable(c: Comparison, all = false): string {
+  const rows = c.rows.filter((r) => all || r.change !== 'unchanged');
+  const lines = ['| run | scenario | A | B | change | B, where it is not a pass |', '|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.run} | ${r.scenario} | ${r.a ?? '-'} | ${r.b ?? '-'} | ${r.change === 'regressed' ? '**regressed**' : r.change} | ${clip(r.detail, 110).replace(/\|/g, '\\|')} |`);
+  if (rows.length === 0) lines.push('| (nothing changed) | | | | | |');
+  const n = c.counts;
+  lines.push('', `${n.regressed} regressed, ${n.fixed} fixed, ${n.changed} changed, ${n.new} new, ${n.gone} gone, ${n.unchanged} unchanged (runs matched by ${c.matchedBy})`);
+  return lines.join('\n');
+}

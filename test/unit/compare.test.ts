@@ -1,0 +1,45 @@
+import t from 'tap';
+import type { RunReport } from '../../src/report/report.js';
+import { changeOf, compareRuns, comparisonTable, type LabelledRun } from '../../src/report/compare.js';
+import { fixture } from '../fixtures.js';
+
+const run = (dir: string, label: string): LabelledRun => ({ label, report: JSON.parse(fixture(`runs/${dir}/report.json`)) as RunReport });
+const good = run('refcount-unpatched-smp3-possible4', 'refcount-smp3-possible4');
+const bad = run('refcount-hold-lost-update-smp3-possible4', 'refcount-smp3-possible4');
+
+t.test('what a change of verdict means', async (t) => {
+  t.equal(changeOf('pass', 'fail'), 'regressed');
+  t.equal(changeOf('skip', 'crash'), 'regressed', 'a check that now runs and fails');
+  t.equal(changeOf('fail', 'pass'), 'fixed');
+  t.equal(changeOf('fail', 'crash'), 'changed', 'still bad, another way');
+  t.equal(changeOf('pass', 'skip'), 'changed', 'a pass that became a skip is no pass, but no regression');
+  t.equal(changeOf('pass', 'not-run'), 'changed');
+  t.equal(changeOf('pass', 'pass'), 'unchanged');
+  t.equal(changeOf(null, 'pass'), 'new');
+  t.equal(changeOf('pass', null), 'gone');
+});
+
+t.test('a kernel against its mutant, from saved runs: the regression named, what never ran not called gone', async (t) => {
+  const c = compareRuns([good], [bad]);
+  t.equal(c.matchedBy, 'label');
+  t.same(c.rows.filter((r) => r.change === 'regressed').map((r) => r.scenario), ['racing-reader']);
+  t.match(c.rows.find((r) => r.scenario === 'racing-reader')?.detail, /the kernel complained: unregister_netdevice: waiting for rprace0/);
+  t.equal(c.rows.find((r) => r.scenario === 'stress')?.b, 'not-run', 'the run stopped before it: not-run');
+  t.same(c.counts, { regressed: 1, fixed: 0, changed: 15, new: 0, gone: 0, unchanged: 4 });
+  const table = comparisonTable(c);
+  t.match(table, /^\| refcount-smp3-possible4 \| racing-reader \| pass \| crash \| \*\*regressed\*\* \|/m);
+  t.notMatch(table, /\| lifecycle \|/, 'unchanged rows only with --all');
+  t.match(comparisonTable(c, true), /\| lifecycle \| pass \| pass \| unchanged \|/);
+  const subset: LabelledRun = { ...good, report: { ...good.report, planned: ['lifecycle', 'extremes'], scenarios: good.report.scenarios.filter((x) => ['lifecycle', 'extremes'].includes(x.name)) } };
+  t.same(compareRuns([bad], [subset], true).counts, { regressed: 0, fixed: 0, changed: 0, new: 0, gone: 0, unchanged: 2 }, 'only what B ran (--baseline)');
+  t.same(compareRuns([bad], [good]).rows.filter((r) => r.change === 'fixed').map((r) => r.scenario), ['racing-reader'], 'the other way round: fixed');
+});
+
+t.test('two kernels: runs paired by topology when no label is shared', async (t) => {
+  const c = compareRuns([{ ...good, label: 'pcpu-smp3-possible4' }], [{ ...bad, label: 'mutant-smp3-possible4' }]);
+  t.equal(c.matchedBy, 'topology');
+  t.equal(c.rows[0]?.run, 'pcpu-smp3-possible4 / mutant-smp3-possible4');
+  t.equal(c.counts.regressed, 1);
+  const apart = compareRuns([{ ...good, label: 'pcpu-smp2-possible4' }], [{ ...bad, label: 'pcpu-smp3-possible4' }]);
+  t.same([apart.counts.gone, apart.counts.new, apart.counts.unchanged], [20, 5, 0], 'different topologies are different runs');
+});
