@@ -7,7 +7,8 @@
  * declares the CpuHotplug capability (qemu-cpu-hotplug.ts).
  */
 import net from 'node:net';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
 import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
 import { QmpClient } from '../vm/qmp.js';
@@ -68,10 +69,37 @@ export class QemuTarget implements Target {
       await target.waitReady(opts.bootTimeoutMs);
       await target.startCpuHotplug();
     } catch (e) {
+      if (e instanceof TargetError && e.kind === 'boot-timeout') e.message += await target.snapshotHungBoot();
       await target.close();
       throw e;
     }
     return target;
+  }
+
+  /**
+   * A boot that never reached the agent, booted quiet, may leave an empty
+   * console: ask QEMU where the vCPUs are before stopping it, and keep that
+   * next to the console log. Returns what to add to the error message.
+   */
+  private async snapshotHungBoot(): Promise<string> {
+    const sock = this.opts.guest.qmpSocket;
+    if (!sock) return '';
+    const file = path.join(path.dirname(this.opts.consoleLog), 'qemu-state.txt');
+    try {
+      const qmp = await QmpClient.connect(sock, { timeoutMs: 5000 });
+      try {
+        const status = (await qmp.execute('query-status', undefined, 5000)) as { status?: string };
+        const regs = String(await qmp.execute('human-monitor-command', { 'command-line': 'info registers -a' }, 10_000));
+        await writeFile(file, `# QEMU at the boot timeout: query-status ${JSON.stringify(status)}\n# info registers -a\n${regs}`);
+        // A CPU in 64-bit mode prints RIP, one still in real or protected mode (an AP not started) EIP.
+        const ips = [...regs.matchAll(/^([ER]IP)=([0-9a-f]+)/gm)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+        return `; QEMU was ${status.status ?? '?'}, its vCPUs at ${ips || '?'}: ${file} (map an address with: addr2line -f -e vmlinux ADDRESS)`;
+      } finally {
+        qmp.close();
+      }
+    } catch (e) {
+      return `; QEMU's state could not be read (${(e as Error).message.split('\n')[0]})`;
+    }
   }
 
   /** Connects QMP and maps the CPUs, where the layout makes CPUs pluggable. */

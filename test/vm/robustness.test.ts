@@ -5,7 +5,7 @@
  * in-guest workers that outlive their timeout are stopped and accounted for.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -103,6 +103,29 @@ t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async
   t.equal(r.exitCode, 130);
   t.same(await strayQemus(), [], 'no QEMU left running');
   t.same(await tempDirs(), before, 'no temp directory left behind');
+});
+
+t.test('a boot that never reaches the agent: the error says where the vCPUs were, the state is kept', async (t) => {
+  const kernel = await discoverKernel();
+  const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), module: mod.ko });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  try {
+    // 300 ms: no kernel is up by then, which is all this needs: a boot that times out while QEMU runs.
+    const boot = QemuTarget.boot({
+      guest: { qemu: 'qemu-system-x86_64', kernel: kernel.image, initrd: initrd.path, accel: 'tcg', machine: 'pc', cpus: 2, memoryMb: 256, channelSocket: path.join(dir, 'ch.sock'), qmpSocket: path.join(dir, 'qmp.sock'), cmdline: [], agentIdleSec: 120 },
+      consoleLog: path.join(dir, 'console.log'),
+      bootTimeoutMs: 300,
+      defaultTimeoutMs: 30_000,
+      onConsoleLine: () => undefined,
+    });
+    const err = await boot.then(() => null, (e: Error) => e);
+    t.match(err?.message, /the guest agent did not start within 0.3 s; QEMU was running, its vCPUs at [ER]IP [0-9a-f]{8,16}, [ER]IP [0-9a-f]{8,16}: .*qemu-state\.txt/);
+    t.match(await readFile(path.join(dir, 'qemu-state.txt'), 'utf8'), /^[ER]IP=[0-9a-f]{8,16}/m, 'the registers of every vCPU are kept');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.same(await strayQemus(), [], 'QEMU stopped');
 });
 
 t.test('two runs at once do not collide', async (t) => {

@@ -14,12 +14,16 @@ import { matrixReportOf, OUT, reportOf, strayQemus, vmTest } from '../vm-harness
 import { kcidbValidator } from '../kcidb-schema.js';
 import type { KcidbDocument } from '../../src/report/kcidb.js';
 
+/** The passing run of the first test: the baseline the fault run is compared with. */
+let passingRun: string | null = null;
+
 t.test('make vm-test on the stock kernel: both default topologies, every scenario matches the model', async (t) => {
   const r = await vmTest([]);
   t.equal(r.exitCode, 0, `exit status 0\n${r.all}`);
   t.notMatch(r.stdout, /not ok/);
   const matrix = await matrixReportOf(r.stderr);
   t.equal(matrix.ok, true);
+  passingRun = matrix.dir;
   t.same(matrix.cells.map((c) => c.label).sort(), ['stock-smp2-possible4', 'stock-smp4-possible64']);
   for (const cell of matrix.cells) {
     t.match(r.stdout, new RegExp(`^ok \\d+ - ${cell.label}$`, 'm'), `TAP: ${cell.label} ok`);
@@ -51,8 +55,13 @@ t.test('make vm-test on the stock kernel: both default topologies, every scenari
 });
 
 t.test('a kernel that counts a hold twice fails the run, with diffs', async (t) => {
-  const r = await vmTest(['--smp', '2', '--fault', 'hold-twice', '--scenario', 'hold-put-every-cpu', '--scenario', 'lifecycle']);
+  const baseline = passingRun ? ['--baseline', passingRun] : [];
+  const r = await vmTest(['--smp', '2', '--fault', 'hold-twice', '--scenario', 'hold-put-every-cpu', '--scenario', 'lifecycle', ...baseline]);
   t.equal(r.exitCode, 1, 'exit status 1: a reading differed');
+  if (passingRun) {
+    t.match(r.stderr, /^\| stock-smp2-possible4 \| hold-put-every-cpu \| pass \| fail \| \*\*regressed\*\* \| a reading differed from the model: hold rphold0 x3 on CPU 0 \|$/m, '--baseline: the regression against the passing run');
+    t.match(r.stderr, /^1 regressed, 0 fixed, 0 changed, 0 new, 0 gone, 1 unchanged \(runs matched by label\)$/m, 'paired with the same run of the matrix by label');
+  }
   t.match(r.stdout, /^    # hold-put-every-cpu: fail\n    1\.\.\d+\nnot ok 1 - hold-put-every-cpu # time=/m, "the name alone on the result line, the status in a comment before it");
   t.match(r.stdout, /^ok 2 - lifecycle /m, 'scenarios without holds still pass');
   t.match(r.stderr, /FAIL: 1\/2 scenarios matched the model/);
