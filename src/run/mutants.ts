@@ -87,17 +87,24 @@ export function mutantVerdict(r: RunReport): 'killed' | 'survived' | 'error' {
   return 'survived';
 }
 
-/** Where a failed run first parted from the model: scenario, and the step or console finding. */
+/**
+ * Where a failed run first parted from the model: scenario, and the step or
+ * console finding. Evidence first: a scenario that only errored (a device
+ * that never came, a refused command) is named only when none failed.
+ */
 export function firstDifference(r: RunReport): { scenario: string; differed: string } | null {
-  for (const s of r.scenarios) {
-    if (s.status === 'pass' || s.status === 'skip') continue;
+  const describe = (s: RunReport['scenarios'][number]): { scenario: string; differed: string } => {
     const step = s.steps.find((x) => !x.ok);
     const diff = (step?.diff ?? '').split('\n').filter((l) => /^[-+]\s/.test(l)).join(' ').replace(/\s+/g, ' ');
     const crash = s.crashes[0];
     const differed = step ? `${step.op}: ${diff}` : crash ? `kernel: ${crash.title}` : (s.error ?? s.status);
     return { scenario: s.name, differed };
-  }
+  };
+  const failed = r.scenarios.find((s) => s.status === 'fail' || s.status === 'crash');
+  if (failed) return describe(failed);
   if (r.crashes[0]) return { scenario: '(between scenarios)', differed: `kernel: ${r.crashes[0].title}` };
+  const errored = r.scenarios.find((s) => s.status === 'error');
+  if (errored) return describe(errored);
   if (r.error) return { scenario: '(run)', differed: r.error.split('\n')[0] ?? r.error };
   return null;
 }

@@ -50,6 +50,12 @@ t.test('a failed run: the first scenario that failed, and what differed there', 
     differed: 'kernel: BUG: kernel BUG at net/core/dev.c:10567!',
   });
   t.equal(firstDifference(run([{ name: 'a', status: 'pass', steps: [], crashes: [] }])), null);
+  // possible-is-present: cpu-unplug could not plug a CPU (an error, no evidence), possible-cpus read the wrong mask.
+  const killedLater = run([
+    { name: 'cpu-unplug', status: 'error', error: 'waited 30 s for a new CPU in the present mask', steps: [], crashes: [] },
+    { name: 'possible-cpus', status: 'fail', steps: [{ op: 'possible CPUs', ok: false, predicted: {}, observed: {}, diff: '-   "possible": 4\n+   "possible": 3' }], crashes: [] },
+  ]);
+  t.same(firstDifference(killedLater), { scenario: 'possible-cpus', differed: 'possible CPUs: - "possible": 4 + "possible": 3' }, 'the kill is named by the evidence, not by an earlier error');
 });
 
 t.test('the table and the scenarios no mutant proves', async (t) => {
