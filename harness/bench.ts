@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
 import { runBench } from '../src/bench/run.js';
+import { abortOnSignals } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -14,13 +15,7 @@ async function main(): Promise<number> {
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const interrupt = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      process.stderr.write(`\nbench: ${sig}: stopping the guest and writing what was measured\n`);
-      interrupt.abort();
-    });
-  }
+  const interrupt = abortOnSignals('bench', 'stopping the guest and writing what was measured');
   const { report, table } = await runBench({
     ...args,
     repoRoot,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { buildVariant } from '../src/kernel/build-variant.js';
 import { isVariant, VARIANT_NAMES, VARIANTS, type VariantName } from '../src/kernel/variants.js';
+import { abortOnSignals } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,12 +34,19 @@ async function main(): Promise<number> {
     if (!isVariant(n)) throw new HarnessError(`no kernel variant "${n}"`, `pass --variant with one of: ${VARIANT_NAMES.join(', ')}`);
     return n;
   });
-  const ac = new AbortController();
-  process.on('SIGINT', () => ac.abort());
+  const ac = abortOnSignals('kernels', 'stopping the build (it resumes next time)');
   const progress = (line: string): void => void process.stderr.write(`kernels: ${line}\n`);
   const rows: string[] = [];
   for (const name of names as VariantName[]) {
-    const b = await buildVariant(name, { repoRoot, progress, signal: ac.signal });
+    const b = await buildVariant(name, { repoRoot, progress, signal: ac.signal }).catch((e: unknown) => {
+      // A build stopped by a signal is no failed build: say so, exit 130.
+      if (ac.signal.aborted) return null;
+      throw e;
+    });
+    if (!b) {
+      progress(`${name}: interrupted; the next make kernels resumes the build`);
+      return 130;
+    }
     rows.push(`${name.padEnd(9)} ${b.release.padEnd(18)} ${(b.reused ? 'reused' : `built in ${b.seconds} s`).padEnd(18)} ${b.dir}`);
     progress(`${name}: ${b.reused ? 'up to date' : `built in ${b.seconds} s`}`);
   }

@@ -8,6 +8,7 @@ import { HarnessError } from '../src/errors.js';
 import { mutantTable, scenarioKills, unprovenScenarios } from '../src/report/mutant-table.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
+import { abortOnSignals } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -57,8 +58,7 @@ async function main(): Promise<number> {
   }
   const seed = values.seed !== undefined ? Number(values.seed) : randomInt(2 ** 32);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new HarnessError(`--seed ${values.seed} is not a u32`, 'pass --seed N with 0 <= N < 4294967296');
-  const ac = new AbortController();
-  process.on('SIGINT', () => ac.abort());
+  const ac = abortOnSignals('mutants', 'stopping the run and reverting the mutant applied');
   const progress = (line: string): void => void process.stderr.write(`mutants: ${line}\n`);
   progress(`seed ${seed}`);
   const run = runMutants({

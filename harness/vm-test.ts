@@ -15,6 +15,7 @@ import { compareRuns, comparisonTable, type LabelledRun } from '../src/report/co
 import { loadRuns } from '../src/run/load-runs.js';
 import { EXIT } from '../src/report/summary.js';
 import type { FinishedRun } from '../src/report/results.js';
+import { abortOnSignals } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -35,13 +36,7 @@ async function main(): Promise<number> {
     const file = c.spec.kernelTree ?? (c.spec.kernel && !(KERNEL_NAMES as readonly string[]).includes(c.spec.kernel) ? c.spec.kernel : undefined);
     if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${KERNEL_NAMES.join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
   }
-  const interrupt = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      process.stderr.write(`\nvm-test: ${sig}: stopping the guest and writing the report\n`);
-      interrupt.abort();
-    });
-  }
+  const interrupt = abortOnSignals('vm-test', 'stopping the guest and writing the report');
   const common = {
     ...args,
     moduleParams: (args.fault === 'hold-twice' ? { fault_hold_twice: true } : {}) as Record<string, boolean>,
