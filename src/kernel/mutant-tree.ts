@@ -46,14 +46,14 @@ async function patch(dir: string, text: string, args: string[]): Promise<{ ok: b
 }
 
 export async function applyMutant(dir: string, m: Mutant): Promise<void> {
+  // A patch that fails half-way leaves the hunks that applied: try it first, touch nothing if it would fail.
+  const dry = await patch(dir, m.patch, ['--forward', '--dry-run']);
+  if (!dry.ok) throw new HarnessError(`mutant ${m.variant}/${m.name} does not apply to ${dir}:\n${dry.out}`, `refresh vm/mutants/${m.variant}/${m.name}.patch against the source (diff -u a/FILE b/FILE)`);
   await unshare(dir, m.files);
   // The marker goes first: whatever happens next, the tree knows what may be applied.
   await writeFile(path.join(dir, MARKER), m.patch);
   const r = await patch(dir, m.patch, ['--forward']);
-  if (!r.ok) {
-    await rm(path.join(dir, MARKER), { force: true });
-    throw new HarnessError(`mutant ${m.variant}/${m.name} does not apply to ${dir}:\n${r.out}`, `refresh vm/mutants/${m.variant}/${m.name}.patch against the source (diff -u a/FILE b/FILE)`);
-  }
+  if (!r.ok) throw new HarnessError(`mutant ${m.variant}/${m.name} failed to apply to ${dir} after a clean dry run:\n${r.out}`, `remove ${dir} (it is linked again from the source)`);
 }
 
 export async function revertMutant(dir: string, m: Mutant): Promise<void> {
@@ -69,11 +69,14 @@ export async function revertMutant(dir: string, m: Mutant): Promise<void> {
 export async function restoreSource(dir: string): Promise<string | null> {
   const text = await readFile(path.join(dir, MARKER), 'utf8').catch(() => null);
   if (text === null) return null;
-  // Died between writing the marker and patching: nothing to revert.
   if ((await patch(dir, text, ['-R', '--dry-run'])).ok) {
     const r = await patch(dir, text, ['-R']);
     if (!r.ok) throw new HarnessError(`${dir} holds a mutant that cannot be reverted:\n${r.out}`, `remove ${dir} (it is linked again from the source)`);
+  } else if (!(await patch(dir, text, ['--forward', '--dry-run'])).ok) {
+    // Neither applied nor cleanly absent: part of it is in. Never build that.
+    throw new HarnessError(`${dir} holds part of a mutant (${text.split('\n')[0] ?? ''})`, `remove ${dir} (it is linked again from the source)`);
   }
+  // Else the run died between writing the marker and patching: nothing to revert.
   await rm(path.join(dir, MARKER), { force: true });
   return text.split('\n')[0] ?? '';
 }
