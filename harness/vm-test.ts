@@ -68,15 +68,17 @@ async function main(): Promise<number> {
 }
 
 /**
- * With --baseline, the verdict is the comparison's: known failures are
- * tolerated, a scenario that fails where the baseline passed is not. A run
- * that could not judge the kernel (set-up error, interrupt) keeps its status.
+ * With --baseline, the verdict is the comparison's: known differing
+ * readings are tolerated, a scenario that fails where the baseline passed
+ * (or with no baseline) is not. A kernel complaint or a dead guest (3), a
+ * set-up error (2) or an interrupt (130) keeps its status.
  */
 function againstBaseline(baseline: LabelledRun[] | null, runs: readonly FinishedRun[], exit: number): number {
   if (!baseline) return exit;
   const c = compareRuns(baseline, runs, true);
   process.stderr.write(`\nvm-test: against the baseline:\n${comparisonTable(c)}\n`);
-  if (exit === EXIT.usage || exit === EXIT.interrupted) return exit;
+  // Only differing readings are tolerated against the baseline: a crash, a dead guest, a set-up error or an interrupt keep their status.
+  if (exit !== EXIT.mismatch && exit !== EXIT.ok) return exit;
   return c.counts.regressed > 0 ? EXIT.mismatch : EXIT.ok;
 }
 

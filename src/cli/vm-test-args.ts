@@ -106,8 +106,9 @@ Output:
                         report.json) as this one finishes: the table of
                         make compare on stderr, and the exit status says
                         whether anything regressed: 0 no scenario fails that
-                        passed in DIR (known failures tolerated), 1 one does
-                        (2 and 130 as below when this run could not judge)
+                        passed in DIR or is new (known differing readings
+                        tolerated), 1 one does; a kernel complaint or dead
+                        guest (3), set-up error (2), interrupt (130) as below
   --verbose             echo the guest console to stderr
   --qemu PATH           qemu-system-x86_64 to use
   --busybox PATH        static busybox for the guest (default /bin/busybox)

@@ -2,7 +2,10 @@
  * Two sets of runs side by side (last week's and today's, a kernel and its
  * patched self): per run (kernel x topology) and scenario, what changed.
  * Runs are matched by label; when the two sides share no label (two
- * different kernels), by topology. Pure.
+ * different kernels) and each names one run per topology, by topology. A
+ * scenario that fails with nothing to compare it with counts as regressed.
+ * Each run also has a RUN_LEVEL row: kernel complaints no scenario owns, a
+ * guest that hung or died. Pure.
  */
 import type { RunReport } from './report.js';
 import { scenarioOutcomes, type ScenarioOutcome, type Verdict } from './results.js';
@@ -37,7 +40,8 @@ type Class = 'good' | 'skip' | 'bad' | 'unjudged';
 const classOf = (v: Verdict): Class => (v === 'pass' ? 'good' : v === 'skip' ? 'skip' : v === 'fail' || v === 'crash' ? 'bad' : 'unjudged');
 
 export function changeOf(a: Verdict | null, b: Verdict | null): Change {
-  if (a === null) return 'new';
+  // Nothing to tolerate it against: a new failure is a regression.
+  if (a === null) return b !== null && classOf(b) === 'bad' ? 'regressed' : 'new';
   if (b === null) return 'gone';
   if (a === b) return 'unchanged';
   const [ca, cb] = [classOf(a), classOf(b)];
@@ -65,7 +69,9 @@ function outcomes(run: LabelledRun, otherNames: readonly string[]): Map<string, 
  * list of 18 gone ones.
  */
 export function compareRuns(a: readonly LabelledRun[], b: readonly LabelledRun[], onlyB = false): Comparison {
-  const shared = a.some((x) => b.some((y) => y.label === x.label));
+  // By topology only when it names one run on each side: two kernels on one topology are not one run.
+  const unique = (rs: readonly LabelledRun[]): boolean => new Set(rs.map((r) => topology(r.label))).size === rs.length;
+  const shared = a.some((x) => b.some((y) => y.label === x.label)) || !unique(a) || !unique(b);
   const key = shared ? (r: LabelledRun): string => r.label : (r: LabelledRun): string => topology(r.label);
   const keys = [...new Set([...(onlyB ? [] : a.map(key)), ...b.map(key)])];
   const rows: ComparedScenario[] = [];

@@ -58,10 +58,30 @@ function explain(s: ScenarioResult): { message: string; detail: string } {
   }
 }
 
-/** Every scenario of the suite, in suite order, for one run. */
+/** The name of the outcome that stands for the run itself: what no scenario owns. */
+export const RUN_LEVEL = 'run-level';
+
+/**
+ * What no scenario owns: kernel complaints between scenarios (boot, module
+ * load, a device an earlier scenario could not free) and a run that stopped
+ * (a hung or dead guest is a crash; a set-up error or interrupt judged nothing).
+ */
+function runOutcome(run: FinishedRun): ScenarioOutcome {
+  const r = run.report;
+  const crashes = r.crashes.map((c) => `${c.title} (console line ${c.line})\n${c.excerpt}`).join('\n\n');
+  const base = { name: RUN_LEVEL, claim: 'the kernel says nothing no scenario expected, and the run completes', duration: 0, consoleExcerpt: '', result: null };
+  if (r.crashes.length > 0 || r.errorKind === 'guest') {
+    const first = r.crashes[0]?.title ?? r.error?.split('\n')[0] ?? '?';
+    return { ...base, verdict: 'crash', message: `the kernel complained or the guest stopped: ${first}`, detail: [crashes, r.error ?? ''].filter(Boolean).join('\n\n') };
+  }
+  if (r.error) return { ...base, verdict: 'error', message: `the run stopped: ${r.error.split('\n')[0]}`, detail: r.error };
+  return { ...base, verdict: 'pass', message: '', detail: '' };
+}
+
+/** Every scenario of the suite, in suite order, for one run, then the run itself (RUN_LEVEL). */
 export function scenarioOutcomes(run: FinishedRun, suite: readonly { name: string; claim: string }[]): ScenarioOutcome[] {
   const byName = new Map(run.report.scenarios.map((s) => [s.name, s]));
-  return suite.map((sc) => {
+  const perScenario = suite.map((sc): ScenarioOutcome => {
     const s = byName.get(sc.name);
     if (!s) {
       const why = run.report.error ? `the run stopped before it: ${run.report.error.split('\n')[0]}` : 'the run stopped before it (--fail-fast after a failure)';
@@ -72,4 +92,5 @@ export function scenarioOutcomes(run: FinishedRun, suite: readonly { name: strin
     const excerpt = (lines.length > MAX_CONSOLE_LINES ? [`[${lines.length - MAX_CONSOLE_LINES} earlier lines in the console log]`, ...lines.slice(-MAX_CONSOLE_LINES)] : lines).join('\n');
     return { name: s.name, claim: s.claim, verdict: s.status, duration: s.durationMs / 1000, ...explain(s), consoleExcerpt: excerpt, result: s };
   });
+  return [...perScenario, runOutcome(run)];
 }

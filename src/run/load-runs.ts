@@ -34,7 +34,12 @@ export async function loadRuns(given: string): Promise<LabelledRun[]> {
   }
   if (Array.isArray(doc.outcomes)) {
     const outcomes = (doc.outcomes as { name: string; kernel: string; report: string | null }[]).filter((o) => o.report !== null);
-    return Promise.all(outcomes.map(async (o) => ({ label: `${o.kernel}-${o.name}`, report: (await json(o.report as string, `${given}: ${o.kernel}/${o.name}`)) as RunReport })));
+    return Promise.all(
+      outcomes.map(async (o) => {
+        const report = (await json(o.report as string, `${given}: ${o.kernel}/${o.name}`)) as RunReport;
+        return { label: report.label ?? `${o.kernel}-${o.name}`, report };
+      }),
+    );
   }
   if (Array.isArray(doc.scenarios)) {
     const r = doc as unknown as RunReport;

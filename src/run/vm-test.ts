@@ -211,7 +211,7 @@ async function runScenario(
     if (e instanceof TargetError && e.kind === 'guest-died') await target.qemu.exited;
   }
   if (!target.failure) {
-    const c = await cleanupDevices(probe, info).catch((e: Error) => ({ error: `cleanup: ${e.message}`, stuck: [] as string[] }));
+    const c = await cleanupDevices(probe, info, stuckBefore).catch((e: Error) => ({ error: `cleanup: ${e.message}`, stuck: [] as string[] }));
     error ??= c.error;
     for (const name of c.stuck) stuck.add(name);
   }
@@ -243,12 +243,14 @@ async function runScenario(
  * holds, unregisters, frees. Returns an error message if that failed, and
  * the devices that could not be freed (a kernel that never lets go).
  */
-async function cleanupDevices(probe: RefProbe, info: ProbeInfo): Promise<{ error?: string; stuck: string[] }> {
+async function cleanupDevices(probe: RefProbe, info: ProbeInfo, known: ReadonlySet<string>): Promise<{ error?: string; stuck: string[] }> {
   const devices = await probe.devices();
   const online = info.topology.online[0] ?? 0;
   const stuck: string[] = [];
   let error: string | undefined;
   for (const d of devices.values()) {
+    // Already stuck after an earlier scenario: waiting on it again would only make this one an error too.
+    if (known.has(d.name)) continue;
     // A stress run can leave more than one put may drop (max_count): put in batches.
     for (let left = d.held; left > 0; left -= info.maxCount) await probe.ctl(`put ${d.name} ${online} ${Math.min(left, info.maxCount)}`);
     if (d.tracked) await probe.ctl(`put_tracked ${d.name} ${online}`);

@@ -35,9 +35,10 @@ t.test('JUnit: a testsuite per run, a testcase per scenario of the suite, the ve
   t.equal(wellFormed(xml), null, 'well-formed');
   const suites = [...xml.matchAll(/<testsuite name="([^"]+)" tests="(\d+)" failures="(\d+)" errors="(\d+)" skipped="(\d+)"/g)].map((m) => m.slice(1));
   t.same(suites, [
-    ['refcount-unpatched-smp3-possible4', String(suite.length), '0', '0', '1'],
-    // racing-reader: the kernel complained; it hung in the unregister after, so 15 scenarios never ran.
-    ['refcount-hold-lost-update-smp3-possible4', String(suite.length), '1', String(suite.length - 5), '0'],
+    // A testcase per scenario, and one for the run itself (run-level).
+    ['refcount-unpatched-smp3-possible4', String(suite.length + 1), '0', '0', '1'],
+    // racing-reader: the kernel complained; it hung in the unregister after (run-level: the guest stopped), so 15 scenarios never ran.
+    ['refcount-hold-lost-update-smp3-possible4', String(suite.length + 1), '2', String(suite.length - 5), '0'],
   ]);
   t.match(xml, /<testcase classname="refprobe.refcount-unpatched-smp3-possible4" name="lifecycle" time="[\d.]+"\/>/, 'a pass is a bare testcase');
   t.match(xml, /name="tracker-leak" time="[\d.]+">\n\s+<skipped message="no reference tracker in this kernel/, 'a skip says why');
@@ -59,13 +60,15 @@ t.test('KCIDB: valid against KernelCI\'s v5.3 schema, statuses PASS/FAIL/SKIP/MI
   t.equal(doc.checkouts.length, 2, 'a checkout per kernel banner');
   t.same(doc.builds.map((b) => b.config_name), ['refcount', 'refcount'], 'a build per kernel');
   t.not(doc.tests.find((x) => x.status === 'FAIL')?.build_id, doc.tests[0]?.build_id, 'the mutant\'s tests name its build');
-  t.equal(doc.tests.length, 2 * suite.length);
+  t.equal(doc.tests.length, 2 * (suite.length + 1));
   const status = (label: string, name: string): string | undefined => doc.tests.find((x) => x.id === `refprobe:20261201-060733-10481.${label}.${name}`)?.status;
   t.equal(status('refcount-unpatched-smp3-possible4', 'lifecycle'), 'PASS');
   t.equal(status('refcount-unpatched-smp3-possible4', 'tracker-leak'), 'SKIP');
   t.equal(status('refcount-hold-lost-update-smp3-possible4', 'racing-reader'), 'FAIL');
   t.equal(status('refcount-hold-lost-update-smp3-possible4', 'stress'), 'MISS');
-  t.same([...new Set(doc.tests.map((x) => x.path))], suite.map((s) => `refprobe.${s.name}`), 'the same path in every run: trackable over time');
+  t.same([...new Set(doc.tests.map((x) => x.path))], [...suite.map((s) => `refprobe.${s.name}`), 'refprobe.run-level'], 'the same path in every run: trackable over time');
+  t.equal(status('refcount-hold-lost-update-smp3-possible4', 'run-level'), 'FAIL', 'the guest that stopped answering fails the run, not only a scenario');
+  t.equal(status('refcount-unpatched-smp3-possible4', 'run-level'), 'PASS');
   const fail = doc.tests.find((x) => x.status === 'FAIL');
   t.match(fail?.log_excerpt, /outsideTrueRange/);
   t.match(fail?.output_files?.[0]?.url, /^file:\/\/\/.*console\.log$/);

@@ -16,30 +16,35 @@ t.test('what a change of verdict means', async (t) => {
   t.equal(changeOf('pass', 'not-run'), 'changed');
   t.equal(changeOf('pass', 'pass'), 'unchanged');
   t.equal(changeOf(null, 'pass'), 'new');
+  t.equal(changeOf(null, 'fail'), 'regressed', 'a new failure has nothing to be tolerated against');
   t.equal(changeOf('pass', null), 'gone');
 });
 
 t.test('a kernel against its mutant, from saved runs: the regression named, what never ran not called gone', async (t) => {
   const c = compareRuns([good], [bad]);
   t.equal(c.matchedBy, 'label');
-  t.same(c.rows.filter((r) => r.change === 'regressed').map((r) => r.scenario), ['racing-reader']);
+  t.same(c.rows.filter((r) => r.change === 'regressed').map((r) => r.scenario), ['racing-reader', 'run-level'], 'and the guest that stopped answering');
   t.match(c.rows.find((r) => r.scenario === 'racing-reader')?.detail, /the kernel complained: unregister_netdevice: waiting for rprace0/);
   t.equal(c.rows.find((r) => r.scenario === 'stress')?.b, 'not-run', 'the run stopped before it: not-run');
-  t.same(c.counts, { regressed: 1, fixed: 0, changed: 15, new: 0, gone: 0, unchanged: 4 });
+  t.same(c.counts, { regressed: 2, fixed: 0, changed: 15, new: 0, gone: 0, unchanged: 4 });
   const table = comparisonTable(c);
   t.match(table, /^\| refcount-smp3-possible4 \| racing-reader \| pass \| crash \| \*\*regressed\*\* \|/m);
   t.notMatch(table, /\| lifecycle \|/, 'unchanged rows only with --all');
   t.match(comparisonTable(c, true), /\| lifecycle \| pass \| pass \| unchanged \|/);
   const subset: LabelledRun = { ...good, report: { ...good.report, planned: ['lifecycle', 'extremes'], scenarios: good.report.scenarios.filter((x) => ['lifecycle', 'extremes'].includes(x.name)) } };
-  t.same(compareRuns([bad], [subset], true).counts, { regressed: 0, fixed: 0, changed: 0, new: 0, gone: 0, unchanged: 2 }, 'only what B ran (--baseline)');
-  t.same(compareRuns([bad], [good]).rows.filter((r) => r.change === 'fixed').map((r) => r.scenario), ['racing-reader'], 'the other way round: fixed');
+  t.same(compareRuns([bad], [subset], true).counts, { regressed: 0, fixed: 1, changed: 0, new: 0, gone: 0, unchanged: 2 }, 'only what B ran (--baseline), and the run itself');
+  t.same(compareRuns([bad], [good]).rows.filter((r) => r.change === 'fixed').map((r) => r.scenario), ['racing-reader', 'run-level'], 'the other way round: fixed');
 });
 
 t.test('two kernels: runs paired by topology when no label is shared', async (t) => {
   const c = compareRuns([{ ...good, label: 'pcpu-smp3-possible4' }], [{ ...bad, label: 'mutant-smp3-possible4' }]);
   t.equal(c.matchedBy, 'topology');
   t.equal(c.rows[0]?.run, 'pcpu-smp3-possible4 / mutant-smp3-possible4');
-  t.equal(c.counts.regressed, 1);
+  t.equal(c.counts.regressed, 2);
   const apart = compareRuns([{ ...good, label: 'pcpu-smp2-possible4' }], [{ ...bad, label: 'pcpu-smp3-possible4' }]);
-  t.same([apart.counts.gone, apart.counts.new, apart.counts.unchanged], [20, 5, 0], 'different topologies are different runs');
+  t.same([apart.counts.gone, apart.counts.new, apart.counts.regressed], [21, 4, 2], 'different topologies are different runs: a failure with nothing to compare with is a regression');
+  // Two kernels on one topology against one: no pairing by topology, or one of them would go unexamined.
+  const two = compareRuns([{ ...good, label: 'stock-smp3-possible4' }], [{ ...good, label: 'pcpu-smp3-possible4' }, { ...bad, label: 'refcount-smp3-possible4' }]);
+  t.equal(two.matchedBy, 'label');
+  t.same(two.rows.filter((r) => r.change === 'regressed').map((r) => `${r.run} ${r.scenario}`), ['refcount-smp3-possible4 racing-reader', 'refcount-smp3-possible4 run-level']);
 });
