@@ -6,6 +6,7 @@ import { HarnessError } from '../src/errors.js';
 import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
 import { runBench } from '../src/bench/run.js';
 import { abortOnSignals } from '../src/cli/interrupt.js';
+import { buildPatchPair, patchedName } from '../src/run/verify-patch.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -16,6 +17,15 @@ async function main(): Promise<number> {
     return 0;
   }
   const interrupt = abortOnSignals('bench', 'stopping the guest and writing what was measured');
+  const progress = (line: string): boolean => process.stderr.write(`bench: ${line}\n`);
+  if (args.patches.length > 0) {
+    // The base first: it is the reference every patched point is compared with.
+    const { base, patched } = await buildPatchPair(args.base, args.patches, { repoRoot, progress, signal: interrupt.signal });
+    args.kernels = [
+      { kernel: base.image, kdir: base.dir, name: args.base },
+      { kernel: patched.image, kdir: patched.dir, name: patchedName(args.base) },
+    ];
+  }
   const { report, table } = await runBench({
     ...args,
     repoRoot,

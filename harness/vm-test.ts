@@ -16,6 +16,7 @@ import { loadRuns } from '../src/run/load-runs.js';
 import { EXIT } from '../src/report/summary.js';
 import type { FinishedRun } from '../src/report/results.js';
 import { abortOnSignals } from '../src/cli/interrupt.js';
+import { patchedName, patchSummary, verifyPatch } from '../src/run/verify-patch.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
     progress: (line: string) => process.stderr.write(`vm-test: ${line}\n`),
     signal: interrupt.signal,
   };
+  if (args.patches.length > 0) return patchRun(args, common);
   if (args.cells.length === 1) {
     const label = cellLabel(args.cells[0] as (typeof args.cells)[number]);
     const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
@@ -65,6 +67,28 @@ async function main(): Promise<number> {
   await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), common.progress);
   process.stderr.write(matrixSummary(report));
   return againstBaseline(baseline, runs, exit);
+}
+
+/** --patch: the base and the patched kernel, every topology, then the two side by side. */
+async function patchRun(args: ReturnType<typeof parseVmTestArgs>, common: Omit<Parameters<typeof verifyPatch>[0], 'cells' | 'tapCell' | 'summarize' | 'patches' | 'base' | 'topologies' | 'jobs'>): Promise<number> {
+  const n = args.topologies.length * 2;
+  process.stderr.write(`vm-test: verifying ${args.patches.join(', ')} on ${args.base}: ${n} runs (${args.base} and ${patchedName(args.base)} on ${args.topologies.map((t) => `${t.smp}:${t.possibleCpus}`).join(', ')}); seed ${args.seed}\n`);
+  process.stdout.write(`${tapHeader(n, [`patch: ${args.patches.join(', ')} on ${args.base}`, `seed ${args.seed}`])}\n`);
+  let k = 0;
+  const v = await verifyPatch({
+    ...common,
+    patches: args.patches,
+    base: args.base,
+    topologies: args.topologies,
+    jobs: args.jobs,
+    tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++k, label, tap, ok)}\n`),
+    summarize: summary,
+  });
+  await writeCiFiles(args, v.runs, args.scenarios, path.basename(v.matrix.dir), common.progress);
+  for (const c of v.matrix.cells.filter((x) => !x.ok)) process.stderr.write(`\n[${c.label}]${c.summary.trimEnd()}\n`);
+  process.stderr.write(`\nvm-test: ${args.base} beside ${patchedName(args.base)}, per topology and scenario:\n${comparisonTable(v.comparison, true, { a: args.base, b: patchedName(args.base) }, 160)}\n`);
+  process.stderr.write(patchSummary(v, args.base));
+  return v.exit;
 }
 
 /**

@@ -5,11 +5,15 @@ import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf } from '../cli/options.js';
 import type { GuestSettings } from '../run/guest.js';
+import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 
 export interface BenchArgs extends Omit<GuestSettings, 'kernel' | 'kdir'> {
   help: boolean;
-  /** One entry per kernel to measure; null: the default kernel. */
-  kernels: { kernel: string | null; kdir: string | null }[];
+  /** One entry per kernel to measure; null: the default kernel. `name` labels it in tables (--patch). */
+  kernels: { kernel: string | null; kdir: string | null; name?: string }[];
+  /** --patch FILE...: measure --base and the base with these patches, point by point. */
+  patches: string[];
+  base: VariantName;
   runs: number;
   msec: number;
   floodPackets: number;
@@ -40,6 +44,12 @@ Kernel:
                         by point (the first is the reference)
   --kdir DIR            the kbuild tree of each --kernel IMAGE (repeatable,
                         one per --kernel, in order)
+  --patch FILE          measure --base and --base with FILE applied (as
+                        vm-test --patch builds it; repeatable, in order):
+                        the patched dev_hold and flood against the base's,
+                        point by point, real only when the ranges are apart
+  --base VARIANT        what --patch applies to: pcpu (default), refcount,
+                        tracker
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto)
@@ -99,6 +109,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         out: { type: 'string' },
         qemu: { type: 'string' },
         busybox: { type: 'string' },
+        patch: { type: 'string', multiple: true },
+        base: { type: 'string' },
       },
     });
   } catch (e) {
@@ -110,10 +122,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   if (kdirList.length > 0 && kdirList.length !== kernelList.length) {
     throw new HarnessError(`${kdirList.length} --kdir for ${kernelList.length} --kernel`, 'pass one --kdir per --kernel, in the same order, or none');
   }
+  const patches = v.patch ?? [];
+  if (patches.length > 0 && kernelList.length > 0) throw new HarnessError('--patch with --kernel', 'a --patch run measures --base and the patched base: pass --base pcpu|refcount|tracker instead of --kernel');
+  if (v.base !== undefined && patches.length === 0) throw new HarnessError('--base without --patch', 'pass --patch FILE --base VARIANT, or --kernel VARIANT');
   const kernels = kernelList.length ? kernelList.map((kernel, i) => ({ kernel, kdir: kdirList[i] ?? null })) : [{ kernel: null, kdir: null }];
   return {
     help: v.help ?? false,
     kernels,
+    patches,
+    base: oneOf('base', v.base, VARIANT_NAMES, 'pcpu'),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
     boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),

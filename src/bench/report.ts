@@ -121,7 +121,9 @@ export function summarizeFlood(samples: readonly FloodSample[], routes: readonly
 }
 
 function kernelName(k: KernelBench): string {
-  return `${k.release} (${k.variant})`;
+  // A name the user gave (a variant, pcpu+patch) says more than the mechanism; a path says less.
+  const name = k.kernelArg && !k.kernelArg.includes('/') ? k.kernelArg : k.variant;
+  return `${k.release} (${name})`;
 }
 
 function compare(kernel: string, cpus: number, a: string, pa: BenchPoint, b: string, pb: BenchPoint): Comparison {

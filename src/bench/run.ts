@@ -31,7 +31,7 @@ const BENCH_DIR = '/sys/kernel/debug/refprobe/bench';
 /** The flood's source address on dummy0; 255.255.255.255 is sent from it. */
 const FLOOD_ADDR = '10.99.0.1';
 
-function guestSettings(opts: BenchOptions, k: { kernel: string | null; kdir: string | null }): GuestSettings {
+function guestSettings(opts: BenchOptions, k: BenchArgs['kernels'][number]): GuestSettings {
   return {
     ...(k.kernel ? { kernel: k.kernel } : {}),
     ...(k.kdir ? { kdir: k.kdir } : {}),
@@ -117,7 +117,7 @@ async function flood(guest: Guest, opts: BenchOptions, cpusOnline: number): Prom
   };
 }
 
-async function benchKernel(opts: BenchOptions, k: { kernel: string | null; kdir: string | null }, dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
+async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
   const settings = guestSettings(opts, k);
   const prep = await prepareGuest(settings, opts.repoRoot, opts.progress);
   const floodBin = await buildFlood(opts.repoRoot);
@@ -148,7 +148,7 @@ async function benchKernel(opts: BenchOptions, k: { kernel: string | null; kdir:
       else floodReport = f;
     }
     const result: KernelBench = {
-      kernelArg: k.kernel,
+      kernelArg: k.name ?? k.kernel,
       release: info.release,
       image: prep.kernel.image,
       variant: info.variant,

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf } from './options.js';
-import { KERNEL_NAMES, type KernelName } from '../kernel/variants.js';
+import { KERNEL_NAMES, VARIANT_NAMES, type KernelName, type VariantName } from '../kernel/variants.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
 import type { Cell } from '../run/matrix.js';
@@ -27,6 +27,10 @@ export interface VmTestArgs extends RunSettings {
   kcidb: string | null;
   /** A finished run to compare with as this one finishes (make compare A B, with B this run). */
   baseline: string | null;
+  /** --patch FILE...: verify these patches on --base (the cells are built then, not given). */
+  patches: string[];
+  base: VariantName;
+  topologies: { smp: number; possibleCpus: number }[];
 }
 
 /** What `make vm-test` covers without options: CPUs possible but absent, hotplug, three CPUs for the racing reader, 64 possible for the memory claim. */
@@ -58,6 +62,17 @@ Kernel:
                         its vmlinux (or bzImage), builds the module against it
   --kernels A,B,...     several kernels (names or bzImage paths): every
                         kernel runs on every topology, in parallel VMs
+
+Verify a patch:
+  --patch FILE          apply FILE to --base's source (git diff, git
+                        format-patch or diff -u output, -p1; repeatable,
+                        applied in order), build it starting from the base's
+                        objects (only what the patch reaches is rebuilt;
+                        cached by the patches' text) and run the suite on the
+                        base and on the patched kernel, side by side
+  --base VARIANT        the kernel the patch applies to: pcpu (default),
+                        refcount or tracker, from linux-source-6.1; never
+                        modified (the patched kernel is a copy)
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
@@ -115,8 +130,10 @@ Output:
   -h, --help            this text
 
 Exit status: 0 every reading matched the model; 1 a reading differed;
-3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error;
-130 interrupted.
+3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error
+(with --patch also: a patch that does not apply or does not build);
+4 (--patch) the base kernel itself fails, so the suite cannot judge the
+patch; 130 interrupted. With --patch, 0/1/3 are the patched kernel's.
 `;
 
 
@@ -155,6 +172,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         timeout: { type: 'string' },
         verbose: { type: 'boolean' },
         seed: { type: 'string' },
+        patch: { type: 'string', multiple: true },
+        base: { type: 'string' },
       },
     });
   } catch (e) {
@@ -167,6 +186,17 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     return sc;
   });
   const topologies = parseTopologies(v.topology, v.smp, v['possible-cpus']);
+  const patches = v.patch ?? [];
+  if (v.base !== undefined && patches.length === 0) throw new HarnessError('--base without --patch', 'pass --patch FILE --base VARIANT, or --kernel VARIANT to run a variant as it is');
+  if (patches.length > 0) {
+    const other = (['kernel', 'kernels', 'kernel-tree', 'kdir', 'baseline'] as const).find((k) => v[k] !== undefined);
+    if (other) {
+      throw new HarnessError(
+        `--patch with --${other}`,
+        other === 'baseline' ? 'a --patch run is its own comparison (the base beside the patched kernel): drop --baseline' : 'a --patch run builds its kernels from linux-source-6.1: choose the one to patch with --base pcpu|refcount|tracker (to patch your own tree, apply it there and pass --kernel-tree)',
+      );
+    }
+  }
   const kernels = parseKernels(v.kernel, v.kernels, v['kernel-tree'], v.kdir);
   const cells = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
   const first = cells[0] as Cell;
@@ -189,6 +219,9 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     junit: v.junit ?? null,
     kcidb: v.kcidb ?? null,
     baseline: v.baseline ?? null,
+    patches,
+    base: oneOf('base', v.base, VARIANT_NAMES, 'pcpu'),
+    topologies,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
     bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),

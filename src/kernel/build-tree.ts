@@ -2,14 +2,23 @@
  * Builds a kernel out of tree (make O=DIR) from a source tree and config
  * fragments: tinyconfig, the fragments merged on top, every requested option
  * verified, then bzImage and modules (Module.symvers, so refprobe builds
- * against the tree). The build directory stays where it is built: kbuild
- * records absolute paths, so it cannot be built elsewhere and moved in.
- * A lock keeps two harness runs from building the same tree at once; a
- * stamp records the inputs of the last complete build, so an unchanged
- * tree is reused without running make at all.
+ * against the tree). A lock keeps two harness runs from building the same
+ * tree at once; a stamp records the inputs of the last complete build, so an
+ * unchanged tree is reused without running make at all.
+ *
+ * A tree built in a subdirectory of its source (SRC/build) gets kbuild's
+ * relative srctree (".."), so its command lines name no absolute path and
+ * its objects are valid in any other copy of the same source. A cold tree
+ * is therefore seeded with a copy of a complete sibling's objects (another
+ * variant of the same source, or the base of a patched tree): make then
+ * rebuilds only what the difference reaches (kbuild tracks each object's
+ * CONFIG_ symbols and headers). The one exception is objtool, built by
+ * tools/'s own make with absolute paths: its command files are rewritten to
+ * the new tree, or objtool would be rebuilt and, newer than every object it
+ * checked, force the whole kernel to be rebuilt after it.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -34,6 +43,14 @@ export interface TreeBuild {
   prepare?: () => Promise<void>;
   /** The caller holds the tree's lock already (withTreeLock). */
   locked?: boolean;
+  /**
+   * Build directories of the same source at the same depth (SRC/build) whose
+   * complete objects may start this tree when it has none; the first one
+   * built and not locked is copied.
+   */
+  seeds?: string[];
+  /** What to tell the user when the build fails (default: fix the tree or the fragments). */
+  fixHint?: string;
 }
 
 export interface BuiltTree {
@@ -54,7 +71,8 @@ function treeFiles(dir: string): { image: string; vmlinux: string; log: string }
   return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
 }
 
-function alive(pid: number): boolean {
+/** Whether a process (a lock's owner) still runs. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -112,9 +130,81 @@ async function runMake(b: TreeBuild, args: string[], logFile: string, what: stri
   const r = await proc;
   await new Promise((res) => log.end(res));
   if (r.failed) {
-    const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
-    throw new HarnessError(`kernel ${b.label}: ${what} failed (${r.shortMessage}); full log: ${logFile}`, `read ${logFile}; fix the tree or the fragments, then run again (the build resumes)`, tail);
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    throw new HarnessError(
+      `kernel ${b.label}: ${what} failed (${(r.shortMessage ?? 'make failed').split('\n')[0]}); full log: ${logFile}`,
+      `read ${logFile}; ${b.fixHint ?? 'fix the tree or the fragments, then run again (the build resumes)'}`,
+      buildFailure(text),
+    );
   }
+}
+
+/**
+ * Points the tools/ build's command and dependency files (.*.cmd, .*.d,
+ * the only files of a build that name absolute paths) from the seed's
+ * source root to this tree's, keeping their times.
+ */
+async function relocateTools(dir: string, from: string, to: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) await relocateTools(f, from, to);
+    else if (e.isFile() && e.name.startsWith('.') && /\.(cmd|d)$/.test(e.name)) {
+      const text = await readFile(f, 'utf8');
+      if (!text.includes(from)) continue;
+      const st = await stat(f);
+      await writeFile(f, text.split(`${from}/`).join(`${to}/`));
+      await utimes(f, st.atime, st.mtime);
+    }
+  }
+}
+
+/**
+ * Copies a complete sibling tree's objects into a cold build directory.
+ * The sibling's lock is taken without waiting (a sibling being built or
+ * patched is skipped, and two cold runs never wait on each other).
+ */
+async function seedFrom(b: TreeBuild): Promise<string | null> {
+  for (const seed of b.seeds ?? []) {
+    if (path.resolve(seed) === path.resolve(b.buildDir)) continue;
+    if (!existsSync(path.join(seed, STAMP)) || !existsSync(path.join(seed, 'vmlinux'))) continue;
+    const lock = path.join(seed, LOCK);
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      continue;
+    }
+    try {
+      if (!existsSync(path.join(seed, STAMP))) continue; // dropped just before we locked
+      b.progress(`kernel ${b.label}: starting from a copy of ${seed}'s objects (only what differs from it is rebuilt)`);
+      await execa('cp', ['-a', '--reflink=auto', `${seed}/.`, b.buildDir], { timeout: 600_000, cancelSignal: b.signal });
+      await relocateTools(path.join(b.buildDir, 'tools'), path.dirname(path.resolve(seed)), path.dirname(path.resolve(b.buildDir)));
+      // The copy brought the sibling's stamp, log and lock file: none of them is ours.
+      await rm(path.join(b.buildDir, STAMP), { force: true });
+      await writeFile(path.join(b.buildDir, LOCK), String(process.pid));
+      return seed;
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+  return null;
+}
+
+/**
+ * What a failed build's log says, for people: the compiler's errors (the
+ * first few, each with the lines gcc prints under it), then make's last
+ * words. gcc's notes after an error can be long enough to push the error
+ * itself out of a plain tail. Pure.
+ */
+export function buildFailure(log: string, maxErrors = 5): string {
+  const lines = log.split('\n');
+  const errors: string[] = [];
+  for (let i = 0; i < lines.length && errors.length < maxErrors * 4; i++) {
+    if (/(^|\s)(error|fatal error): /.test(lines[i] as string)) errors.push(...lines.slice(i, i + 4));
+  }
+  const tail = lines.filter((l) => /^make(\[\d+\])?: \*\*\*/.test(l)).slice(0, 3);
+  if (errors.length === 0) return lines.slice(-20).join('\n');
+  return [...errors, ...(tail.length ? ['...', ...tail] : [])].join('\n');
 }
 
 /** Runs fn with the tree's lock held: no other harness run builds or reuses the tree meanwhile. */
@@ -146,7 +236,8 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
   const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
   if (!reused) {
     await rm(path.join(b.buildDir, STAMP), { force: true });
-    await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}\n`);
+    const seed = existsSync(files.vmlinux) ? null : await seedFrom(b);
+    await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}${seed ? `, seeded from ${seed}` : ''}\n`);
     const fragment = path.join(b.buildDir, 'refprobe.config');
     await writeFile(fragment, b.fragments.join('\n'));
     b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
@@ -169,7 +260,11 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
       );
     }
     const jobs = Math.max(1, os.availableParallelism());
-    const how = existsSync(files.vmlinux) ? 'incrementally: only what changed' : 'from scratch: about 5 minutes on 2 idle cores';
+    const how = seed
+      ? `incrementally from ${path.basename(path.dirname(seed))}'s objects`
+      : existsSync(files.vmlinux)
+        ? 'incrementally: only what changed'
+        : 'from scratch: about 5 minutes on 2 idle cores';
     b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
     await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
     await writeFile(path.join(b.buildDir, STAMP), b.inputsKey);

@@ -1,19 +1,21 @@
 /**
- * A named kernel variant, built (or reused) in the cache:
- * <cache>/kernels/<variant>-<source version>/, rebuilt incrementally when
- * the source or a fragment changes (the stamp holds their hash). Each
- * variant builds from its own hard-linked copy of the source
- * (<cache>/kernels/src-<variant>-<source key>/), so a mutant can patch one
- * variant and build it incrementally in the variant's own tree while the
- * others stay untouched.
+ * A named kernel variant, built (or reused) in the cache. Each variant
+ * builds from its own hard-linked copy of the source
+ * (<cache>/kernels/src-<variant>-<source key>/), in its build/ subdirectory,
+ * rebuilt incrementally when the source or a fragment changes (the stamp
+ * holds their hash). Its own copy lets a mutant patch one variant and build
+ * it incrementally while the others stay untouched; the build/ subdirectory
+ * gives kbuild relative paths, so a cold variant starts from a copy of a
+ * built sibling's objects (build-tree.ts).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot, hashOf } from '../cache.js';
 import { buildTree, type BuiltTree, type TreeBuild } from './build-tree.js';
-import { linkedSource, restoreSource } from './mutant-tree.js';
+import type { Patch } from './patch.js';
+import { linkedSource, patchedTree } from './patched-tree.js';
 import { DEFAULT_TARBALL, kernelSource } from './source.js';
-import { VARIANTS, type VariantName } from './variants.js';
+import { VARIANT_NAMES, VARIANTS, type VariantName } from './variants.js';
 
 export interface VariantBuildOptions {
   repoRoot: string;
@@ -30,21 +32,28 @@ export async function variantFragments(name: VariantName, repoRoot: string): Pro
 export async function variantTree(name: VariantName, opts: VariantBuildOptions): Promise<TreeBuild> {
   const source = await kernelSource(opts.tarball ?? DEFAULT_TARBALL, opts.progress);
   const fragments = await variantFragments(name, opts.repoRoot);
-  const src = path.join(cacheRoot(), 'kernels', `src-${name}-${source.key}`);
+  const srcOf = (v: VariantName): string => path.join(cacheRoot(), 'kernels', `src-${v}-${source.key}`);
+  const src = srcOf(name);
   await linkedSource(source.dir, src, opts.progress);
   return {
     label: name,
     source: src,
-    buildDir: path.join(cacheRoot(), 'kernels', `${name}-${source.version}`),
+    buildDir: path.join(src, 'build'),
+    seeds: VARIANT_NAMES.filter((v) => v !== name).map((v) => path.join(srcOf(v), 'build')),
     fragments,
     inputsKey: hashOf(source.key, ...fragments),
     progress: opts.progress,
     signal: opts.signal,
-    prepare: async () => {
-      const left = await restoreSource(src);
-      if (left !== null) opts.progress(`kernel ${name}: reverted a mutant an interrupted run left applied (${left})`);
-    },
   };
+}
+
+/**
+ * The variant with patches applied, in its own tree (patched-tree.ts),
+ * started from the variant's objects: build the variant itself first.
+ */
+export async function variantPatchedTree(name: VariantName, patches: readonly Patch[], label: string, opts: VariantBuildOptions): Promise<TreeBuild> {
+  const source = await kernelSource(opts.tarball ?? DEFAULT_TARBALL, opts.progress);
+  return patchedTree({ base: await variantTree(name, opts), sourceDir: source.dir, patches, label, progress: opts.progress });
 }
 
 export async function buildVariant(name: VariantName, opts: VariantBuildOptions): Promise<BuiltTree> {

@@ -98,10 +98,10 @@ export function compareRuns(a: readonly LabelledRun[], b: readonly LabelledRun[]
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The comparison as a table for people: every row that changed (all with `all`), then the counts. */
-export function comparisonTable(c: Comparison, all = false): string {
+export function comparisonTable(c: Comparison, all = false, sides = { a: 'A', b: 'B' }, width = 110): string {
   const rows = c.rows.filter((r) => all || r.change !== 'unchanged');
-  const lines = ['| run | scenario | A | B | change | B, where it is not a pass |', '|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.run} | ${r.scenario} | ${r.a ?? '-'} | ${r.b ?? '-'} | ${r.change === 'regressed' ? '**regressed**' : r.change} | ${clip(r.detail, 110).replace(/\|/g, '\\|')} |`);
+  const lines = [`| run | scenario | ${sides.a} | ${sides.b} | change | ${sides.b}, where it is not a pass |`, '|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.run} | ${r.scenario} | ${r.a ?? '-'} | ${r.b ?? '-'} | ${r.change === 'regressed' ? '**regressed**' : r.change} | ${clip(r.detail, width).replace(/\|/g, '\\|')} |`);
   if (rows.length === 0) lines.push('| (nothing changed) | | | | | |');
   const n = c.counts;
   lines.push('', `${n.regressed} regressed, ${n.fixed} fixed, ${n.changed} changed, ${n.new} new, ${n.gone} gone, ${n.unchanged} unchanged (runs matched by ${c.matchedBy})`);

@@ -37,8 +37,21 @@ export interface Phases {
   total: number;
 }
 
+/** Where a run came from (src/run/provenance.ts gathers it). */
+export interface Provenance {
+  harness: { commit: string | null; dirty: boolean | null };
+  command: string[];
+  qemu: string | null;
+  kernelConfig: { file: string; sha256: string } | null;
+  kernelGit: string | null;
+}
+
 export interface RunReport {
+  /** The format (REPORT_SCHEMA); absent in reports of older versions. */
+  schema?: string;
   tool: string;
+  /** Where the run came from: harness commit, command line, QEMU, kernel config (absent in older reports). */
+  provenance?: Provenance;
   /** The run's name, stable across runs: <kernel>-smpS-possibleP (absent in reports of older versions). */
   label?: string;
   /** The scenarios the run set out to run, in order: those it never reached are missing from `scenarios`. */

@@ -40,6 +40,14 @@ function failedSteps(s: ScenarioResult): string {
     .join('\n\n');
 }
 
+/** The first step whose reading differed, on one line: its operation, then the diff's - and + lines. */
+export function firstDifferingReading(s: ScenarioResult): string | null {
+  const step = s.steps.find((x) => !x.ok && !x.skip);
+  if (!step) return null;
+  const diff = (step.diff ?? '').split('\n').filter((l) => /^[-+]\s/.test(l)).join(' ').replace(/\s+/g, ' ');
+  return diff ? `${step.op}: ${diff}` : step.op;
+}
+
 function explain(s: ScenarioResult): { message: string; detail: string } {
   const crashes = s.crashes.map((c) => `${c.title}\n${c.excerpt}`).join('\n\n');
   switch (s.status) {
@@ -48,8 +56,7 @@ function explain(s: ScenarioResult): { message: string; detail: string } {
     case 'skip':
       return { message: skipReason(s), detail: '' };
     case 'fail': {
-      const first = s.steps.find((x) => !x.ok && !x.skip);
-      return { message: `a reading differed from the model: ${first?.op ?? '?'}`, detail: [failedSteps(s), crashes, s.error ?? ''].filter(Boolean).join('\n\n') };
+      return { message: `a reading differed from the model: ${firstDifferingReading(s) ?? '?'}`, detail: [failedSteps(s), crashes, s.error ?? ''].filter(Boolean).join('\n\n') };
     }
     case 'crash':
       return { message: `the kernel complained: ${s.crashes[0]?.title ?? '?'}`, detail: [crashes, failedSteps(s), s.error ?? ''].filter(Boolean).join('\n\n') };

@@ -1,9 +1,10 @@
 /**
  * `make mutants`: proof that the suite catches a broken kernel. Per kernel
  * variant that has mutants (vm/mutants/<variant>/), the unpatched variant
- * must pass; then each mutant is applied to the variant's own source, built
- * incrementally in the variant's own tree (its lock held throughout, so no
- * other run reuses a patched kernel), run through the suite, and reverted.
+ * must pass; then each mutant is built as `vm-test --patch` builds a patch
+ * (its own patched tree, started from the variant's objects, cached by the
+ * patch's text: the variant itself is never patched) and run through the
+ * suite.
  * A mutant is killed when the run fails; the first scenario that failed,
  * and what differed there, is what killed it. A mutant that passes
  * survived: the suite has a hole, and the whole run fails.
@@ -11,13 +12,12 @@
 import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { hashOf } from '../cache.js';
-import { buildTree, dropStamp, withTreeLock, type BuiltTree } from '../kernel/build-tree.js';
-import { variantTree } from '../kernel/build-variant.js';
+import { buildTree, type BuiltTree } from '../kernel/build-tree.js';
+import { variantPatchedTree, variantTree } from '../kernel/build-variant.js';
 import { parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
-import { applyMutant, revertMutant } from '../kernel/mutant-tree.js';
 import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
+import { firstDifferingReading } from '../report/results.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
@@ -50,8 +50,7 @@ export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTr
 /**
  * The mutants, grouped by variant in VARIANT_NAMES order; within a variant
  * those touching only .c files first: a patched header rebuilds everything
- * that includes it (twice: applied, then reverted), so the header mutants
- * run last, together, and share those rebuilds.
+ * that includes it, so the quick verdicts come first.
  */
 export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
   const root = path.join(repoRoot, 'vm/mutants');
@@ -94,11 +93,8 @@ export function mutantVerdict(r: RunReport): 'killed' | 'survived' | 'error' {
  */
 export function firstDifference(r: RunReport): { scenario: string; differed: string } | null {
   const describe = (s: RunReport['scenarios'][number]): { scenario: string; differed: string } => {
-    const step = s.steps.find((x) => !x.ok);
-    const diff = (step?.diff ?? '').split('\n').filter((l) => /^[-+]\s/.test(l)).join(' ').replace(/\s+/g, ' ');
     const crash = s.crashes[0];
-    const differed = step ? `${step.op}: ${diff}` : crash ? `kernel: ${crash.title}` : (s.error ?? s.status);
-    return { scenario: s.name, differed };
+    return { scenario: s.name, differed: firstDifferingReading(s) ?? (crash ? `kernel: ${crash.title}` : (s.error ?? s.status)) };
   };
   const failed = r.scenarios.find((s) => s.status === 'fail' || s.status === 'crash');
   if (failed) return describe(failed);
@@ -160,30 +156,20 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     if (ms.length === 0 || opts.signal?.aborted) continue;
     const tree = await variantTree(variant, { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
     outcomes.push(await trial(variant, null, await buildTree(tree)));
-    // Held from the first patch to the last revert: no other run builds or reuses a patched tree.
-    await withTreeLock(tree.buildDir, variant, opts.progress, async () => {
-      for (const m of ms) {
-        if (opts.signal?.aborted) break;
-        // The stamp goes first: a run that dies from here on leaves a tree the next build redoes.
-        await dropStamp(tree.buildDir);
-        await applyMutant(tree.source, m);
-        try {
-          const build = { ...tree, label: `${variant}/${m.name}`, inputsKey: hashOf(tree.inputsKey, m.patch), locked: true, prepare: undefined };
-          // A mutant that does not build is an error of the run (the patch is stale), not a kill.
-          const o = await buildTree(build)
-            .then((tb) => trial(variant, m, tb))
-            .catch((e: unknown) => {
-              // An interrupt is no error of the mutant: stop the whole run.
-              if (opts.signal?.aborted) throw e;
-              return errored(m, e);
-            });
-          outcomes.push(o);
-        } finally {
-          // The tree keeps the mutant's objects and stamp: the next build of the variant redoes what the patch touched.
-          await revertMutant(tree.source, m);
-        }
-      }
-    });
+    for (const m of ms) {
+      if (opts.signal?.aborted) break;
+      const vopts = { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal };
+      // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
+      const o = await variantPatchedTree(variant, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
+        .then(buildTree)
+        .then((tb) => trial(variant, m, tb))
+        .catch((e: unknown) => {
+          // An interrupt is no error of the mutant: stop the whole run.
+          if (opts.signal?.aborted) throw e;
+          return errored(m, e);
+        });
+      outcomes.push(o);
+    }
   }
   const bases = outcomes.filter((o) => o.name === 'unpatched');
   const ok = bases.every((o) => o.verdict === 'passed') && outcomes.every((o) => o.name === 'unpatched' || o.verdict === 'killed') && outcomes.length === mutants.length + bases.length;

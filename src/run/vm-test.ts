@@ -17,6 +17,7 @@ import { TargetError } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
+import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
 
 /** What a user chooses for a run (the command line maps onto this). */
 export interface RunSettings extends GuestSettings {
@@ -65,7 +66,9 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   const opts: VmTestOptions = { ...given, moduleParams: effectiveModuleParams(given.moduleParams, given.commandTimeoutSec) };
   const files = await makeRunDir(opts.outDir, new Date(), opts.runDir);
   const report: RunReport = {
+    schema: REPORT_SCHEMA,
     tool: 'pcpu-refcnt-harness vm-test',
+    provenance: { ...(await harnessProvenance(opts.repoRoot, opts.qemu)), kernelConfig: null, kernelGit: null },
     ...(opts.label ? { label: opts.label } : {}),
     planned: opts.scenarios.map((s) => s.name),
     seed: opts.seed,
@@ -104,6 +107,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   try {
     const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, signal);
     report.kernel = prep.kernel;
+    if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
     report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
     report.boot = prep.image;
     report.initramfs = prep.initramfs;

@@ -123,3 +123,16 @@ t.test('accelerator probe: vmx/svm flags and the exit-port boot sector', async (
   t.same([...mbr.subarray(0, 5)], [0xb0, 0x31, 0xe6, 0xf4, 0xf4], 'mov al,0x31; out 0xf4,al; hlt');
   t.same([mbr[510], mbr[511]], [0x55, 0xaa]);
 });
+
+t.test('--patch: the patches and the base; what cannot go with it is refused', async (t) => {
+  const a = parseVmTestArgs(['--patch', 'a.patch', '--patch', 'b.patch', '--base', 'refcount', '--topology', '3:5'], SCENARIOS);
+  t.same(a.patches, ['a.patch', 'b.patch'], 'applied in the order given');
+  t.equal(a.base, 'refcount');
+  t.same(a.topologies, [{ smp: 3, possibleCpus: 5 }]);
+  t.equal(parseVmTestArgs(['--patch', 'a.patch'], SCENARIOS).base, 'pcpu', 'the default base: the 2010 mechanism');
+  t.throws(() => parseVmTestArgs(['--base', 'pcpu'], SCENARIOS), /--base without --patch/);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--base', 'stock'], SCENARIOS), /--base stock is not known.*pcpu\|refcount\|tracker/s);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base pcpu\|refcount\|tracker/s);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src'], SCENARIOS), /--patch with --kernel-tree.*apply it there and pass --kernel-tree/s);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--baseline', 'out/runs/x'], SCENARIOS), /--patch with --baseline.*drop --baseline/s);
+});

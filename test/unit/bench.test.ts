@@ -154,6 +154,10 @@ t.test('the command line', async (t) => {
   t.throws(() => parseBenchArgs(['--kernel', 'a', '--kernel', 'b', '--kdir', 'x']), /1 --kdir for 2 --kernel/);
   t.throws(() => parseBenchArgs(['--msec', '10']), /pass --msec N with 50 <= N <= 5000/);
   t.throws(() => parseBenchArgs(['--bogus']), /Unknown option/);
+  const p = parseBenchArgs(['--patch', 'x.patch', '--base', 'refcount']);
+  t.same([p.patches, p.base], [['x.patch'], 'refcount'], '--patch: the base and its patched self');
+  t.throws(() => parseBenchArgs(['--patch', 'x.patch', '--kernel', 'pcpu']), /--patch with --kernel.*--base/s);
+  t.throws(() => parseBenchArgs(['--base', 'pcpu']), /--base without --patch/);
 });
 
 t.test('the flood is compared across kernels only through the same device', async (t) => {

@@ -1,0 +1,42 @@
+/**
+ * Where a run came from, for a report read months later or by a CI: the
+ * harness's own commit (and whether its tree had changes), the command line,
+ * QEMU's version, and the kernel's config hash and git description. Thin
+ * I/O; every probe is bounded and a missing answer is null, never an error.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Provenance } from '../report/report.js';
+
+/** report.json's format: bumped when a field changes meaning or goes away. */
+export const REPORT_SCHEMA = 'refprobe-run/2';
+
+
+async function out(cmd: string, args: string[], cwd?: string): Promise<string | null> {
+  const r = await execa(cmd, args, { cwd, reject: false, timeout: 10_000 });
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
+export async function harnessProvenance(repoRoot: string, qemu: string): Promise<Pick<Provenance, 'harness' | 'command' | 'qemu'>> {
+  const commit = await out('git', ['-C', repoRoot, 'rev-parse', 'HEAD']);
+  const status = commit === null ? null : await out('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']);
+  const version = await out(qemu, ['--version']);
+  return {
+    harness: { commit, dirty: status === null ? null : status.length > 0 },
+    command: process.argv.slice(1).map((a, i) => (i === 0 ? path.relative(repoRoot, a) : a)),
+    qemu: version?.split('\n')[0] ?? null,
+  };
+}
+
+export async function kernelProvenance(kdir: string): Promise<Pick<Provenance, 'kernelConfig' | 'kernelGit'>> {
+  const file = path.join(kdir, '.config');
+  const config = await readFile(file).catch(() => null);
+  // A tree built out of its source (O=) has the source one level up as `source`.
+  const src = await out('git', ['-C', path.join(kdir, 'source'), 'rev-parse', '--show-toplevel']).then((x) => x ?? out('git', ['-C', kdir, 'rev-parse', '--show-toplevel']));
+  return {
+    kernelConfig: config ? { file, sha256: createHash('sha256').update(config).digest('hex') } : null,
+    kernelGit: src ? await out('git', ['-C', src, 'describe', '--always', '--dirty', '--tags']) : null,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * `vm-test --patch FILE`: a patch verified on the kernel it applies to. The
+ * base variant is built (or reused), the patches are applied to a copy of
+ * its source and built from a copy of its objects (patched-tree.ts), then
+ * the suite runs on both kernels on the same topologies, side by side. The
+ * base is the control: where it fails, the suite cannot judge the patch.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildTree, type BuiltTree } from '../kernel/build-tree.js';
+import { variantPatchedTree, variantTree, type VariantBuildOptions } from '../kernel/build-variant.js';
+import { parsePatch, type Patch } from '../kernel/patch.js';
+import type { VariantName } from '../kernel/variants.js';
+import { HarnessError } from '../errors.js';
+import { compareRuns, type Comparison } from '../report/compare.js';
+import type { FinishedRun } from '../report/results.js';
+import { EXIT } from '../report/summary.js';
+import { finishedRun } from './ci-files.js';
+import { runMatrix, worstExit, type Cell, type MatrixOptions, type MatrixReport } from './matrix.js';
+
+/** The base kernel fails the suite: nothing can be said about the patch. */
+export const EXIT_BASE_FAILS = 4;
+
+export interface VerifyPatchOptions extends Omit<MatrixOptions, 'cells'> {
+  patches: readonly string[];
+  base: VariantName;
+  topologies: readonly { smp: number; possibleCpus: number }[];
+}
+
+export interface PatchVerdict {
+  base: BuiltTree;
+  patched: BuiltTree;
+  matrix: MatrixReport;
+  runs: FinishedRun[];
+  comparison: Comparison;
+  exit: number;
+}
+
+export async function readPatches(files: readonly string[]): Promise<Patch[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      const text = await readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new HarnessError(`--patch ${f}: cannot read it (${e.code ?? e.message})`, 'pass the path of a patch file (git diff, git format-patch or diff -u output)');
+      });
+      try {
+        return parsePatch(f, text);
+      } catch (e) {
+        throw new HarnessError(`--patch ${(e as Error).message}`, 'pass a unified diff with a/ and b/ prefixes');
+      }
+    }),
+  );
+}
+
+/** The label a patched kernel's runs carry: the base, then +patch. */
+export const patchedName = (base: VariantName): string => `${base}+patch`;
+
+/**
+ * Exit status of a verification: an interrupt or a set-up error anywhere
+ * first; then the base (it must pass for the patch to be judged); then
+ * what the patched kernel did (0, 1, 3).
+ */
+export function patchExit(baseExits: readonly number[], patchedExits: readonly number[], interrupted: boolean): number {
+  if (interrupted) return EXIT.interrupted;
+  if ([...baseExits, ...patchedExits].includes(EXIT.usage)) return EXIT.usage;
+  if (baseExits.some((x) => x !== EXIT.ok)) return EXIT_BASE_FAILS;
+  return worstExit(patchedExits);
+}
+
+/** The base variant and the base with the patches, built (or reused): what vm-test and bench --patch run. */
+export async function buildPatchPair(
+  baseName: VariantName,
+  files: readonly string[],
+  vopts: VariantBuildOptions,
+): Promise<{ base: BuiltTree; patched: BuiltTree }> {
+  const patches = await readPatches(files);
+  const base = await buildTree(await variantTree(baseName, vopts));
+  vopts.progress(`kernel ${baseName}: ${base.reused ? 'reused' : `built in ${base.seconds} s`} (${base.dir})`);
+  const label = patchedName(baseName);
+  const patched = await buildTree(await variantPatchedTree(baseName, patches, label, vopts));
+  vopts.progress(`kernel ${label}: ${patched.reused ? 'reused' : `built in ${patched.seconds} s`} (${patched.dir})`);
+  return { base, patched };
+}
+
+export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> {
+  const { base, patched } = await buildPatchPair(o.base, o.patches, { repoRoot: o.repoRoot, progress: o.progress, signal: o.signal });
+  const label = patchedName(o.base);
+  const cells: Cell[] = o.topologies.flatMap((t) => [
+    { kernel: o.base, spec: { kernelTree: base.dir }, ...t },
+    { kernel: label, spec: { kernelTree: patched.dir }, ...t },
+  ]);
+  const { report } = await runMatrix({ ...o, cells });
+  const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
+  const side = (k: string): FinishedRun[] => runs.filter((r) => report.cells.find((c) => c.label === r.label)?.cell.kernel === k);
+  const comparison = compareRuns(side(o.base), side(label));
+  const exits = (k: string): number[] => report.cells.filter((c) => c.cell.kernel === k).map((c) => c.exit);
+  // A cell that never ran (an interrupt) counts as not passing.
+  const missing = report.cells.length < cells.length ? [EXIT.interrupted] : [];
+  const exit = patchExit([...exits(o.base), ...missing], exits(label), o.signal?.aborted ?? false);
+  return { base, patched, matrix: report, runs, comparison, exit };
+}
+
+/** The verdict's last words, after the side-by-side table. */
+export function patchSummary(v: PatchVerdict, base: VariantName): string {
+  const label = patchedName(base);
+  const lines = [''];
+  const n = v.comparison.counts;
+  if (v.exit === EXIT_BASE_FAILS) {
+    lines.push(`vm-test: BASE FAILS: the unpatched ${base} kernel does not pass the suite, so it cannot judge the patch (exit ${EXIT_BASE_FAILS}); see the base's runs`);
+  } else if (v.exit === EXIT.ok) {
+    const diff = n.regressed + n.fixed + n.changed + n.new + n.gone === 0 ? 'no difference' : `${n.fixed} fixed, ${n.changed} changed, ${n.new} new`;
+    lines.push(`vm-test: PATCH PASSES: ${label} matched the model wherever ${base} did (${diff}, ${n.unchanged} unchanged)`);
+  } else if (v.exit === EXIT.mismatch || v.exit === EXIT.crash) {
+    const first = v.comparison.rows.find((r) => r.change === 'regressed');
+    lines.push(`vm-test: PATCH FAILS: ${n.regressed} scenario(s) fail on ${label} that pass on ${base}${first ? `; first: ${first.scenario} (${first.run}): ${first.detail}` : ''}`);
+  } else {
+    lines.push(`vm-test: NO VERDICT: the runs did not complete (exit ${v.exit}); see the runs`);
+  }
+  lines.push(`vm-test: kernels: ${base} ${v.base.dir}, ${label} ${v.patched.dir} (built in ${v.patched.reused ? '0 s, reused' : `${v.patched.seconds} s`})`);
+  lines.push(`vm-test: runs kept in ${v.matrix.dir}/<run>/ (console.log, report.json, tap.txt)`);
+  lines.push(`vm-test: report:      ${path.join(v.matrix.dir, 'report.json')}`);
+  return `${lines.join('\n')}\n`;
+}
