@@ -101,7 +101,20 @@ const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n -
 export function comparisonTable(c: Comparison, all = false, sides = { a: 'A', b: 'B' }, width = 110): string {
   const rows = c.rows.filter((r) => all || r.change !== 'unchanged');
   const lines = [`| run | scenario | ${sides.a} | ${sides.b} | change | ${sides.b}, where it is not a pass |`, '|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.run} | ${r.scenario} | ${r.a ?? '-'} | ${r.b ?? '-'} | ${r.change === 'regressed' ? '**regressed**' : r.change} | ${clip(r.detail, width).replace(/\|/g, '\\|')} |`);
+  const cell = (text: string): string => clip(text, width).replace(/\|/g, '\\|');
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as ComparedScenario;
+    // The scenarios a stopped run never reached share one reason: one row for all of them.
+    let j = i;
+    while (r.b === 'not-run' && rows[j + 1]?.b === 'not-run' && rows[j + 1]?.run === r.run) j++;
+    if (j > i) {
+      const as = [...new Set(rows.slice(i, j + 1).map((x) => x.a ?? '-'))].join('/');
+      lines.push(`| ${r.run} | ${r.scenario} .. ${rows[j]?.scenario} (${j - i + 1}) | ${as} | not-run | not run | ${cell(r.detail)} |`);
+      i = j;
+      continue;
+    }
+    lines.push(`| ${r.run} | ${r.scenario} | ${r.a ?? '-'} | ${r.b ?? '-'} | ${r.change === 'regressed' ? '**regressed**' : r.change} | ${cell(r.detail)} |`);
+  }
   if (rows.length === 0) lines.push('| (nothing changed) | | | | | |');
   const n = c.counts;
   lines.push('', `${n.regressed} regressed, ${n.fixed} fixed, ${n.changed} changed, ${n.new} new, ${n.gone} gone, ${n.unchanged} unchanged (runs matched by ${c.matchedBy})`);

@@ -31,6 +31,9 @@ t.test('a kernel against its mutant, from saved runs: the regression named, what
   t.match(table, /^\| refcount-smp3-possible4 \| racing-reader \| pass \| crash \| \*\*regressed\*\* \|/m);
   t.notMatch(table, /\| lifecycle \|/, 'unchanged rows only with --all');
   t.match(comparisonTable(c, true), /\| lifecycle \| pass \| pass \| unchanged \|/);
+  t.match(table, /^\| refcount-smp3-possible4 \| stress \.\. unload-releases \(15\) \| pass(\/skip)? \| not-run \| not run \| the run stopped before it: /m, 'what a stopped run never reached: one row');
+  t.equal(table.split('\n').filter((l) => /not-run/.test(l)).length, 1);
+  t.match(comparisonTable(c, true, { a: 'pcpu', b: 'pcpu+patch' }), /^\| run \| scenario \| pcpu \| pcpu\+patch \| change \| pcpu\+patch, where it is not a pass \|$/m, 'the sides named');
   const subset: LabelledRun = { ...good, report: { ...good.report, planned: ['lifecycle', 'extremes'], scenarios: good.report.scenarios.filter((x) => ['lifecycle', 'extremes'].includes(x.name)) } };
   t.same(compareRuns([bad], [subset], true).counts, { regressed: 0, fixed: 1, changed: 0, new: 0, gone: 0, unchanged: 2 }, 'only what B ran (--baseline), and the run itself');
   t.same(compareRuns([bad], [good]).rows.filter((r) => r.change === 'fixed').map((r) => r.scenario), ['racing-reader', 'run-level'], 'the other way round: fixed');
