@@ -9,8 +9,24 @@ import { repoRoot } from './fixtures.js';
 export const VM_TEST = path.join(repoRoot, 'dist/harness/vm-test.js');
 export const OUT = path.join(repoRoot, 'out/test-vm');
 
+/**
+ * Echoes a long command's progress to this test's stderr as it comes (the
+ * runner passes it through), so `make test` is never silent for long and a
+ * CI with a no-output timeout does not kill it. Per-run detail lines
+ * ("vm-test: [label] ...") stay in the command's own output.
+ */
+export function streamProgress<T extends ResultPromise>(proc: T): T {
+  let pending = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const l of lines) if (!/^vm-test: \[/.test(l) && l.trim()) process.stderr.write(`  | ${l}\n`);
+  });
+  return proc;
+}
+
 export function vmTest(args: string[], timeoutMs = 600_000): ResultPromise<{ reject: false; all: true }> {
-  return execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs });
+  return streamProgress(execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs }));
 }
 
 /** The report a run names last: a single run's, or a matrix's merged one (its failing cells' come before). */

@@ -59,7 +59,7 @@ async function patch(dir: string, text: string, args: string[]): Promise<{ ok: b
  * Applies the patches in order. Each is tried first (a dry run), so one
  * that does not apply touches nothing and its rejected hunks are shown.
  */
-export async function applyPatches(dir: string, patches: readonly Patch[]): Promise<void> {
+export async function applyPatches(dir: string, patches: readonly Patch[], pristine = dir): Promise<void> {
   for (const [i, p] of patches.entries()) {
     const dry = await patch(dir, p.text, ['--forward', '--dry-run']);
     if (!dry.ok) {
@@ -70,7 +70,7 @@ export async function applyPatches(dir: string, patches: readonly Patch[]): Prom
       const after = i > 0 ? ` after ${patches.slice(0, i).map((x) => x.name).join(', ')}` : '';
       throw new HarnessError(
         `${p.name} does not apply to the 6.1 source${after}:\n${shown}`,
-        `refresh the patch against linux-source-6.1 (patch -p1 --dry-run < ${p.name} in ${dir.replace(/\.tmp-\d+$/, '')} shows the same); patches apply in the order given`,
+        `refresh the patch against linux-source-6.1 (\`patch -p1 --dry-run -d ${pristine} < ${p.name}\` shows the same${i > 0 ? ' once the patches before it are in' : ''}); patches apply in the order given`,
         dry.out.trim(),
       );
     }
@@ -120,7 +120,7 @@ export async function patchedTree(o: PatchedTreeOptions): Promise<TreeBuild> {
     await rm(tmp, { recursive: true, force: true });
     try {
       await linkedSource(o.sourceDir, tmp, o.progress);
-      await applyPatches(tmp, o.patches);
+      await applyPatches(tmp, o.patches, o.base.source);
       await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e; // another run made the same tree
         await rm(tmp, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import type { KernelSpec } from '../kernel/select.js';
 import type { RunReport } from '../report/report.js';
 import { EXIT, exitCode } from '../report/summary.js';
 import { runStamp } from './run-dir.js';
+import { progressLine } from '../report/progress.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
 export interface Cell {
@@ -80,6 +81,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
       const exit = exitCode(r);
       opts.tapCell(label, lines.join('\n'), r.ok);
       report.cells.push({ label, cell, ok: r.ok, exit, report: r.files.report, console: r.files.console, summary: opts.summarize(r) });
+      opts.progress(`${label}: ${r.ok ? 'pass' : 'FAIL'}; runs ${progressLine(report.cells.length, opts.cells.length, performance.now() - t0, new Date())}`);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, opts.cells.length)) }, worker));

@@ -18,6 +18,7 @@ import { parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
 import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
 import { firstDifferingReading } from '../report/results.js';
+import { progressLine } from '../report/progress.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
@@ -123,6 +124,10 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
+  // Every variant with mutants runs unpatched first: that many more kernels to judge.
+  const total = mutants.length + new Set(mutants.map((m) => m.variant)).size;
+  const t0 = performance.now();
+  const done = (): string => progressLine(outcomes.length, total, performance.now() - t0, new Date());
 
   const trial = async (kernel: VariantName, m: Mutant | null, tb: BuiltTree): Promise<MutantOutcome> => {
     const name = m?.name ?? 'unpatched';
@@ -147,13 +152,14 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
       report: r.files.report,
     };
     if (verdict === 'error') out.error = runError(r);
-    opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''}`);
+    opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''} ${progressLine(outcomes.length + 1, total, performance.now() - t0, new Date())}`);
     return out;
   };
 
   for (const variant of VARIANT_NAMES) {
     const ms = mutants.filter((m) => m.variant === variant);
     if (ms.length === 0 || opts.signal?.aborted) continue;
+    opts.progress(`${variant}: the unpatched kernel, then ${ms.length} mutant(s) ${done()}`);
     const tree = await variantTree(variant, { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
     outcomes.push(await trial(variant, null, await buildTree(tree)));
     for (const m of ms) {
@@ -166,6 +172,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
         .catch((e: unknown) => {
           // An interrupt is no error of the mutant: stop the whole run.
           if (opts.signal?.aborted) throw e;
+          opts.progress(`${variant}/${m.name}: error ${progressLine(outcomes.length + 1, total, performance.now() - t0, new Date())}`);
           return errored(m, e);
         });
       outcomes.push(o);

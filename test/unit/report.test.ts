@@ -103,3 +103,14 @@ t.test('exit status and the closing summary', async (t) => {
   t.match(failed, /console log: \/o\/console\.log/, 'a failure says where its log is');
   t.match(failed, /report: +\/o\/report\.json/);
 });
+
+t.test('progress for long work: k of n, elapsed, an estimate from the mean so far', async (t) => {
+  const { duration, progressLine } = await import('../../src/report/progress.js');
+  t.equal(duration(59_400), '59s');
+  t.equal(duration(250_000), '4m10s');
+  t.equal(duration(3_725_000), '1h02m');
+  const at = new Date('2026-12-01T09:41:07Z');
+  t.equal(progressLine(0, 22, 1000, at), '[09:41:07] 0 of 22 done, 1s elapsed', 'no estimate before the first is done');
+  t.equal(progressLine(3, 22, 250_000, at), '[09:41:07] 3 of 22 done, 4m10s elapsed, ~26m23s left');
+  t.equal(progressLine(22, 22, 600_000, at), '[09:41:07] 22 of 22 done, 10m00s elapsed');
+});

@@ -15,7 +15,7 @@ import { repoRoot } from '../fixtures.js';
 import type { RunReport } from '../../src/report/report.js';
 import type { StepRecord } from '../../src/scenarios/scenario.js';
 import { loadMutants, type MutantOutcome } from '../../src/run/mutants.js';
-import { strayQemus } from '../vm-harness.js';
+import { strayQemus, streamProgress } from '../vm-harness.js';
 
 const step = (r: RunReport, scenario: string, op: RegExp): StepRecord | undefined =>
   r.scenarios.find((s) => s.name === scenario)?.steps.find((s) => op.test(s.op));
@@ -24,7 +24,7 @@ t.test('every unpatched variant passes with its own predictions, every mutant ke
   const mutants = await loadMutants(repoRoot);
   t.ok(mutants.length >= 6, `${mutants.length} mutants`);
   // --fail-fast: the verdicts are what this test needs; `make mutants` without it shows every scenario each mutant fails.
-  const r = await execa('node', [path.join(repoRoot, 'dist/harness/mutants.js'), '--fail-fast'], { reject: false, all: true, timeout: 4_800_000 });
+  const r = await streamProgress(execa('node', [path.join(repoRoot, 'dist/harness/mutants.js'), '--fail-fast'], { reject: false, all: true, timeout: 4_800_000 }));
   t.equal(r.exitCode, 0, `exit status 0\n${r.all?.slice(-5000)}`);
   for (const v of ['pcpu', 'refcount', 'tracker']) t.match(r.stdout, new RegExp(`^\\| unpatched \\| ${v} \\| passed \\| - \\|`, 'm'), `the unpatched ${v} variant passes in the same run`);
   for (const m of mutants) t.match(r.stdout, new RegExp(`^\\| ${m.name} \\| ${m.variant} \\| killed \\| [a-z-]+ \\|`, 'm'), `${m.variant}/${m.name}: killed by a named scenario`);
