@@ -61,6 +61,18 @@ export function tapScenario(index: number, r: ScenarioResult): string {
   return out.join('\n');
 }
 
+/**
+ * The scenarios a run never reached (it stopped: a set-up error, a dead or
+ * hung guest, an interrupt), numbered after those it ran, so the document
+ * still has its whole plan: each is "not ok ... # SKIP not run: <why>", a
+ * skip to KTAP readers (kunit.py), never a pass to a reader that ignores
+ * directives.
+ */
+export function tapNotRun(first: number, names: readonly string[], why: string): string {
+  const reason = desc(why.split('\n')[0] ?? why);
+  return names.map((name, i) => `not ok ${first + i} - ${desc(name)} # SKIP not run: ${reason}`).join('\n');
+}
+
 /** The closing line people read first. */
 export function tapSummary(results: readonly ScenarioResult[]): string {
   const count = (st: string): number => results.filter((r) => r.status === st).length;

@@ -9,7 +9,7 @@ import { HarnessError } from '../errors.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
-import { tapHeader, tapScenario, tapSummary } from '../report/tap.js';
+import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { Steps, type Scenario } from '../scenarios/scenario.js';
 import { QemuTarget } from '../target/qemu-target.js';
@@ -95,6 +95,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     await appendFile(files.tap, `${text}\n`);
   };
   const consoleLines: string[] = [];
+  let headerDone = false;
   const leftovers: Leftovers = { stuck: new Set(), carried: [] };
   let guest: Guest | null = null;
   const timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
@@ -137,6 +138,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
 
     const t = performance.now();
     await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
+    headerDone = true;
     for (const [i, sc] of opts.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
       const result = await runScenario(sc, probe, info, opts, consoleLines, target, leftovers);
@@ -171,6 +173,14 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await guest?.close();
+  }
+  if (report.error !== null) {
+    // A stopped run still leaves a whole TAP document: its plan, and every scenario it never reached.
+    const why = report.error.split('\n')[0] ?? report.error;
+    if (!headerDone) await tap(tapHeader(opts.scenarios.length, [`the run stopped before the first scenario: ${why}`, `seed ${opts.seed}`]));
+    const left = opts.scenarios.slice(report.scenarios.length).map((s) => s.name);
+    if (left.length) await tap(tapNotRun(report.scenarios.length + 1, left, why));
+    if (!headerDone || left.length) await tap(`# run stopped: ${why}\n${tapSummary(report.scenarios)}`);
   }
   // Findings inside a scenario's console lines were judged by that scenario.
   const inScenario = (line: number): boolean => report.scenarios.some((s) => line > s.consoleLines[0] && line <= s.consoleLines[1]);
