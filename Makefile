@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare merge clean
 
 all: build
 
@@ -32,6 +32,10 @@ mutants: build
 # Two finished runs side by side: what regressed, what was fixed (ARGS="A B", --help).
 compare: build
 	$(NODE) dist/harness/compare.js $(ARGS)
+
+# The runs of vm-test --shard 1/N .. N/N joined into one report (ARGS="DIR...", --help).
+merge: build
+	$(NODE) dist/harness/merge.js $(ARGS)
 
 # What the per-CPU counter buys: microbenchmark, packet flood, harness floor (ARGS="--help").
 bench: build

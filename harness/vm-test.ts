@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     signal: interrupt.signal,
   };
   if (args.patches.length > 0) return patchRun(args, common);
-  if (args.cells.length === 1) {
+  if (args.cells.length === 1 && !args.shard) {
     const label = cellLabel(args.cells[0] as (typeof args.cells)[number]);
     const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
     const run = await finishedRun(label, report.files.report);
@@ -54,11 +54,14 @@ async function main(): Promise<number> {
     process.stderr.write(summary(report));
     return againstBaseline(baseline, [run], exitCode(report));
   }
-  process.stderr.write(`vm-test: ${args.cells.length} runs (${args.cells.map(cellLabel).join(', ')}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
+  const share = args.shard ? `shard ${args.shard.k}/${args.shard.n} of ${args.plannedCells.length} runs: ` : '';
+  process.stderr.write(`vm-test: ${share}${args.cells.length} runs (${args.cells.map(cellLabel).join(', ') || 'none'}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
   let n = 0;
   process.stdout.write(`${tapHeader(args.cells.length, [`matrix: ${args.cells.map(cellLabel).join(', ')}`, `seed ${args.seed}`])}\n`);
   const { report, exit } = await runMatrix({
     ...common,
+    shard: args.shard,
+    planned: args.plannedCells.map(cellLabel),
     tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++n, label, tap, ok)}\n`),
     summarize: summary,
   });

@@ -11,6 +11,7 @@ import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
 import type { Cell } from '../run/matrix.js';
 import type { KernelSpec } from '../kernel/select.js';
+import { parseShard, shardOf, type Shard } from '../run/shard.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -19,8 +20,11 @@ export interface VmTestArgs extends RunSettings {
   list: boolean;
   scenarios: Scenario[];
   fault: 'hold-twice' | null;
-  /** Kernels x topologies; one cell runs plainly, several as a matrix. */
+  /** Kernels x topologies (this shard's share); one cell runs plainly, several as a matrix. */
   cells: Cell[];
+  /** --shard K/N: the share of the matrix this run takes; `planned` is the whole matrix. */
+  shard: Shard | null;
+  plannedCells: Cell[];
   jobs: number;
   /** Where to write JUnit XML and KCIDB JSON of the run(s), if asked. */
   junit: string | null;
@@ -93,6 +97,9 @@ Guest:
   --smp N               one topology with N online CPUs, 1-64
   --possible-cpus P     with --smp: possible CPUs (default N + 2)
   --jobs N              VMs at once (default: the host's cores)
+  --shard K/N           run only the Kth of N shares of the kernels x
+                        topologies matrix (every Nth run from the Kth), for N
+                        CI jobs; make merge ARGS="DIR..." joins their runs
   --memory MB           guest memory, 128-16384 (default 256)
 
 Scenarios:
@@ -174,6 +181,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         seed: { type: 'string' },
         patch: { type: 'string', multiple: true },
         base: { type: 'string' },
+        shard: { type: 'string' },
       },
     });
   } catch (e) {
@@ -198,14 +206,19 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     }
   }
   const kernels = parseKernels(v.kernel, v.kernels, v['kernel-tree'], v.kdir);
-  const cells = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
-  const first = cells[0] as Cell;
+  const planned = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
+  const shard = parseShard(v.shard);
+  if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
+  const cells = shardOf(planned, shard);
+  const first = (cells[0] ?? planned[0]) as Cell;
   const { smp, possibleCpus } = first;
   return {
     help: v.help ?? false,
     list: v.list ?? false,
     ...first.spec,
     cells,
+    shard,
+    plannedCells: planned,
     jobs: intOption('jobs', v.jobs, Math.max(1, os.availableParallelism()), 1, 64),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
     machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),

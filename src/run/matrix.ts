@@ -10,6 +10,7 @@ import type { KernelSpec } from '../kernel/select.js';
 import type { RunReport } from '../report/report.js';
 import { EXIT, exitCode } from '../report/summary.js';
 import { runStamp } from './run-dir.js';
+import type { Shard } from './shard.js';
 import { progressLine } from '../report/progress.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
@@ -25,6 +26,10 @@ export const cellLabel = (c: Cell): string => `${c.kernel}-smp${c.smp}-possible$
 
 export interface MatrixReport {
   tool: string;
+  /** With --shard: which share of the matrix this run is. */
+  shard?: Shard | null;
+  /** Every cell of the whole matrix (all shards), in order. */
+  planned?: string[];
   startedAt: string;
   ok: boolean;
   seed: number;
@@ -36,6 +41,9 @@ export interface MatrixReport {
 
 export interface MatrixOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'smp' | 'possibleCpus' | 'tap' | 'runDir'> {
   cells: Cell[];
+  /** With --shard: the share, and the whole matrix's cells (labels) it is part of. */
+  shard?: Shard | null;
+  planned?: string[];
   jobs: number;
   /** One cell's TAP, whole, as it finishes. */
   tapCell: (label: string, tap: string, ok: boolean) => void;
@@ -54,6 +62,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
   await mkdir(dir, { recursive: true });
   const report: MatrixReport = {
     tool: 'pcpu-refcnt-harness vm-test (matrix)',
+    shard: opts.shard ?? null,
+    planned: opts.planned ?? opts.cells.map(cellLabel),
     startedAt: new Date().toISOString(),
     ok: false,
     seed: opts.seed,

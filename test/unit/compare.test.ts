@@ -51,3 +51,23 @@ t.test('two kernels: runs paired by topology when no label is shared', async (t)
   t.equal(two.matchedBy, 'label');
   t.same(two.rows.filter((r) => r.change === 'regressed').map((r) => `${r.run} ${r.scenario}`), ['refcount-smp3-possible4 racing-reader', 'refcount-smp3-possible4 run-level']);
 });
+
+t.test('shards: every Nth cell from the Kth, the N shards cover the matrix once; a merge refuses parts that do not belong together', async (t) => {
+  const { parseShard, shardOf, checkShards } = await import('../../src/run/shard.js');
+  const cells = ['a', 'b', 'c', 'd', 'e'];
+  t.same(parseShard('2/3'), { k: 2, n: 3 });
+  t.equal(parseShard(undefined), null);
+  for (const bad of ['0/2', '3/2', '1/0', '1', 'x/y', '1/65']) t.throws(() => parseShard(bad), /is not K\/N with 1 <= K <= N <= 64/, bad);
+  const parts = [1, 2, 3].map((k) => shardOf(cells, { k, n: 3 }));
+  t.same(parts, [['a', 'd'], ['b', 'e'], ['c']]);
+  t.same(parts.flat().sort(), cells, 'each cell exactly once');
+  t.same(shardOf(cells, { k: 7, n: 9 }), [], 'more shards than cells: an empty one');
+  const part = (k: number, n = 3, ran = shardOf(cells, { k, n })) => ({ shard: { k, n }, planned: cells, ran, where: `shard${k}` });
+  t.same(checkShards([part(2), part(1), part(3)]), cells, 'in any order');
+  t.throws(() => checkShards([part(1), part(2)]), /shard\(s\) 3\/3 missing/);
+  t.throws(() => checkShards([part(1), part(1), part(2)]), /shard 1\/3 is given twice/);
+  t.throws(() => checkShards([part(1), part(2, 2)]), /shard2 is shard 2\/2, shard1 is of 3/);
+  t.throws(() => checkShards([part(1), part(2), part(3, 3, [])]), /the shards did not run c/);
+  t.throws(() => checkShards([{ ...part(1), shard: null }]), /not a shard/);
+  t.throws(() => checkShards([part(1), { ...part(2), planned: ['x'] }, part(3)]), /shards of different matrices/);
+});

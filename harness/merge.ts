@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** `make merge`: the shards of a matrix joined. Wiring only; the work is in src/run/merge.ts. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { HarnessError } from '../src/errors.js';
+import { matrixSummary } from '../src/report/summary.js';
+import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
+import { mergeShards } from '../src/run/merge.js';
+import { SCENARIOS } from '../src/run/vm-test.js';
+
+const HELP = `Usage: merge [options] DIR...      (make merge ARGS="DIR...")
+
+Joins the runs of vm-test --shard 1/N ... N/N (N CI jobs, each a share of
+the kernels x topologies matrix) into one matrix report, as if one machine
+had run it all: every shard must be there, once, from the same matrix.
+The merged report.json goes to OUT/runs/<time>-<pid>-merged/; make compare
+and --baseline read it like any matrix.
+
+  --out DIR     where the merged report goes (default ./out)
+  --junit FILE  also write JUnit XML of every run
+  --kcidb FILE  also write KCIDB JSON of every run
+  -h, --help    this text
+
+Exit status: the worst run's, as vm-test's: 0 all matched, 1 a reading
+differed, 3 a kernel complained or a guest died, 2 bad usage or a shard
+missing, 130 a shard was interrupted.
+`;
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see merge --help');
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new HarnessError('no shard runs given', 'pass the run directory of every shard (see --help)');
+  const { report, exit } = await mergeShards(positionals, v.out ?? 'out');
+  const runs = await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report)));
+  const names = new Set(runs.flatMap((r) => r.report.planned ?? r.report.scenarios.map((s) => s.name)));
+  const progress = (l: string): boolean => process.stderr.write(`merge: ${l}\n`);
+  await writeCiFiles({ junit: v.junit ?? null, kcidb: v.kcidb ?? null }, runs, SCENARIOS.filter((s) => names.has(s.name)), path.basename(report.dir), progress);
+  process.stderr.write(matrixSummary(report).replaceAll('vm-test:', 'merge:'));
+  return exit;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(e instanceof HarnessError ? `merge: ${e.message}\n` : `merge: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);
