@@ -9,27 +9,29 @@ import { mutantTable, scenarioKills, unprovenScenarios } from '../src/report/mut
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals } from '../src/cli/interrupt.js';
+import { parseShard } from '../src/run/shard.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const HELP = `Usage: mutants [--mutant NAME]... [--fail-fast] [--seed N]      (make mutants ARGS="...")
+const HELP = `Usage: mutants [--mutant NAME]... [--fail-fast] [--seed N] [--shard K/N]      (make mutants ARGS="...")
 
 Proves the suite catches broken kernels. Mutants live in
 vm/mutants/<variant>/NAME.patch, each a plausible bug in the reference
 count of that kernel variant (pcpu, refcount, tracker: see make kernels).
 For each variant that has mutants: run the whole suite on the variant
-(built and cached as by make kernels; it must pass), then for each of its
-patches: apply it to the variant's own source, rebuild incrementally in the
-variant's tree, run the suite on 3 CPUs (4 possible), revert. Every mutant
-must be killed; the table names the scenario that killed each and what
-differed. The variant's tree holds the last mutant's objects afterwards:
-its next build redoes what the patch touched (about a minute; a header
-patch about 3).
+(built and cached as by make kernels; it must pass), then on each of its
+mutants, built as vm-test --patch builds a patch (a copy of the variant's
+source with the patch applied, built from a copy of the variant's objects,
+cached by the patch's text; the variant itself is never patched), on 3
+CPUs (4 possible). Every mutant must be killed; the table names the
+scenario that killed each and what differed.
 
   --mutant NAME   only this mutant (repeatable; default: all)
   --fail-fast     stop each mutant's run at its first failing scenario: the
                   verdicts in less time, without the per-scenario table
   --seed N        seed of the stress streams (default: random, printed)
+  --shard K/N     only every Nth mutant from the Kth (with the unpatched
+                  variants they belong to), for N CI jobs
   -h, --help      this text
 
 Runs are kept in out/mutants/<time>-<pid>/<variant>-<mutant>/ (console.log,
@@ -47,7 +49,7 @@ mutant run that ended in an error; 130 interrupted.
 `;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { shard: { type: 'string' }, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -58,13 +60,14 @@ async function main(): Promise<number> {
   }
   const seed = values.seed !== undefined ? Number(values.seed) : randomInt(2 ** 32);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new HarnessError(`--seed ${values.seed} is not a u32`, 'pass --seed N with 0 <= N < 4294967296');
-  const ac = abortOnSignals('mutants', 'stopping the run and reverting the mutant applied');
+  const ac = abortOnSignals('mutants', 'stopping the run');
   const progress = (line: string): void => void process.stderr.write(`mutants: ${line}\n`);
   progress(`seed ${seed}`);
   const run = runMutants({
     repoRoot,
     outDir: 'out',
     only: values.mutant ?? [],
+    shard: parseShard(values.shard),
     failFast: values['fail-fast'] === true,
     accel: 'auto',
     machine: 'pc',

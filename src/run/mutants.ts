@@ -19,6 +19,7 @@ import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
 import { firstDifferingReading } from '../report/results.js';
 import { progressLine } from '../report/progress.js';
+import { shardOf, type Shard } from './shard.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
 
@@ -44,6 +45,8 @@ export interface MutantOutcome {
 export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
   outDir: string;
   only: string[];
+  /** --shard K/N: every Nth of the chosen mutants from the Kth. */
+  shard?: Shard | null;
   /** A mutant's run stops at its first failing scenario (the unpatched runs never do). */
   failFast: boolean;
 }
@@ -120,7 +123,8 @@ function errored(m: Mutant, e: unknown): MutantOutcome {
 
 export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
   const all = await loadMutants(opts.repoRoot);
-  const mutants = opts.only.length ? all.filter((m) => opts.only.includes(m.name)) : all;
+  const chosen = opts.only.length ? all.filter((m) => opts.only.includes(m.name)) : all;
+  const mutants = shardOf(chosen, opts.shard ?? null);
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
@@ -180,6 +184,6 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   }
   const bases = outcomes.filter((o) => o.name === 'unpatched');
   const ok = bases.every((o) => o.verdict === 'passed') && outcomes.every((o) => o.name === 'unpatched' || o.verdict === 'killed') && outcomes.length === mutants.length + bases.length;
-  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ok, outcomes }, null, 2)}\n`);
+  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ok, shard: opts.shard ?? null, planned: chosen.map((m) => m.name), outcomes }, null, 2)}\n`);
   return { outcomes, dir, ok };
 }
