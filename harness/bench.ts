@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
 import { runBench } from '../src/bench/run.js';
-import { abortOnSignals } from '../src/cli/interrupt.js';
+import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { buildPatchPair, patchedName } from '../src/run/verify-patch.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,9 +44,9 @@ main().then(
   (e: unknown) => {
     if (e instanceof HarnessError) {
       process.stderr.write(`bench: ${e.message}\n`);
-      process.exit(2);
+      process.exit(wasInterrupted() ? 130 : 2);
     }
     process.stderr.write(`bench: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(2);
+    process.exit(wasInterrupted() ? 130 : 2);
   },
 );

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { buildVariant } from '../src/kernel/build-variant.js';
 import { isVariant, VARIANT_NAMES, VARIANTS, type VariantName } from '../src/kernel/variants.js';
-import { abortOnSignals } from '../src/cli/interrupt.js';
+import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -58,6 +58,6 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(e instanceof HarnessError ? `kernels: ${e.message}\n` : `kernels: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(2);
+    process.exit(wasInterrupted() ? 130 : 2);
   },
 );

@@ -8,7 +8,7 @@ import { HarnessError } from '../src/errors.js';
 import { mutantTable, scenarioKills, unprovenScenarios } from '../src/report/mutant-table.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
-import { abortOnSignals } from '../src/cli/interrupt.js';
+import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { parseShard } from '../src/run/shard.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     return null;
   });
   if (!result) {
-    progress('interrupted: the mutant applied was reverted; nothing was judged');
+    progress('interrupted: nothing was judged (the variants were never patched; a half-built mutant tree is redone next time)');
     return 130;
   }
   const { outcomes, dir, ok } = result;
@@ -121,6 +121,6 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(e instanceof HarnessError ? `mutants: ${e.message}\n` : `mutants: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(2);
+    process.exit(wasInterrupted() ? 130 : 2);
   },
 );

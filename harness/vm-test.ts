@@ -15,7 +15,7 @@ import { compareRuns, comparisonTable, type LabelledRun } from '../src/report/co
 import { loadRuns } from '../src/run/load-runs.js';
 import { EXIT } from '../src/report/summary.js';
 import type { FinishedRun } from '../src/report/results.js';
-import { abortOnSignals } from '../src/cli/interrupt.js';
+import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { patchedName, patchSummary, verifyPatch } from '../src/run/verify-patch.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -114,9 +114,9 @@ main().then(
   (e: unknown) => {
     if (e instanceof HarnessError) {
       process.stderr.write(`vm-test: ${e.message}\n`);
-      process.exit(2);
+      process.exit(wasInterrupted() ? 130 : 2);
     }
     process.stderr.write(`vm-test: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(2);
+    process.exit(wasInterrupted() ? 130 : 2);
   },
 );

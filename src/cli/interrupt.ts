@@ -4,11 +4,19 @@
  * (SIGHUP). Each aborts the command's work the same way; the command then
  * stops its guest, writes what it has and exits 130.
  */
+let signalled = false;
+
+/** Whether a signal stopped the command: whatever error the work then threw, the exit status is 130. */
+export function wasInterrupted(): boolean {
+  return signalled;
+}
+
 export function abortOnSignals(tool: string, what: string): AbortController {
   const ac = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       process.stderr.write(`\n${tool}: ${sig}: ${what}\n`);
+      signalled = true;
       ac.abort();
     });
   }

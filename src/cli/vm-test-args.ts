@@ -209,6 +209,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
   const planned = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
   const shard = parseShard(v.shard);
   if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
+  if (shard && v.seed === undefined) throw new HarnessError('--shard without --seed', 'pass the same --seed N to every shard: the merged matrix has one seed, and make merge refuses shards that differ');
+  if (patches.length > 0 && v.fault !== undefined) throw new HarnessError('--patch with --fault', 'the fault breaks the base as much as the patched kernel, so nothing could be judged: drop --fault');
   const cells = shardOf(planned, shard);
   const first = (cells[0] ?? planned[0]) as Cell;
   const { smp, possibleCpus } = first;

@@ -18,7 +18,7 @@
  * checked, force the whole kernel to be rebuilt after it.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -39,7 +39,7 @@ export interface TreeBuild {
   signal?: AbortSignal;
   /** Minutes before a build is given up as hung. */
   timeoutMin?: number;
-  /** Runs under the lock before the stamp is read: e.g. reverting a patch an interrupted run left. */
+  /** Runs under the lock before the stamp is read (a caller's repair of its tree). */
   prepare?: () => Promise<void>;
   /** The caller holds the tree's lock already (withTreeLock). */
   locked?: boolean;
@@ -51,6 +51,12 @@ export interface TreeBuild {
   seeds?: string[];
   /** What to tell the user when the build fails (default: fix the tree or the fragments). */
   fixHint?: string;
+  /**
+   * Source files (relative) to date now after a seed copy, so make rebuilds
+   * what depends on them even if the seed's objects are newer (a patched
+   * tree's patched files).
+   */
+  touchAfterSeed?: string[];
 }
 
 export interface BuiltTree {
@@ -66,6 +72,8 @@ export interface BuiltTree {
 
 const STAMP = '.refprobe-built';
 const LOCK = '.refprobe-lock';
+/** Present while a seed copy is under way: a build that finds it starts the copy again from nothing. */
+const SEEDING = '.refprobe-seeding';
 
 function treeFiles(dir: string): { image: string; vmlinux: string; log: string } {
   return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
@@ -177,11 +185,18 @@ async function seedFrom(b: TreeBuild): Promise<string | null> {
     try {
       if (!existsSync(path.join(seed, STAMP))) continue; // dropped just before we locked
       b.progress(`kernel ${b.label}: starting from a copy of ${seed}'s objects (only what differs from it is rebuilt)`);
-      await execa('cp', ['-a', '--reflink=auto', `${seed}/.`, b.buildDir], { timeout: 600_000, cancelSignal: b.signal });
-      await relocateTools(path.join(b.buildDir, 'tools'), path.dirname(path.resolve(seed)), path.dirname(path.resolve(b.buildDir)));
+      await writeFile(path.join(b.buildDir, SEEDING), seed);
+      const cp = await execa('cp', ['-a', '--reflink=auto', `${seed}/.`, b.buildDir], { timeout: 600_000, cancelSignal: b.signal, reject: false, all: true });
+      if (cp.failed) throw new HarnessError(`kernel ${b.label}: copying ${seed}'s objects failed (${cp.shortMessage?.split('\n')[0] ?? 'cp failed'})`, 'check the free space of the cache (df -h), then run again: the copy starts over', cp.all?.slice(-2000));
+      // tools/ records the absolute path of the tree it was built in, possibly through a symlink: both spellings.
+      const [from, to] = [path.dirname(path.resolve(seed)), path.dirname(path.resolve(b.buildDir))];
+      for (const [f, t] of new Map([[from, to], [await realpath(from), await realpath(to)]])) await relocateTools(path.join(b.buildDir, 'tools'), f, t);
       // The copy brought the sibling's stamp, log and lock file: none of them is ours.
       await rm(path.join(b.buildDir, STAMP), { force: true });
       await writeFile(path.join(b.buildDir, LOCK), String(process.pid));
+      const now = new Date();
+      for (const f of b.touchAfterSeed ?? []) await utimes(path.join(b.source, f), now, now).catch(() => undefined); // a file the patch deleted
+      await rm(path.join(b.buildDir, SEEDING), { force: true });
       return seed;
     } finally {
       await rm(lock, { force: true });
@@ -236,6 +251,11 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
   const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
   if (!reused) {
     await rm(path.join(b.buildDir, STAMP), { force: true });
+    if (existsSync(path.join(b.buildDir, SEEDING))) {
+      // A copy cut short: some files may be half-written with fresh times. Start from nothing.
+      b.progress(`kernel ${b.label}: an earlier copy of objects was cut short; removing it`);
+      for (const e of await readdir(b.buildDir)) if (e !== LOCK) await rm(path.join(b.buildDir, e), { recursive: true, force: true });
+    }
     const seed = existsSync(files.vmlinux) ? null : await seedFrom(b);
     await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}${seed ? `, seeded from ${seed}` : ''}\n`);
     const fragment = path.join(b.buildDir, 'refprobe.config');

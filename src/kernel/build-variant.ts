@@ -8,7 +8,8 @@
  * gives kbuild relative paths, so a cold variant starts from a copy of a
  * built sibling's objects (build-tree.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot, hashOf } from '../cache.js';
 import { buildTree, type BuiltTree, type TreeBuild } from './build-tree.js';
@@ -34,6 +35,11 @@ export async function variantTree(name: VariantName, opts: VariantBuildOptions):
   const fragments = await variantFragments(name, opts.repoRoot);
   const srcOf = (v: VariantName): string => path.join(cacheRoot(), 'kernels', `src-${v}-${source.key}`);
   const src = srcOf(name);
+  if (existsSync(path.join(src, '.refprobe-mutant'))) {
+    // An older harness patched the variant's own copy and died before reverting: never build that as the variant.
+    opts.progress(`kernel ${name}: ${src} holds a mutant an older version of the harness left; linking the source again`);
+    await rm(src, { recursive: true, force: true });
+  }
   await linkedSource(source.dir, src, opts.progress);
   return {
     label: name,

@@ -51,7 +51,8 @@ async function unshare(dir: string, files: readonly string[]): Promise<void> {
 }
 
 async function patch(dir: string, text: string, args: string[]): Promise<{ ok: boolean; out: string }> {
-  const r = await execa('patch', ['-p1', '-d', dir, '--no-backup-if-mismatch', '-r', '-', ...args], { input: text, reject: false, all: true, timeout: 60_000 });
+  // --batch: never ask on the terminal (a file 6.1 does not have); --fuzz=0: a hunk applies where its whole context matches, or not at all.
+  const r = await execa('patch', ['-p1', '-d', dir, '--batch', '--fuzz=0', '--no-backup-if-mismatch', '-r', '-', ...args], { input: text, reject: false, all: true, timeout: 60_000 });
   return { ok: r.exitCode === 0, out: r.all ?? '' };
 }
 
@@ -90,8 +91,8 @@ async function prune(root: string, progress: (l: string) => void): Promise<void>
       if (!alive(Number(tmpOf[1]))) await rm(dir, { recursive: true, force: true });
       continue;
     }
-    const used = await stat(path.join(dir, USED)).catch(() => null);
-    if (used && used.mtimeMs > old) continue;
+    const used = (await stat(path.join(dir, USED)).catch(() => null)) ?? (await stat(dir).catch(() => null));
+    if (!used || used.mtimeMs > old) continue;
     if (existsSync(path.join(dir, 'build', '.refprobe-lock'))) continue;
     progress(`removing ${dir} (unused for ${KEEP_DAYS} days)`);
     await rm(dir, { recursive: true, force: true });
@@ -121,6 +122,7 @@ export async function patchedTree(o: PatchedTreeOptions): Promise<TreeBuild> {
     try {
       await linkedSource(o.sourceDir, tmp, o.progress);
       await applyPatches(tmp, o.patches, o.base.source);
+      await writeFile(path.join(tmp, USED), ''); // before it is published: prune never sees it unused
       await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e; // another run made the same tree
         await rm(tmp, { recursive: true, force: true });
@@ -140,6 +142,7 @@ export async function patchedTree(o: PatchedTreeOptions): Promise<TreeBuild> {
     buildDir: path.join(dir, 'build'),
     inputsKey: hashOf(o.base.inputsKey, ...o.patches.map((p) => p.text)),
     seeds: [o.base.buildDir],
+    touchAfterSeed: [...new Set(o.patches.flatMap((p) => p.files))],
     fixHint: `fix the patch (${o.patches.map((p) => p.name).join(', ')}) so that ${o.base.label} builds with it, then run again`,
     prepare: undefined,
     locked: false,

@@ -19,7 +19,9 @@ export interface CiFiles {
 /** A run as the CI writers need it; a console log that cannot be read leaves the excerpts empty, nothing worse. */
 export async function finishedRun(label: string, reportFile: string): Promise<FinishedRun> {
   const report = JSON.parse(await readFile(reportFile, 'utf8')) as RunReport;
-  const console = (await readFile(report.files.console, 'utf8').catch(() => '')).split('\n');
+  // The console log beside the report when the run's directory moved since (a CI artifact).
+  const text = await readFile(report.files.console, 'utf8').catch(() => readFile(path.join(path.dirname(reportFile), 'console.log'), 'utf8').catch(() => ''));
+  const console = text.split('\n');
   return { label, report, console };
 }
 

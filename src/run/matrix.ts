@@ -10,6 +10,7 @@ import type { KernelSpec } from '../kernel/select.js';
 import type { RunReport } from '../report/report.js';
 import { EXIT, exitCode } from '../report/summary.js';
 import { runStamp } from './run-dir.js';
+import { hashOf } from '../cache.js';
 import type { Shard } from './shard.js';
 import { progressLine } from '../report/progress.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
@@ -30,6 +31,8 @@ export interface MatrixReport {
   shard?: Shard | null;
   /** Every cell of the whole matrix (all shards), in order. */
   planned?: string[];
+  /** A hash of the options that decide the verdicts: shards merge only when theirs agree. */
+  fingerprint?: string;
   startedAt: string;
   ok: boolean;
   seed: number;
@@ -64,6 +67,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
     tool: 'pcpu-refcnt-harness vm-test (matrix)',
     shard: opts.shard ?? null,
     planned: opts.planned ?? opts.cells.map(cellLabel),
+    fingerprint: hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.moduleParams, opts.memoryMb, opts.seed, opts.machine, opts.boot, opts.accel])),
     startedAt: new Date().toISOString(),
     ok: false,
     seed: opts.seed,

@@ -3,6 +3,7 @@
  * by N CI jobs) joined into one report, with one JUnit and one KCIDB file,
  * as if one machine had run it all. Thin I/O around checkShards.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
@@ -22,7 +23,17 @@ async function loadMatrix(given: string): Promise<MatrixReport> {
 
 export async function mergeShards(dirs: readonly string[], outDir: string): Promise<{ report: MatrixReport; exit: number }> {
   const parts = await Promise.all(dirs.map(loadMatrix));
-  const planned = checkShards(parts.map((p, i) => ({ shard: p.shard ?? null, planned: p.planned ?? [], ran: p.cells.map((c) => c.label), where: dirs[i] as string })));
+  const planned = checkShards(parts.map((p, i) => ({ shard: p.shard ?? null, planned: p.planned ?? [], ran: p.cells.map((c) => c.label), fingerprint: p.fingerprint, where: dirs[i] as string })));
+  // A shard's directory may have moved (a CI artifact downloaded elsewhere): its runs are found beside its report.
+  for (const [i, p] of parts.entries()) {
+    const base = (dirs[i] as string).endsWith('.json') ? path.dirname(dirs[i] as string) : (dirs[i] as string);
+    for (const c of p.cells) {
+      if (existsSync(c.report)) continue;
+      const moved = path.resolve(base, c.label, 'report.json');
+      if (!existsSync(moved)) throw new HarnessError(`${dirs[i]}: run ${c.label} has no report at ${c.report} nor at ${moved}`, 'pass the shard directories whole, with their run directories');
+      Object.assign(c, { report: moved, console: path.join(path.dirname(moved), 'console.log') });
+    }
+  }
   const cells = planned.map((label) => parts.flatMap((p) => p.cells).find((c) => c.label === label)).filter((c) => c !== undefined);
   const dir = path.resolve(outDir, 'runs', `${runStamp(new Date(), process.pid)}-merged`);
   await mkdir(dir, { recursive: true });
@@ -31,6 +42,7 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
     tool: 'pcpu-refcnt-harness vm-test (matrix, merged from shards)',
     shard: null,
     planned,
+    ...(parts[0]?.fingerprint ? { fingerprint: parts[0].fingerprint } : {}),
     startedAt: parts.map((p) => p.startedAt).sort()[0] ?? new Date().toISOString(),
     ok: cells.length === planned.length && cells.every((c) => c.ok),
     seed: seeds[0] ?? 0,

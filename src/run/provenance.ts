@@ -5,7 +5,7 @@
  * I/O; every probe is bounded and a missing answer is null, never an error.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Provenance } from '../report/report.js';
@@ -33,8 +33,10 @@ export async function harnessProvenance(repoRoot: string, qemu: string): Promise
 export async function kernelProvenance(kdir: string): Promise<Pick<Provenance, 'kernelConfig' | 'kernelGit'>> {
   const file = path.join(kdir, '.config');
   const config = await readFile(file).catch(() => null);
-  // A tree built out of its source (O=) has the source one level up as `source`.
-  const src = await out('git', ['-C', path.join(kdir, 'source'), 'rev-parse', '--show-toplevel']).then((x) => x ?? out('git', ['-C', kdir, 'rev-parse', '--show-toplevel']));
+  // A tree built out of its source (O=) has it as `source`; a git repository counts only if the source is its top (not a repository the cache happens to sit in).
+  const source = await realpath(path.join(kdir, 'source')).catch(() => realpath(kdir).catch(() => kdir));
+  const top = await out('git', ['-C', source, 'rev-parse', '--show-toplevel']);
+  const src = top !== null && (await realpath(top).catch(() => top)) === source ? source : null;
   return {
     kernelConfig: config ? { file, sha256: createHash('sha256').update(config).digest('hex') } : null,
     kernelGit: src ? await out('git', ['-C', src, 'describe', '--always', '--dirty', '--tags']) : null,

@@ -31,6 +31,8 @@ export interface ShardedPart {
   planned: string[];
   /** The items this part ran. */
   ran: string[];
+  /** The options that decide the verdicts (scenarios, fault, memory, seed...); parts must agree. */
+  fingerprint?: string;
   where: string;
 }
 
@@ -46,6 +48,7 @@ export function checkShards(parts: readonly ShardedPart[]): string[] {
     if (!p.shard) throw new HarnessError(`${p.where} is not a shard (it was run without --shard)`, 'merge only the runs of --shard 1/N ... N/N');
     if (p.shard.n !== n) throw new HarnessError(`${p.where} is shard ${p.shard.k}/${p.shard.n}, ${first.where} is of ${n}`, 'merge the shards of one split');
     if (p.planned.join(',') !== first.planned.join(',')) throw new HarnessError(`${p.where} and ${first.where} are shards of different matrices`, 'run every shard with the same options but --shard');
+    if (p.fingerprint !== first.fingerprint) throw new HarnessError(`${p.where} and ${first.where} ran with different options (scenarios, --fault, --memory, --seed, machine)`, 'run every shard with the same options but --shard');
   }
   const ks = parts.map((p) => p.shard?.k ?? 0);
   const dup = ks.find((k, i) => ks.indexOf(k) !== i);

@@ -135,4 +135,14 @@ t.test('--patch: the patches and the base; what cannot go with it is refused', a
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base pcpu\|refcount\|tracker/s);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src'], SCENARIOS), /--patch with --kernel-tree.*apply it there and pass --kernel-tree/s);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--baseline', 'out/runs/x'], SCENARIOS), /--patch with --baseline.*drop --baseline/s);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--fault', 'hold-twice'], SCENARIOS), /--patch with --fault/);
+});
+
+t.test('--shard: a share of the matrix, with the seed every shard must share', async (t) => {
+  const a = parseVmTestArgs(['--topology', '1:1,2:3,3:4', '--shard', '2/2', '--seed', '7'], SCENARIOS);
+  t.same(a.cells.map((c) => c.smp), [2], 'every second run from the second');
+  t.same(a.plannedCells.map((c) => c.smp), [1, 2, 3], 'the whole matrix, for the merge');
+  t.same(a.shard, { k: 2, n: 2 });
+  t.throws(() => parseVmTestArgs(['--shard', '1/2'], SCENARIOS), /--shard without --seed/);
+  t.throws(() => parseVmTestArgs(['--shard', '1/2', '--seed', '1', '--patch', 'x'], SCENARIOS), /--shard with --patch/);
 });

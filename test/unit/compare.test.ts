@@ -70,4 +70,5 @@ t.test('shards: every Nth cell from the Kth, the N shards cover the matrix once;
   t.throws(() => checkShards([part(1), part(2), part(3, 3, [])]), /the shards did not run c/);
   t.throws(() => checkShards([{ ...part(1), shard: null }]), /not a shard/);
   t.throws(() => checkShards([part(1), { ...part(2), planned: ['x'] }, part(3)]), /shards of different matrices/);
+  t.throws(() => checkShards([part(1), { ...part(2), fingerprint: 'other seed' }, part(3)]), /shard2 and shard1 ran with different options/);
 });

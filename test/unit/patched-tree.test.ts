@@ -82,6 +82,9 @@ t.test('patchedTree: a linked copy patched apart from its source, published whol
   t.equal(tb.buildDir, path.join(tb.source, 'build'), 'built in a subdirectory: relative srctree');
   t.same(tb.seeds, ['/nowhere/build'], 'started from the base\'s objects');
   t.equal((await patchedTree(opts)).source, tb.source, 'the same patches: the same tree');
+  const onlyA = await patchedTree({ ...opts, patches: [parsePatch('a-only', PATCH.slice(0, PATCH.indexOf('--- a/b.c')))] });
+  t.equal((await stat(path.join(onlyA.source, 'b.c'))).ino, (await stat(path.join(src, 'b.c'))).ino, 'a file no patch touches is still the source\'s own (a hard link: same content, same time)');
+  t.same(onlyA.touchAfterSeed, ['a.c'], 'the patched file is dated after a seed copy, so make rebuilds it whatever the seed\'s times');
   const other = await patchedTree({ ...opts, patches: [parsePatch('q', PATCH.replace('+FIVE', '+5'))] });
   t.not(other.source, tb.source, 'other patches: another tree');
   t.not(other.inputsKey, tb.inputsKey);

@@ -29,13 +29,14 @@ t.test('kunit.py parse reads a failing matrix run without a complaint', async (t
   t.same(order, ['lifecycle', 'hold-put-every-cpu', 'racing-reader', 'extremes', 'lifecycle', 'hold-put-every-cpu', 'racing-reader', 'extremes']);
 });
 
-t.test('kunit.py parse reads the document of a run that stopped at set-up: every scenario listed, as a skip', async (t) => {
+t.test('kunit.py parse reads the document of a run that stopped at set-up: every scenario listed, none a pass or a skip', async (t) => {
   const src = await kernelSource(DEFAULT_TARBALL, () => undefined);
   const kunit = path.join(src.dir, 'tools/testing/kunit/kunit.py');
   const tap = path.join(repoRoot, 'test/fixtures/tap-setup-failure.tap');
   const r = await execa('python3', [kunit, 'parse', tap], { reject: false, all: true, timeout: 60_000 });
   const out = r.all ?? '';
   t.notMatch(out, /missing subtest|missing expected|\[CRASHED\]|unexpected/i, 'no parse error');
-  t.match(out, /Ran 2 tests: skipped: 2/, 'the plan kept: both scenarios, neither a pass');
-  t.match(out, /\[SKIPPED\] lifecycle/);
+  t.equal(r.exitCode, 1, 'kunit.py exits 1: the run did not pass');
+  t.match(out, /Ran 2 tests: failed: 2/, 'the plan kept: both scenarios, neither a pass nor a skip');
+  t.match(out, /\[FAILED\] lifecycle/);
 });
