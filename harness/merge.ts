@@ -44,7 +44,11 @@ async function main(): Promise<number> {
   const names = new Set(runs.flatMap((r) => r.report.planned ?? r.report.scenarios.map((s) => s.name)));
   const progress = (l: string): boolean => process.stderr.write(`merge: ${l}\n`);
   await writeCiFiles({ junit: v.junit ?? null, kcidb: v.kcidb ?? null }, runs, SCENARIOS.filter((s) => names.has(s.name)), path.basename(report.dir), progress);
-  process.stderr.write(matrixSummary(report).replaceAll('vm-test:', 'merge:'));
+  // The runs stay where the shards left them: the merged directory holds only the joined report.
+  const text = matrixSummary(report)
+    .replaceAll('vm-test:', 'merge:')
+    .replace(/^merge: runs kept in .*$/m, `merge: runs kept in the shards' directories: ${positionals.map((d) => d.replace(/\/<run>\/?$/, '')).join(', ')}`);
+  process.stderr.write(text);
   return exit;
 }
 

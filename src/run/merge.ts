@@ -12,7 +12,9 @@ import { worstExit, type MatrixReport } from './matrix.js';
 import { runStamp } from './run-dir.js';
 import { checkShards } from './shard.js';
 
-async function loadMatrix(given: string): Promise<MatrixReport> {
+async function loadMatrix(raw: string): Promise<MatrixReport> {
+  // "runs kept in DIR/<run>/" copied whole from a shard's output is DIR.
+  const given = raw.replace(/\/<run>\/?$/, '');
   const file = given.endsWith('.json') ? given : path.join(given, 'report.json');
   const text = await readFile(file, 'utf8').catch(() => null);
   if (text === null) throw new HarnessError(`${given}: cannot read ${file}`, 'pass the run directory each shard printed ("runs kept in DIR")');
@@ -26,7 +28,8 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
   const planned = checkShards(parts.map((p, i) => ({ shard: p.shard ?? null, planned: p.planned ?? [], ran: p.cells.map((c) => c.label), fingerprint: p.fingerprint, where: dirs[i] as string })));
   // A shard's directory may have moved (a CI artifact downloaded elsewhere): its runs are found beside its report.
   for (const [i, p] of parts.entries()) {
-    const base = (dirs[i] as string).endsWith('.json') ? path.dirname(dirs[i] as string) : (dirs[i] as string);
+    const dir = (dirs[i] as string).replace(/\/<run>\/?$/, '');
+    const base = dir.endsWith('.json') ? path.dirname(dir) : dir;
     for (const c of p.cells) {
       if (existsSync(c.report)) continue;
       const moved = path.resolve(base, c.label, 'report.json');
