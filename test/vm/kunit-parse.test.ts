@@ -12,12 +12,17 @@ import { execa } from 'execa';
 import { DEFAULT_TARBALL, kernelSource } from '../../src/kernel/source.js';
 import { repoRoot } from '../fixtures.js';
 
-t.test('kunit.py parse reads a failing matrix run without a complaint', async (t) => {
+/** The kernel's own reader (linux-source-6.1's kunit.py) on a saved document. */
+async function kunitParse(fixture: string): Promise<{ exitCode: number | undefined; out: string }> {
   const src = await kernelSource(DEFAULT_TARBALL, () => undefined);
   const kunit = path.join(src.dir, 'tools/testing/kunit/kunit.py');
-  const tap = path.join(repoRoot, 'test/fixtures/tap-fault-hold-twice-1x2-2x4.tap');
-  const r = await execa('python3', [kunit, 'parse', tap], { reject: false, all: true, timeout: 60_000 });
-  const out = r.all ?? '';
+  const r = await execa('python3', [kunit, 'parse', path.join(repoRoot, 'test/fixtures', fixture)], { reject: false, all: true, timeout: 60_000 });
+  return { exitCode: r.exitCode, out: r.all ?? '' };
+}
+
+t.test('kunit.py parse reads a failing matrix run without a complaint', async (t) => {
+  const r = await kunitParse('tap-fault-hold-twice-1x2-2x4.tap');
+  const out = r.out;
   t.equal(r.exitCode, 1, 'exit 1: the run has failures, and the parser says so');
   t.notMatch(out, /missing subtest|missing expected|\[CRASHED\]|[1-9]\d* errors?\b|unexpected/i, 'no parse error, nothing taken for a crash');
   t.match(out, /Ran 48 tests: passed: 24, failed: 21, skipped: 3/, 'every step, scenario and cell counted once');
@@ -30,11 +35,8 @@ t.test('kunit.py parse reads a failing matrix run without a complaint', async (t
 });
 
 t.test('kunit.py parse reads the document of a run that stopped at set-up: every scenario listed, none a pass or a skip', async (t) => {
-  const src = await kernelSource(DEFAULT_TARBALL, () => undefined);
-  const kunit = path.join(src.dir, 'tools/testing/kunit/kunit.py');
-  const tap = path.join(repoRoot, 'test/fixtures/tap-setup-failure.tap');
-  const r = await execa('python3', [kunit, 'parse', tap], { reject: false, all: true, timeout: 60_000 });
-  const out = r.all ?? '';
+  const r = await kunitParse('tap-setup-failure.tap');
+  const out = r.out;
   t.notMatch(out, /missing subtest|missing expected|\[CRASHED\]|unexpected/i, 'no parse error');
   t.equal(r.exitCode, 1, 'kunit.py exits 1: the run did not pass');
   t.match(out, /Ran 2 tests: failed: 2/, 'the plan kept: both scenarios, neither a pass nor a skip');
