@@ -18,7 +18,7 @@
  * checked, force the whole kernel to be rebuilt after it.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -89,28 +89,42 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates the lock file with the owner's pid already in it, or fails if it
+ * exists: written aside, then hard-linked into place (atomic), so no other
+ * run ever reads an empty lock and takes it for one a dead run left.
+ */
+async function tryLock(lock: string): Promise<boolean> {
+  const mine = `${lock}.${process.pid}`;
+  await writeFile(mine, String(process.pid));
+  try {
+    await link(mine, lock);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(mine, { force: true });
+  }
+}
+
 /** Takes the tree's lock, waiting (bounded) for another harness run that builds or patches it. */
 async function lockTree(dir: string, label: string, progress: (l: string) => void): Promise<() => Promise<void>> {
   const lock = path.join(dir, LOCK);
   const deadline = Date.now() + 30 * 60_000;
   let said = false;
   for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-      return () => rm(lock, { force: true });
-    } catch {
-      const owner = Number(await readFile(lock, 'utf8').catch(() => '0'));
-      if (!owner || !alive(owner)) {
-        await rm(lock, { force: true }); // left by a run that died
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new HarnessError(`kernel ${label}: ${dir} is locked by process ${owner} for over 30 minutes`, `stop process ${owner}, or remove ${lock}`);
-      }
-      if (!said) progress(`kernel ${label}: process ${owner} is building it, waiting`);
-      said = true;
-      await new Promise((r) => setTimeout(r, 2000));
+    if (await tryLock(lock)) return () => rm(lock, { force: true });
+    const owner = Number(await readFile(lock, 'utf8').catch(() => '0'));
+    if (!owner || !alive(owner)) {
+      await rm(lock, { force: true }); // left by a run that died
+      continue;
     }
+    if (Date.now() > deadline) {
+      throw new HarnessError(`kernel ${label}: ${dir} is locked by process ${owner} for over 30 minutes`, `stop process ${owner}, or remove ${lock}`);
+    }
+    if (!said) progress(`kernel ${label}: process ${owner} is building it, waiting`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
@@ -177,11 +191,7 @@ async function seedFrom(b: TreeBuild): Promise<string | null> {
     if (path.resolve(seed) === path.resolve(b.buildDir)) continue;
     if (!existsSync(path.join(seed, STAMP)) || !existsSync(path.join(seed, 'vmlinux'))) continue;
     const lock = path.join(seed, LOCK);
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-    } catch {
-      continue;
-    }
+    if (!(await tryLock(lock))) continue;
     try {
       if (!existsSync(path.join(seed, STAMP))) continue; // dropped just before we locked
       b.progress(`kernel ${b.label}: starting from a copy of ${seed}'s objects (only what differs from it is rebuilt)`);

@@ -130,8 +130,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   const outcomes: MutantOutcome[] = [];
   // Every variant with mutants runs unpatched first: that many more kernels to judge.
   const total = mutants.length + new Set(mutants.map((m) => m.variant)).size;
-  const t0 = performance.now();
-  const done = (): string => progressLine(outcomes.length, total, performance.now() - t0, new Date());
+  const started = performance.now();
+  const done = (): string => progressLine(outcomes.length, total, performance.now() - started, new Date());
 
   const trial = async (kernel: VariantName, m: Mutant | null, tb: BuiltTree): Promise<MutantOutcome> => {
     const name = m?.name ?? 'unpatched';
@@ -156,7 +156,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
       report: r.files.report,
     };
     if (verdict === 'error') out.error = runError(r);
-    opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''} ${progressLine(outcomes.length + 1, total, performance.now() - t0, new Date())}`);
+    opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''} ${progressLine(outcomes.length + 1, total, performance.now() - started, new Date())}`);
     return out;
   };
 
@@ -176,7 +176,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
         .catch((e: unknown) => {
           // An interrupt is no error of the mutant: stop the whole run.
           if (opts.signal?.aborted) throw e;
-          opts.progress(`${variant}/${m.name}: error ${progressLine(outcomes.length + 1, total, performance.now() - t0, new Date())}`);
+          opts.progress(`${variant}/${m.name}: error ${progressLine(outcomes.length + 1, total, performance.now() - started, new Date())}`);
           return errored(m, e);
         });
       outcomes.push(o);

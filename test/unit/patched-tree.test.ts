@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,4 +118,29 @@ t.test('buildFailure: a real failed build log (test/fixtures/build-log-does-not-
   t.match(shown, /make\[4\]: \*\*\* \[\.\.\/scripts\/Makefile\.build:255: net\/core\/dev\.o\] Error 1/, 'make\'s verdict');
   t.ok(shown.split('\n').length < 15, 'short');
   t.equal(buildFailure('a\nb\n'), 'a\nb\n', 'no compiler error: the tail');
+});
+
+t.test('the tree lock: one holder at a time, the pid inside from the start, a dead holder\'s lock taken over', async (t) => {
+  const { withTreeLock } = await import('../../src/kernel/build-tree.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tree-lock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const lock = path.join(dir, '.refprobe-lock');
+  const order: string[] = [];
+  const said: string[] = [];
+  const first = withTreeLock(dir, 't', () => undefined, async () => {
+    order.push('first in');
+    t.equal(await readFile(lock, 'utf8'), String(process.pid), 'the lock names its holder');
+    await new Promise((r) => setTimeout(r, 300));
+    order.push('first out');
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  // The same process stands for another run here: a lock held by a live pid is waited for.
+  const second = withTreeLock(dir, 't', (l) => said.push(l), async () => void order.push('second'));
+  await Promise.all([first, second]);
+  t.same(order, ['first in', 'first out', 'second'], 'the second waits for the first');
+  t.match(said[0], /is building it, waiting/);
+  t.notOk(existsSync(lock), 'released');
+  await writeFile(lock, '999999999'); // a run that died holding it
+  await withTreeLock(dir, 't', () => undefined, async () => t.equal(await readFile(lock, 'utf8'), String(process.pid), 'taken over'));
+  t.same((await readdir(dir)).filter((n) => n.startsWith('.refprobe-lock.')), [], 'no temporary lock files left');
 });
