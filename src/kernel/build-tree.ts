@@ -39,10 +39,6 @@ export interface TreeBuild {
   signal?: AbortSignal;
   /** Minutes before a build is given up as hung. */
   timeoutMin?: number;
-  /** Runs under the lock before the stamp is read (a caller's repair of its tree). */
-  prepare?: () => Promise<void>;
-  /** The caller holds the tree's lock already (withTreeLock). */
-  locked?: boolean;
   /**
    * Build directories of the same source at the same depth (SRC/build) whose
    * complete objects may start this tree when it has none; the first one
@@ -243,20 +239,14 @@ export async function withTreeLock<T>(dir: string, label: string, progress: (l: 
   }
 }
 
-/** Marks the tree as not built from its recorded inputs (its source is about to change). */
-export async function dropStamp(dir: string): Promise<void> {
-  await rm(path.join(dir, STAMP), { force: true });
-}
-
 export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
-  return b.locked ? buildLocked(b) : withTreeLock(b.buildDir, b.label, b.progress, () => buildLocked(b));
+  return withTreeLock(b.buildDir, b.label, b.progress, () => buildLocked(b));
 }
 
 async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
   const t0 = performance.now();
   const files = treeFiles(b.buildDir);
   await mkdir(b.buildDir, { recursive: true });
-  await b.prepare?.();
   const stamp = await readFile(path.join(b.buildDir, STAMP), 'utf8').catch(() => '');
   const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
   if (!reused) {

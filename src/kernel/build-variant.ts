@@ -3,10 +3,10 @@
  * builds from its own hard-linked copy of the source
  * (<cache>/kernels/src-<variant>-<source key>/), in its build/ subdirectory,
  * rebuilt incrementally when the source or a fragment changes (the stamp
- * holds their hash). Its own copy lets a mutant patch one variant and build
- * it incrementally while the others stay untouched; the build/ subdirectory
- * gives kbuild relative paths, so a cold variant starts from a copy of a
- * built sibling's objects (build-tree.ts).
+ * holds their hash). The build/ subdirectory gives kbuild relative paths,
+ * so a cold variant starts from a copy of a built sibling's objects, and a
+ * patched tree (a mutant, --patch) from the variant's (build-tree.ts). The
+ * variant's own copy is never patched.
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -54,12 +54,13 @@ export async function variantTree(name: VariantName, opts: VariantBuildOptions):
 }
 
 /**
- * The variant with patches applied, in its own tree (patched-tree.ts),
- * started from the variant's objects: build the variant itself first.
+ * The variant (its tree, from variantTree) with patches applied, in its own
+ * tree (patched-tree.ts), started from the variant's objects: build the
+ * variant itself first.
  */
-export async function variantPatchedTree(name: VariantName, patches: readonly Patch[], label: string, opts: VariantBuildOptions): Promise<TreeBuild> {
+export async function variantPatchedTree(base: TreeBuild, patches: readonly Patch[], label: string, opts: VariantBuildOptions): Promise<TreeBuild> {
   const source = await kernelSource(opts.tarball ?? DEFAULT_TARBALL, opts.progress);
-  return patchedTree({ base: await variantTree(name, opts), sourceDir: source.dir, patches, label, progress: opts.progress });
+  return patchedTree({ base, sourceDir: source.dir, patches, label, progress: opts.progress });
 }
 
 export async function buildVariant(name: VariantName, opts: VariantBuildOptions): Promise<BuiltTree> {

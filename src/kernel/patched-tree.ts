@@ -144,7 +144,5 @@ export async function patchedTree(o: PatchedTreeOptions): Promise<TreeBuild> {
     seeds: [o.base.buildDir],
     touchAfterSeed: [...new Set(o.patches.flatMap((p) => p.files))],
     fixHint: `fix the patch (${o.patches.map((p) => p.name).join(', ')}) so that ${o.base.label} builds with it, then run again`,
-    prepare: undefined,
-    locked: false,
   };
 }

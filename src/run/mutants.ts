@@ -160,17 +160,17 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     return out;
   };
 
+  const vopts = { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal };
   for (const variant of VARIANT_NAMES) {
     const ms = mutants.filter((m) => m.variant === variant);
     if (ms.length === 0 || opts.signal?.aborted) continue;
     opts.progress(`${variant}: the unpatched kernel, then ${ms.length} mutant(s) ${done()}`);
-    const tree = await variantTree(variant, { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal });
+    const tree = await variantTree(variant, vopts);
     outcomes.push(await trial(variant, null, await buildTree(tree)));
     for (const m of ms) {
       if (opts.signal?.aborted) break;
-      const vopts = { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal };
       // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
-      const o = await variantPatchedTree(variant, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
+      const o = await variantPatchedTree(tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
         .then(buildTree)
         .then((tb) => trial(variant, m, tb))
         .catch((e: unknown) => {

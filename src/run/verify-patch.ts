@@ -73,10 +73,11 @@ export async function buildPatchPair(
   vopts: VariantBuildOptions,
 ): Promise<{ base: BuiltTree; patched: BuiltTree }> {
   const patches = await readPatches(files);
-  const base = await buildTree(await variantTree(baseName, vopts));
+  const baseTree = await variantTree(baseName, vopts);
+  const base = await buildTree(baseTree);
   vopts.progress(`kernel ${baseName}: ${base.reused ? 'reused' : `built in ${base.seconds} s`} (${base.dir})`);
   const label = patchedName(baseName);
-  const patched = await buildTree(await variantPatchedTree(baseName, patches, label, vopts));
+  const patched = await buildTree(await variantPatchedTree(baseTree, patches, label, vopts));
   vopts.progress(`kernel ${label}: ${patched.reused ? 'reused' : `built in ${patched.seconds} s`} (${patched.dir})`);
   return { base, patched };
 }
