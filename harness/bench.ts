@@ -20,7 +20,7 @@ async function main(): Promise<number> {
   const progress = (line: string): boolean => process.stderr.write(`bench: ${line}\n`);
   if (args.patches.length > 0) {
     // The base first: it is the reference every patched point is compared with.
-    const { base, patched } = await buildPatchPair(args.base, args.patches, { repoRoot, progress, signal: interrupt.signal });
+    const { base, patched } = await buildPatchPair({ variant: args.base }, args.patches, { repoRoot, progress, signal: interrupt.signal });
     args.kernels = [
       { kernel: base.image, kdir: base.dir, name: args.base },
       { kernel: patched.image, kdir: patched.dir, name: patchedName(args.base) },

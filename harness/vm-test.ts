@@ -13,10 +13,11 @@ import { cellLabel, runMatrix } from '../src/run/matrix.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
 import { compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
 import { loadRuns } from '../src/run/load-runs.js';
-import { EXIT } from '../src/report/summary.js';
+import { bisectExit, EXIT } from '../src/report/summary.js';
+import type { RunReport } from '../src/report/report.js';
 import type { FinishedRun } from '../src/report/results.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
-import { patchedName, patchSummary, verifyPatch } from '../src/run/verify-patch.js';
+import { baseLabel, patchedName, patchSummary, verifyPatch, type PatchBase } from '../src/run/verify-patch.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
     const run = await finishedRun(label, report.files.report);
     await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);
     process.stderr.write(summary(report));
+    if (args.bisect) return bisectVerdict(report);
     return againstBaseline(baseline, [run], exitCode(report));
   }
   const share = args.shard ? `shard ${args.shard.k}/${args.shard.n} of ${args.plannedCells.length} runs: ` : '';
@@ -75,13 +77,15 @@ async function main(): Promise<number> {
 /** --patch: the base and the patched kernel, every topology, then the two side by side. */
 async function patchRun(args: ReturnType<typeof parseVmTestArgs>, common: Omit<Parameters<typeof verifyPatch>[0], 'cells' | 'tapCell' | 'summarize' | 'patches' | 'base' | 'topologies' | 'jobs'>): Promise<number> {
   const n = args.topologies.length * 2;
-  process.stderr.write(`vm-test: verifying ${args.patches.join(', ')} on ${args.base}: ${n} runs (${args.base} and ${patchedName(args.base)} on ${args.topologies.map((t) => `${t.smp}:${t.possibleCpus}`).join(', ')}); seed ${args.seed}\n`);
-  process.stdout.write(`${tapHeader(n, [`patch: ${args.patches.join(', ')} on ${args.base}`, `seed ${args.seed}`])}\n`);
+  const on: PatchBase = args.baseTree ? { tree: args.baseTree } : { variant: args.base };
+  const base = baseLabel(on);
+  process.stderr.write(`vm-test: verifying ${args.patches.join(', ')} on ${base}: ${n} runs (${base} and ${patchedName(base)} on ${args.topologies.map((t) => `${t.smp}:${t.possibleCpus}`).join(', ')}); seed ${args.seed}\n`);
+  process.stdout.write(`${tapHeader(n, [`patch: ${args.patches.join(', ')} on ${base}`, `seed ${args.seed}`])}\n`);
   let k = 0;
   const v = await verifyPatch({
     ...common,
     patches: args.patches,
-    base: args.base,
+    base: on,
     topologies: args.topologies,
     jobs: args.jobs,
     tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++k, label, tap, ok)}\n`),
@@ -89,9 +93,17 @@ async function patchRun(args: ReturnType<typeof parseVmTestArgs>, common: Omit<P
   });
   await writeCiFiles(args, v.runs, args.scenarios, path.basename(v.matrix.dir), common.progress);
   for (const c of v.matrix.cells.filter((x) => !x.ok)) process.stderr.write(`\n[${c.label}]${c.summary.trimEnd()}\n`);
-  process.stderr.write(`\nvm-test: ${args.base} beside ${patchedName(args.base)}, per topology and scenario:\n${comparisonTable(v.comparison, true, { a: args.base, b: patchedName(args.base) }, 160)}\n`);
-  process.stderr.write(patchSummary(v, args.base));
+  process.stderr.write(`\nvm-test: ${base} beside ${patchedName(base)}, per topology and scenario:\n${comparisonTable(v.comparison, true, { a: base, b: patchedName(base) }, 160)}\n`);
+  process.stderr.write(patchSummary(v, base));
   return v.exit;
+}
+
+/** --bisect: the status git bisect run reads, and the verdict in words. */
+function bisectVerdict(report: RunReport): number {
+  const code = bisectExit(report);
+  const word = code === EXIT.ok ? 'good' : code === EXIT.mismatch ? 'bad' : code === EXIT.untestable ? 'skip (this commit cannot be judged)' : 'stop the bisection';
+  process.stderr.write(`vm-test: bisect: ${word} (exit ${code})${report.error ? `: ${report.error.split('\n')[0]}` : ''}\n`);
+  return code;
 }
 
 /**
@@ -112,11 +124,13 @@ function againstBaseline(baseline: LabelledRun[] | null, runs: readonly Finished
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
+    // Under git bisect run, a 2 would mark the commit bad: stop the bisection instead.
+    const failed = process.argv.includes('--bisect') ? EXIT.bisectAbort : EXIT.usage;
     if (e instanceof HarnessError) {
       process.stderr.write(`vm-test: ${e.message}\n`);
-      process.exit(wasInterrupted() ? 130 : 2);
+      process.exit(wasInterrupted() ? 130 : failed);
     }
     process.stderr.write(`vm-test: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(wasInterrupted() ? 130 : 2);
+    process.exit(wasInterrupted() ? 130 : failed);
   },
 );

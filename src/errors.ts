@@ -12,3 +12,15 @@ export class HarnessError extends Error {
     this.name = 'HarnessError';
   }
 }
+
+/**
+ * The kernel under test cannot be judged: it does not build, the module
+ * does not build against it, or it refuses the module. For `git bisect
+ * run` this is "skip this commit" (exit 125), not "bad".
+ */
+export class UntestableError extends HarnessError {
+  constructor(what: string, fix: string, details?: string) {
+    super(what, fix, details);
+    this.name = 'UntestableError';
+  }
+}

@@ -34,6 +34,10 @@ export interface VmTestArgs extends RunSettings {
   /** --patch FILE...: verify these patches on --base (the cells are built then, not given). */
   patches: string[];
   base: VariantName;
+  /** --patch with --kernel-tree: the user's tree is the base (never changed; the patched kernel is a copy). */
+  baseTree: string | null;
+  /** --bisect: exit statuses for git bisect run (0 good, 1 bad, 125 skip, 255 stop). */
+  bisect: boolean;
   topologies: { smp: number; possibleCpus: number }[];
 }
 
@@ -62,8 +66,14 @@ Kernel:
                         or the path of a bzImage
   --kdir DIR            the kbuild tree of --kernel IMAGE
                         (default: /lib/modules/<release>/build)
-  --kernel-tree DIR     a built kernel tree, e.g. your patched kernel: boots
-                        its vmlinux (or bzImage), builds the module against it
+  --kernel-tree DIR     your kernel tree, built before the run (make -j
+                        bzImage modules: only what changed since the last run
+                        is rebuilt). A configured tree (DIR/.config, or a make
+                        O= directory) builds in place with its own config,
+                        checked for what the suite needs; a clean source tree
+                        builds in DIR/.refprobe-build with the suite's pcpu
+                        config (started from the cached pcpu kernel's objects
+                        when DIR is 6.1). A build that fails exits 125
   --kernels A,B,...     several kernels (names or bzImage paths): every
                         kernel runs on every topology, in parallel VMs
 
@@ -77,6 +87,21 @@ Verify a patch:
   --base VARIANT        the kernel the patch applies to: pcpu (default),
                         refcount or tracker, from linux-source-6.1; never
                         modified (the patched kernel is a copy)
+  --kernel-tree DIR     with --patch: your tree is the base instead, built as
+                        above; the patched kernel is a copy of it (sources
+                        linked, objects copied, .git left out), never DIR
+
+Bisect (git bisect run):
+  --bisect              with --kernel-tree: one topology (default 2:4), and
+                        the exit status git bisect run reads: 0 good, 1 bad
+                        (a reading differs, the kernel complained or died),
+                        125 skip (the tree or the module does not build, the
+                        kernel refuses the module, or it dies before the
+                        first scenario with no reference count complaint),
+                        255 stop (a set-up error would mark every commit bad).
+                        In the tree: git bisect run node
+                        /path/to/refprobe/dist/harness/vm-test.js
+                        --kernel-tree "$PWD" --bisect [--scenario NAME...]
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
@@ -140,7 +165,10 @@ Exit status: 0 every reading matched the model; 1 a reading differed;
 3 the kernel crashed or the guest died or hung; 2 bad usage or set-up error
 (with --patch also: a patch that does not apply or does not build);
 4 (--patch) the base kernel itself fails, so the suite cannot judge the
-patch; 130 interrupted. With --patch, 0/1/3 are the patched kernel's.
+patch; 125 the kernel under test (--kernel-tree) or the module does not
+build, or the kernel refuses the module: it cannot be judged; 130
+interrupted. With --patch, 0/1/3 are the patched kernel's; with --bisect,
+see above.
 `;
 
 
@@ -182,6 +210,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         patch: { type: 'string', multiple: true },
         base: { type: 'string' },
         shard: { type: 'string' },
+        bisect: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -193,19 +222,32 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
     return sc;
   });
-  const topologies = parseTopologies(v.topology, v.smp, v['possible-cpus']);
+  const bisect = v.bisect ?? false;
+  const topologies = bisect ? bisectTopology(v.topology, v.smp, v['possible-cpus']) : parseTopologies(v.topology, v.smp, v['possible-cpus']);
   const patches = v.patch ?? [];
   if (v.base !== undefined && patches.length === 0) throw new HarnessError('--base without --patch', 'pass --patch FILE --base VARIANT, or --kernel VARIANT to run a variant as it is');
   if (patches.length > 0) {
-    const other = (['kernel', 'kernels', 'kernel-tree', 'kdir', 'baseline'] as const).find((k) => v[k] !== undefined);
+    const other = (['kernel', 'kernels', 'kdir', 'baseline', 'bisect'] as const).find((k) => v[k] !== undefined);
     if (other) {
       throw new HarnessError(
         `--patch with --${other}`,
-        other === 'baseline' ? 'a --patch run is its own comparison (the base beside the patched kernel): drop --baseline' : 'a --patch run builds its kernels from linux-source-6.1: choose the one to patch with --base pcpu|refcount|tracker (to patch your own tree, apply it there and pass --kernel-tree)',
+        other === 'baseline'
+          ? 'a --patch run is its own comparison (the base beside the patched kernel): drop --baseline'
+          : other === 'bisect'
+            ? 'bisect the tree the patch is in (git bisect run ... --kernel-tree DIR --bisect), or verify the patch on one base'
+            : 'a --patch run builds its own kernels: choose the base with --base pcpu|refcount|tracker (linux-source-6.1) or --kernel-tree DIR (your tree)',
       );
     }
+    if (v.base !== undefined && v['kernel-tree'] !== undefined) throw new HarnessError('--base with --kernel-tree', 'the patch applies to one base: --base VARIANT (linux-source-6.1) or --kernel-tree DIR (your tree)');
   }
-  const kernels = parseKernels(v.kernel, v.kernels, v['kernel-tree'], v.kdir);
+  if (bisect) {
+    const other = (['kernel', 'kernels', 'kdir', 'baseline', 'shard'] as const).find((k) => v[k] !== undefined);
+    if (other || v['kernel-tree'] === undefined) {
+      throw new HarnessError(other ? `--bisect with --${other}` : '--bisect without --kernel-tree', 'in the tree git bisect checks out: git bisect run node .../dist/harness/vm-test.js --kernel-tree "$PWD" --bisect');
+    }
+  }
+  // A --patch run builds its cells itself (verify-patch.ts): its --kernel-tree is the base, not a cell.
+  const kernels = parseKernels(v.kernel, v.kernels, patches.length > 0 ? undefined : v['kernel-tree'], v.kdir);
   const planned = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
   const shard = parseShard(v.shard);
   if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
@@ -236,6 +278,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     baseline: v.baseline ?? null,
     patches,
     base: oneOf('base', v.base, VARIANT_NAMES, 'pcpu'),
+    baseTree: patches.length > 0 ? (v['kernel-tree'] ?? null) : null,
+    bisect,
     topologies,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
@@ -245,6 +289,14 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     verbose: v.verbose ?? false,
     seed: intOption('seed', v.seed, randomInt(2 ** 32), 0, 2 ** 32 - 1),
   };
+}
+
+/** A bisect step runs one topology: 2:4 unless told (CPUs possible but absent, hotplug). */
+function bisectTopology(list: string | undefined, smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number }[] {
+  if (list === undefined && smpRaw === undefined && possibleRaw === undefined) return [DEFAULT_TOPOLOGIES[0] as { smp: number; possibleCpus: number }];
+  const t = parseTopologies(list, smpRaw, possibleRaw);
+  if (t.length > 1) throw new HarnessError('--bisect with more than one topology', 'a bisect step gives one verdict: pass one --topology S:P (default 2:4)');
+  return t;
 }
 
 function parseTopologies(list: string | undefined, smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number }[] {

@@ -22,7 +22,7 @@ import { link, mkdir, readdir, readFile, realpath, rm, stat, utimes, writeFile }
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HarnessError } from '../errors.js';
+import { HarnessError, UntestableError } from '../errors.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { parseUtsRelease } from './release.js';
 
@@ -53,6 +53,14 @@ export interface TreeBuild {
    * tree's patched files).
    */
   touchAfterSeed?: string[];
+  /**
+   * Set when make must run every time (inputsKey never matches: a user's
+   * tree that git checks out under us) but the configuration need only be
+   * made again when this key changes.
+   */
+  configKey?: string;
+  /** A failed build means the kernel cannot be judged (a user's tree under bisect), not a set-up error. */
+  untestable?: boolean;
 }
 
 export interface BuiltTree {
@@ -70,6 +78,8 @@ const STAMP = '.refprobe-built';
 const LOCK = '.refprobe-lock';
 /** Present while a seed copy is under way: a build that finds it starts the copy again from nothing. */
 const SEEDING = '.refprobe-seeding';
+/** Holds the configKey of the last configuration (TreeBuild.configKey). */
+const CONFIGURED = '.refprobe-configured';
 
 function treeFiles(dir: string): { image: string; vmlinux: string; log: string } {
   return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
@@ -124,7 +134,7 @@ async function lockTree(dir: string, label: string, progress: (l: string) => voi
   }
 }
 
-async function runMake(b: TreeBuild, args: string[], logFile: string, what: string): Promise<void> {
+export async function runMake(b: TreeBuild, args: string[], logFile: string, what: string): Promise<void> {
   const log = createWriteStream(logFile, { flags: 'a' });
   const t0 = Date.now();
   let objects = 0;
@@ -149,7 +159,7 @@ async function runMake(b: TreeBuild, args: string[], logFile: string, what: stri
   await new Promise((res) => log.end(res));
   if (r.failed) {
     const text = await readFile(logFile, 'utf8').catch(() => '');
-    throw new HarnessError(
+    throw new (b.untestable ? UntestableError : HarnessError)(
       `kernel ${b.label}: ${what} failed (${(r.shortMessage ?? 'make failed').split('\n')[0]}); full log: ${logFile}`,
       `read ${logFile}; ${b.fixHint ?? 'fix the tree or the fragments, then run again (the build resumes)'}`,
       buildFailure(text),
@@ -157,24 +167,42 @@ async function runMake(b: TreeBuild, args: string[], logFile: string, what: stri
   }
 }
 
+/** Escapes a path for use inside a RegExp. */
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * Points the tools/ build's command and dependency files (.*.cmd, .*.d,
  * the only files of a build that name absolute paths) from the seed's
- * source root to this tree's, keeping their times.
+ * directories to this tree's, keeping their times. Pairs apply in order,
+ * each to whole path components: the build directory first, since its name
+ * may differ (build/, .refprobe-build/) under the source root that follows.
  */
-async function relocateTools(dir: string, from: string, to: string): Promise<void> {
+export async function relocateTools(dir: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
+  const res = pairs.map(([from, to]) => [new RegExp(`${reEscape(from)}(?=[/\\s'":;)]|$)`, 'gm'), to] as const);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const f = path.join(dir, e.name);
-    if (e.isDirectory()) await relocateTools(f, from, to);
+    if (e.isDirectory()) await relocateTools(f, pairs);
     else if (e.isFile() && e.name.startsWith('.') && /\.(cmd|d)$/.test(e.name)) {
       const text = await readFile(f, 'utf8');
-      if (!text.includes(from)) continue;
+      let out = text;
+      for (const [re, to] of res) out = out.replace(re, () => to);
+      if (out === text) continue;
       const st = await stat(f);
-      await writeFile(f, text.split(`${from}/`).join(`${to}/`));
+      await writeFile(f, out);
       await utimes(f, st.atime, st.mtime);
     }
   }
+}
+
+/** Each [from, to] pair as given (absolute) and through symlinks resolved, without repeats. */
+export async function relocations(pairs: readonly (readonly [string, string])[]): Promise<[string, string][]> {
+  const out = new Map<string, string>();
+  for (const [from, to] of pairs) {
+    out.set(path.resolve(from), path.resolve(to));
+    out.set(await realpath(from), await realpath(to));
+  }
+  return [...out];
 }
 
 /**
@@ -194,9 +222,8 @@ async function seedFrom(b: TreeBuild): Promise<string | null> {
       await writeFile(path.join(b.buildDir, SEEDING), seed);
       const cp = await execa('cp', ['-a', '--reflink=auto', `${seed}/.`, b.buildDir], { timeout: 600_000, cancelSignal: b.signal, reject: false, all: true });
       if (cp.failed) throw new HarnessError(`kernel ${b.label}: copying ${seed}'s objects failed (${cp.shortMessage?.split('\n')[0] ?? 'cp failed'})`, 'check the free space of the cache (df -h), then run again: the copy starts over', cp.all?.slice(-2000));
-      // tools/ records the absolute path of the tree it was built in, possibly through a symlink: both spellings.
-      const [from, to] = [path.dirname(path.resolve(seed)), path.dirname(path.resolve(b.buildDir))];
-      for (const [f, t] of new Map([[from, to], [await realpath(from), await realpath(to)]])) await relocateTools(path.join(b.buildDir, 'tools'), f, t);
+      // tools/ records the absolute paths of the tree it was built in, possibly through a symlink: both spellings.
+      await relocateTools(path.join(b.buildDir, 'tools'), await relocations([[seed, b.buildDir], [path.dirname(seed), b.source]]));
       // The copy brought the sibling's stamp, log and lock file: none of them is ours.
       await rm(path.join(b.buildDir, STAMP), { force: true });
       await writeFile(path.join(b.buildDir, LOCK), String(process.pid));
@@ -239,6 +266,33 @@ export async function withTreeLock<T>(dir: string, label: string, progress: (l: 
   }
 }
 
+/** tinyconfig, the fragments merged on top, olddefconfig, and every requested option checked. */
+async function configure(b: TreeBuild, log: string): Promise<void> {
+  await rm(path.join(b.buildDir, CONFIGURED), { force: true });
+  const fragment = path.join(b.buildDir, 'refprobe.config');
+  await writeFile(fragment, b.fragments.join('\n'));
+  b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
+  await runMake(b, ['tinyconfig'], log, 'tinyconfig');
+  const merge = await execa(path.join(b.source, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', b.buildDir, path.join(b.buildDir, '.config'), fragment], {
+    all: true,
+    reject: false,
+    cwd: b.source,
+    timeout: 120_000,
+  });
+  await writeFile(log, `${merge.all ?? ''}\n`, { flag: 'a' });
+  if (merge.failed) throw new HarnessError(`kernel ${b.label}: merging the config fragments failed; log: ${log}`, 'check vm/kernel-config/*.config');
+  await runMake(b, ['olddefconfig'], log, 'olddefconfig');
+  const unmet = unmetOptions(parseKconfig(b.fragments.join('\n')), parseKconfig(await readFile(path.join(b.buildDir, '.config'), 'utf8')));
+  if (unmet.length) {
+    throw new HarnessError(
+      `kernel ${b.label}: Kconfig did not take ${unmet.length} requested option(s) (a dependency is missing):`,
+      'add the missing dependencies to vm/kernel-config/*.config',
+      describeMismatches(unmet),
+    );
+  }
+  if (b.configKey !== undefined) await writeFile(path.join(b.buildDir, CONFIGURED), b.configKey);
+}
+
 export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
   return withTreeLock(b.buildDir, b.label, b.progress, () => buildLocked(b));
 }
@@ -258,27 +312,8 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
     }
     const seed = existsSync(files.vmlinux) ? null : await seedFrom(b);
     await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}${seed ? `, seeded from ${seed}` : ''}\n`);
-    const fragment = path.join(b.buildDir, 'refprobe.config');
-    await writeFile(fragment, b.fragments.join('\n'));
-    b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
-    await runMake(b, ['tinyconfig'], files.log, 'tinyconfig');
-    const merge = await execa(path.join(b.source, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', b.buildDir, path.join(b.buildDir, '.config'), fragment], {
-      all: true,
-      reject: false,
-      cwd: b.source,
-      timeout: 120_000,
-    });
-    await writeFile(files.log, `${merge.all ?? ''}\n`, { flag: 'a' });
-    if (merge.failed) throw new HarnessError(`kernel ${b.label}: merging the config fragments failed; log: ${files.log}`, 'check vm/kernel-config/*.config');
-    await runMake(b, ['olddefconfig'], files.log, 'olddefconfig');
-    const unmet = unmetOptions(parseKconfig(b.fragments.join('\n')), parseKconfig(await readFile(path.join(b.buildDir, '.config'), 'utf8')));
-    if (unmet.length) {
-      throw new HarnessError(
-        `kernel ${b.label}: Kconfig did not take ${unmet.length} requested option(s) (a dependency is missing):`,
-        'add the missing dependencies to vm/kernel-config/*.config',
-        describeMismatches(unmet),
-      );
-    }
+    const configured = b.configKey !== undefined && !seed && existsSync(path.join(b.buildDir, '.config')) && (await readFile(path.join(b.buildDir, CONFIGURED), 'utf8').catch(() => '')) === b.configKey;
+    if (!configured) await configure(b, files.log);
     const jobs = Math.max(1, os.availableParallelism());
     const how = seed
       ? `incrementally from ${path.basename(path.dirname(seed))}'s objects`

@@ -32,7 +32,7 @@ export interface ConfigMismatch {
 }
 
 /** The requested options the generated config does not have, with what it has instead. */
-export function unmetOptions(requested: KconfigOptions, dotconfig: KconfigOptions): ConfigMismatch[] {
+export function unmetOptions(requested: ReadonlyMap<string, string>, dotconfig: KconfigOptions): ConfigMismatch[] {
   const out: ConfigMismatch[] = [];
   for (const [option, wanted] of requested) {
     const got = dotconfig.get(option) ?? 'n';

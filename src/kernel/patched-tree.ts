@@ -60,7 +60,7 @@ async function patch(dir: string, text: string, args: string[]): Promise<{ ok: b
  * Applies the patches in order. Each is tried first (a dry run), so one
  * that does not apply touches nothing and its rejected hunks are shown.
  */
-export async function applyPatches(dir: string, patches: readonly Patch[], pristine = dir): Promise<void> {
+export async function applyPatches(dir: string, patches: readonly Patch[], pristine = dir, baseName = 'the 6.1 source'): Promise<void> {
   for (const [i, p] of patches.entries()) {
     const dry = await patch(dir, p.text, ['--forward', '--dry-run']);
     if (!dry.ok) {
@@ -70,8 +70,8 @@ export async function applyPatches(dir: string, patches: readonly Patch[], prist
         : dry.out.trim();
       const after = i > 0 ? ` after ${patches.slice(0, i).map((x) => x.name).join(', ')}` : '';
       throw new HarnessError(
-        `${p.name} does not apply to the 6.1 source${after}:\n${shown}`,
-        `refresh the patch against linux-source-6.1 (\`patch -p1 --dry-run -d ${pristine} < ${p.name}\` shows the same${i > 0 ? ' once the patches before it are in' : ''}); patches apply in the order given`,
+        `${p.name} does not apply to ${baseName}${after}:\n${shown}`,
+        `refresh the patch against ${baseName === 'the 6.1 source' ? 'linux-source-6.1' : baseName} (\`patch -p1 --dry-run -d ${pristine} < ${p.name}\` shows the same${i > 0 ? ' once the patches before it are in' : ''}); patches apply in the order given`,
         dry.out.trim(),
       );
     }
@@ -82,7 +82,7 @@ export async function applyPatches(dir: string, patches: readonly Patch[], prist
 }
 
 /** Removes patched trees nobody used for KEEP_DAYS and nobody holds now, and copies a dead run left half-made. */
-async function prune(root: string, progress: (l: string) => void): Promise<void> {
+export async function prune(root: string, progress: (l: string) => void): Promise<void> {
   const old = Date.now() - KEEP_DAYS * 86_400_000;
   for (const name of (await readdir(root).catch(() => [])).filter((n) => n.startsWith('patched-'))) {
     const dir = path.join(root, name);

@@ -7,7 +7,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
-import { HarnessError } from '../errors.js';
+import { HarnessError, UntestableError } from '../errors.js';
 import type { Kernel } from '../kernel/discover.js';
 import { readVermagic, vermagicRelease } from './vermagic.js';
 
@@ -39,7 +39,7 @@ export async function buildModule(kernel: Kernel, kmodDir: string): Promise<Buil
     await writeFile(path.join(tmp, 'build.log'), r.all ?? '');
     if (r.failed) {
       const tail = (r.all ?? '').split('\n').slice(-25).join('\n');
-      throw new HarnessError(
+      throw new UntestableError(
         `building the module against ${kernel.kdir} failed (${r.shortMessage})`,
         'check that the kbuild tree is configured and built (make modules_prepare) and that gcc and make are installed',
         tail,

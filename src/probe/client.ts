@@ -4,7 +4,7 @@
  * probe/parse.ts.
  */
 import { GUEST_MODULE_PATH } from '../initramfs/build.js';
-import { HarnessError } from '../errors.js';
+import { HarnessError, UntestableError } from '../errors.js';
 import type { DeviceReading } from '../model/types.js';
 import type { Target } from '../target/target.js';
 import { parseDevices, parseInfo, parseRace, parseStress, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
@@ -29,7 +29,7 @@ export class RefProbe {
     const args = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'boolean' ? Number(v) : v}`);
     const r = await this.target.run(`insmod ${GUEST_MODULE_PATH} ${args.join(' ')} 2>&1 || { rc=$?; dmesg | tail -5; exit $rc; }`);
     if (r.exitCode !== 0) {
-      throw new HarnessError(
+      throw new UntestableError(
         `the kernel refused the module: ${r.stdout.trim().split('\n').join(' | ')}`,
         'build it against the kbuild tree of the booted kernel (--kdir); a vermagic or symbol version mismatch means the tree and image differ',
       );

@@ -3,8 +3,13 @@ import type { CrashFinding } from '../crash/classify.js';
 import type { Topology, Variant } from '../model/types.js';
 import type { StepRecord } from '../scenarios/scenario.js';
 
-/** setup: bad input or set-up (exit 2); guest: the guest died or hung (3); interrupted (130); internal: a harness bug (2). */
-export type RunErrorKind = 'setup' | 'guest' | 'interrupted' | 'internal';
+/**
+ * setup: bad input or set-up (exit 2); guest: the guest died or hung (3);
+ * interrupted (130); internal: a harness bug (2); untestable: the kernel
+ * under test or the module does not build, or the kernel refuses the module
+ * (125, git bisect's "skip").
+ */
+export type RunErrorKind = 'setup' | 'guest' | 'interrupted' | 'internal' | 'untestable';
 
 /**
  * pass: every check ran and matched. skip: nothing differed, but part of the

@@ -2,13 +2,35 @@
 import type { MatrixReport } from '../run/matrix.js';
 import { isPassOrSkip, skipReason, type RunReport } from './report.js';
 
-export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, untestable: 125, interrupted: 130, bisectAbort: 255 } as const;
 
 export function exitCode(r: RunReport): number {
   if (r.ok) return EXIT.ok;
   if (r.errorKind === 'interrupted') return EXIT.interrupted;
   if (r.errorKind === 'guest' || r.crashes.length > 0 || r.scenarios.some((s) => s.status === 'crash')) return EXIT.crash;
   if (r.errorKind === 'setup' || r.errorKind === 'internal') return EXIT.usage;
+  if (r.errorKind === 'untestable') return EXIT.untestable;
+  return EXIT.mismatch;
+}
+
+/** Kernel complaints that are about reference counts: a kernel dying of one at boot is bad, not untestable. */
+const REFCOUNT_KINDS: readonly string[] = ['refcount', 'unregister-wait', 'ref-leak'];
+
+/**
+ * The exit status for \`git bisect run\` (vm-test --bisect): 0 good, 1 bad,
+ * 125 skip (this commit cannot be judged: it or the module does not build,
+ * it refuses the module, or it died before the first scenario with no
+ * reference count complaint), anything above 127 stops the bisection (a
+ * set-up error or a harness bug would otherwise mark every commit bad;
+ * an interrupt). Pure.
+ */
+export function bisectExit(r: RunReport): number {
+  if (r.ok) return EXIT.ok;
+  if (r.errorKind === 'interrupted') return EXIT.interrupted;
+  if (r.errorKind === 'setup' || r.errorKind === 'internal') return EXIT.bisectAbort;
+  if (r.errorKind === 'untestable') return EXIT.untestable;
+  const aboutRefcounts = r.crashes.some((c) => REFCOUNT_KINDS.includes(c.kind));
+  if (r.errorKind === 'guest' && r.scenarios.length === 0 && !aboutRefcounts) return EXIT.untestable;
   return EXIT.mismatch;
 }
 

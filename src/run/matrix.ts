@@ -42,7 +42,7 @@ export interface MatrixReport {
   totalMs: number;
 }
 
-export interface MatrixOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'smp' | 'possibleCpus' | 'tap' | 'runDir'> {
+export interface MatrixOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'builtTree' | 'kdir' | 'smp' | 'possibleCpus' | 'tap' | 'runDir'> {
   cells: Cell[];
   /** With --shard: the share, and the whole matrix's cells (labels) it is part of. */
   shard?: Shard | null;
@@ -55,7 +55,7 @@ export interface MatrixOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTre
 
 /** The worst exit status wins: interrupted, then crash, then set-up, then mismatch. */
 export function worstExit(codes: readonly number[]): number {
-  for (const c of [EXIT.interrupted, EXIT.crash, EXIT.usage, EXIT.mismatch]) if (codes.includes(c)) return c;
+  for (const c of [EXIT.interrupted, EXIT.crash, EXIT.usage, EXIT.mismatch, EXIT.untestable]) if (codes.includes(c)) return c;
   return EXIT.ok;
 }
 

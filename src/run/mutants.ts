@@ -42,7 +42,7 @@ export interface MutantOutcome {
   report: string | null;
 }
 
-export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
+export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'builtTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
   outDir: string;
   only: string[];
   /** --shard K/N: every Nth of the chosen mutants from the Kth. */
@@ -137,7 +137,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const name = m?.name ?? 'unpatched';
     opts.progress(`${kernel}/${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, label: `${kernel}-${name}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, kernelTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
+    const r = await runVmTest({ ...opts, label: `${kernel}-${name}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const judged = mutantVerdict(r);
     const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildTree, type BuiltTree } from '../kernel/build-tree.js';
 import { variantPatchedTree, variantTree, type VariantBuildOptions } from '../kernel/build-variant.js';
+import { userPatchPair } from '../kernel/user-tree.js';
 import { parsePatch, type Patch } from '../kernel/patch.js';
 import type { VariantName } from '../kernel/variants.js';
 import { HarnessError } from '../errors.js';
@@ -21,9 +22,15 @@ import { runMatrix, worstExit, type Cell, type MatrixOptions, type MatrixReport 
 /** The base kernel fails the suite: nothing can be said about the patch. */
 export const EXIT_BASE_FAILS = 4;
 
+/** What a patch applies to: a variant of linux-source-6.1, or the user's tree (--kernel-tree). */
+export type PatchBase = { variant: VariantName } | { tree: string };
+
+/** The label the base's runs carry: the variant, or the tree's directory name. */
+export const baseLabel = (b: PatchBase): string => ('variant' in b ? b.variant : path.basename(path.resolve(b.tree)));
+
 export interface VerifyPatchOptions extends Omit<MatrixOptions, 'cells'> {
   patches: readonly string[];
-  base: VariantName;
+  base: PatchBase;
   topologies: readonly { smp: number; possibleCpus: number }[];
 }
 
@@ -52,7 +59,7 @@ export async function readPatches(files: readonly string[]): Promise<Patch[]> {
 }
 
 /** The label a patched kernel's runs carry: the base, then +patch. */
-export const patchedName = (base: VariantName): string => `${base}+patch`;
+export const patchedName = (base: string): string => `${base}+patch`;
 
 /**
  * Exit status of a verification: an interrupt or a set-up error anywhere
@@ -68,12 +75,14 @@ export function patchExit(baseExits: readonly number[], patchedExits: readonly n
 
 /** The base variant and the base with the patches, built (or reused): what vm-test and bench --patch run. */
 export async function buildPatchPair(
-  baseName: VariantName,
+  on: PatchBase,
   files: readonly string[],
   vopts: VariantBuildOptions,
 ): Promise<{ base: BuiltTree; patched: BuiltTree }> {
   const patches = await readPatches(files);
-  const baseTree = await variantTree(baseName, vopts);
+  const baseName = baseLabel(on);
+  if ('tree' in on) return userPatchPair(on.tree, patches, { ...vopts, label: baseName }, patchedName(baseName));
+  const baseTree = await variantTree(on.variant, vopts);
   const base = await buildTree(baseTree);
   vopts.progress(`kernel ${baseName}: ${base.reused ? 'reused' : `built in ${base.seconds} s`} (${base.dir})`);
   const label = patchedName(baseName);
@@ -84,24 +93,25 @@ export async function buildPatchPair(
 
 export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> {
   const { base, patched } = await buildPatchPair(o.base, o.patches, { repoRoot: o.repoRoot, progress: o.progress, signal: o.signal });
-  const label = patchedName(o.base);
+  const name = baseLabel(o.base);
+  const label = patchedName(name);
   const cells: Cell[] = o.topologies.flatMap((t) => [
-    { kernel: o.base, spec: { kernelTree: base.dir }, ...t },
-    { kernel: label, spec: { kernelTree: patched.dir }, ...t },
+    { kernel: name, spec: { builtTree: base.dir }, ...t },
+    { kernel: label, spec: { builtTree: patched.dir }, ...t },
   ]);
   const { report } = await runMatrix({ ...o, cells });
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
   const side = (k: string): FinishedRun[] => runs.filter((r) => report.cells.find((c) => c.label === r.label)?.cell.kernel === k);
-  const comparison = compareRuns(side(o.base), side(label));
+  const comparison = compareRuns(side(name), side(label));
   const exits = (k: string): number[] => report.cells.filter((c) => c.cell.kernel === k).map((c) => c.exit);
   // A cell that never ran (an interrupt) counts as not passing.
   const missing = report.cells.length < cells.length ? [EXIT.interrupted] : [];
-  const exit = patchExit([...exits(o.base), ...missing], exits(label), o.signal?.aborted ?? false);
+  const exit = patchExit([...exits(name), ...missing], exits(label), o.signal?.aborted ?? false);
   return { base, patched, matrix: report, runs, comparison, exit };
 }
 
 /** The verdict's last words, after the side-by-side table. */
-export function patchSummary(v: PatchVerdict, base: VariantName): string {
+export function patchSummary(v: PatchVerdict, base: string): string {
   const label = patchedName(base);
   const lines = [''];
   const n = v.comparison.counts;

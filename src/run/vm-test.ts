@@ -5,7 +5,7 @@
  */
 import { writeFile, appendFile } from 'node:fs/promises';
 import { classifyConsole, unexpected, waitingDevice, type CrashFinding } from '../crash/classify.js';
-import { HarnessError } from '../errors.js';
+import { HarnessError, UntestableError } from '../errors.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
@@ -162,7 +162,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       report.errorKind = timeout.aborted ? 'guest' : 'interrupted';
     } else if (err instanceof HarnessError) {
       report.error = err.message;
-      report.errorKind = 'setup';
+      report.errorKind = err instanceof UntestableError ? 'untestable' : 'setup';
     } else if (err instanceof TargetError) {
       report.error = err.message;
       report.errorKind = 'guest';

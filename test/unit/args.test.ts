@@ -133,7 +133,12 @@ t.test('--patch: the patches and the base; what cannot go with it is refused', a
   t.throws(() => parseVmTestArgs(['--base', 'pcpu'], SCENARIOS), /--base without --patch/);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--base', 'stock'], SCENARIOS), /--base stock is not known.*pcpu\|refcount\|tracker/s);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base pcpu\|refcount\|tracker/s);
-  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src'], SCENARIOS), /--patch with --kernel-tree.*apply it there and pass --kernel-tree/s);
+  const mine = parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src/linux'], SCENARIOS);
+  t.equal(mine.baseTree, '/src/linux', '--kernel-tree is the base of the patch');
+  t.equal(mine.kernelTree, undefined, '... not a kernel of its own');
+  t.equal(parseVmTestArgs(['--patch', 'a'], SCENARIOS).baseTree, null);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src', '--base', 'pcpu'], SCENARIOS), /--base with --kernel-tree/);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src', '--bisect'], SCENARIOS), /--patch with --bisect/);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--baseline', 'out/runs/x'], SCENARIOS), /--patch with --baseline.*drop --baseline/s);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--fault', 'hold-twice'], SCENARIOS), /--patch with --fault/);
 });
@@ -145,4 +150,17 @@ t.test('--shard: a share of the matrix, with the seed every shard must share', a
   t.same(a.shard, { k: 2, n: 2 });
   t.throws(() => parseVmTestArgs(['--shard', '1/2'], SCENARIOS), /--shard without --seed/);
   t.throws(() => parseVmTestArgs(['--shard', '1/2', '--seed', '1', '--patch', 'x'], SCENARIOS), /--shard with --patch/);
+});
+
+t.test('--bisect: a tree, one topology (2:4 unless told), nothing that judges otherwise', async (t) => {
+  const a = parseVmTestArgs(['--kernel-tree', '/src/linux', '--bisect'], SCENARIOS);
+  t.equal(a.bisect, true);
+  t.same(a.topologies, [{ smp: 2, possibleCpus: 4 }], 'one topology: the first default');
+  t.equal(a.cells.length, 1, 'one run: one verdict');
+  t.same(parseVmTestArgs(['--kernel-tree', '/s', '--bisect', '--topology', '3:5'], SCENARIOS).topologies, [{ smp: 3, possibleCpus: 5 }]);
+  t.throws(() => parseVmTestArgs(['--bisect'], SCENARIOS), /--bisect without --kernel-tree.*git bisect run/s);
+  t.throws(() => parseVmTestArgs(['--kernel', 'pcpu', '--bisect'], SCENARIOS), /--bisect with --kernel/);
+  t.throws(() => parseVmTestArgs(['--kernel-tree', '/s', '--bisect', '--topology', '2:4,4:64'], SCENARIOS), /--bisect with more than one topology/);
+  t.throws(() => parseVmTestArgs(['--kernel-tree', '/s', '--bisect', '--baseline', 'x'], SCENARIOS), /--bisect with --baseline/);
+  t.equal(parseVmTestArgs(['--kernel-tree', '/s'], SCENARIOS).bisect, false);
 });

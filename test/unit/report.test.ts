@@ -97,11 +97,27 @@ t.test('exit status and the closing summary', async (t) => {
   t.equal(exitCode(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [] })), 3);
   t.equal(exitCode(report({ ok: false, error: 'no kernel image in /boot', errorKind: 'setup', scenarios: [] })), 2);
   t.equal(exitCode(report({ ok: false, error: 'interrupted', errorKind: 'interrupted' })), 130);
+  t.equal(exitCode(report({ ok: false, error: 'kernel linux: build failed', errorKind: 'untestable', scenarios: [] })), 125, 'the kernel under test does not build: it cannot be judged');
   t.match(summary(report({})), /PASS: 1 scenarios matched the model on 6\.1\.0-57-amd64/);
   const failed = summary(report({ ok: false, scenarios: [{ ...passing, status: 'fail', steps: [step('hold', false, '- a\n+ b')] }] }));
   t.match(failed, /FAIL: 0\/1 scenarios/);
   t.match(failed, /console log: \/o\/console\.log/, 'a failure says where its log is');
   t.match(failed, /report: +\/o\/report\.json/);
+});
+
+t.test('--bisect: the status git bisect run reads', async (t) => {
+  const { bisectExit } = await import('../../src/report/summary.js');
+  const crash = (kind: 'panic' | 'refcount' | 'unregister-wait') => [{ kind, title: kind, line: 1, excerpt: '' }];
+  t.equal(bisectExit(report({})), 0, 'good');
+  t.equal(bisectExit(report({ ok: false, scenarios: [{ ...passing, status: 'fail' }] })), 1, 'a reading differs: bad');
+  t.equal(bisectExit(report({ ok: false, scenarios: [{ ...passing, status: 'crash' }], crashes: crash('panic') })), 1, 'died in a scenario: bad');
+  t.equal(bisectExit(report({ ok: false, error: 'kernel linux: build failed', errorKind: 'untestable', scenarios: [] })), 125, 'does not build: skip');
+  t.equal(bisectExit(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [], crashes: crash('panic') })), 125, 'died at boot of something else: skip');
+  t.equal(bisectExit(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [], crashes: crash('refcount') })), 1, 'died at boot of a reference count: bad');
+  t.equal(bisectExit(report({ ok: false, error: 'no', errorKind: 'guest', scenarios: [], crashes: crash('unregister-wait') })), 1, 'hung at boot on a held device: bad');
+  t.equal(bisectExit(report({ ok: false, error: 'no kernel image', errorKind: 'setup', scenarios: [] })), 255, 'a set-up error stops the bisection (2 would mark the commit bad)');
+  t.equal(bisectExit(report({ ok: false, error: 'TypeError', errorKind: 'internal', scenarios: [] })), 255);
+  t.equal(bisectExit(report({ ok: false, error: 'interrupted', errorKind: 'interrupted' })), 130);
 });
 
 t.test('progress for long work: k of n, elapsed, an estimate from the mean so far', async (t) => {

@@ -1,0 +1,277 @@
+/**
+ * `--kernel-tree DIR`: the user's own kernel tree, built by the harness
+ * before every run, incrementally (make rebuilds what changed since the
+ * last run: a git bisect step, an edit), so a commit is one command away
+ * from a verdict. Three kinds of DIR:
+ *
+ *  - a configured source tree (DIR/.config): built in place with the
+ *    user's config, after checking it has what the suite needs;
+ *  - a kbuild output directory (make O=DIR; DIR/source names the source):
+ *    built there, the same way;
+ *  - a clean source tree (no .config): built out of tree in
+ *    DIR/.refprobe-build (git ignores it: the kernel's .gitignore ignores
+ *    dot-files) with the suite's pcpu configuration. The first build starts
+ *    from a copy of the cached pcpu kernel's objects when DIR holds the same
+ *    release, and the files that differ from linux-source-6.1 are dated now
+ *    so make rebuilds what they reach.
+ *
+ * The tree's sources are never changed; a build that fails makes the
+ * kernel untestable (exit 125, git bisect's "skip"), not a set-up error.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readFile, readdir, realpath, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cacheRoot, hashOf } from '../cache.js';
+import { HarnessError } from '../errors.js';
+import { buildTree, relocateTools, relocations, runMake, withTreeLock, type BuiltTree, type TreeBuild } from './build-tree.js';
+import type { Patch } from './patch.js';
+import { applyPatches, prune } from './patched-tree.js';
+import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
+import { variantFragments, variantTree, type VariantBuildOptions } from './build-variant.js';
+import { parseUtsRelease } from './release.js';
+
+export type TreeKind = 'configured' | 'output' | 'clean';
+
+export interface TreeLayout {
+  kind: TreeKind;
+  /** The source tree (absolute). */
+  source: string;
+  /** Where make puts the objects (absolute): the source itself, the output directory, or source/.refprobe-build. */
+  buildDir: string;
+}
+
+/** The build directory of a clean source tree: a dot-name, so git and the kernel's .gitignore leave it alone. */
+export const OWN_BUILD_DIR = '.refprobe-build';
+
+/**
+ * What the suite needs from a kernel it did not configure: modules and
+ * debugfs for refprobe, networking for net_device, a serial console and an
+ * initramfs (gzip) with busybox for the guest. Without SMP or CPU hotplug
+ * the scenarios that need them skip; a PVH-less kernel boots as bzImage.
+ */
+export const SUITE_NEEDS: ReadonlyMap<string, string> = new Map([
+  ['CONFIG_MODULES', 'y'],
+  ['CONFIG_MODULE_UNLOAD', 'y'],
+  ['CONFIG_DEBUG_FS', 'y'],
+  ['CONFIG_NET', 'y'],
+  ['CONFIG_NETDEVICES', 'y'],
+  ['CONFIG_PRINTK', 'y'],
+  ['CONFIG_TTY', 'y'],
+  ['CONFIG_SERIAL_8250', 'y'],
+  ['CONFIG_SERIAL_8250_CONSOLE', 'y'],
+  ['CONFIG_BLK_DEV_INITRD', 'y'],
+  ['CONFIG_RD_GZIP', 'y'],
+  ['CONFIG_BINFMT_ELF', 'y'],
+  ['CONFIG_BINFMT_SCRIPT', 'y'],
+  ['CONFIG_PROC_FS', 'y'],
+  ['CONFIG_SYSFS', 'y'],
+  ['CONFIG_DEVTMPFS', 'y'],
+]);
+
+export async function treeLayout(dir: string): Promise<TreeLayout> {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) throw new HarnessError(`--kernel-tree ${dir}: no such directory`, 'pass the top directory of a Linux source tree (or of its make O= build directory)');
+  const has = (f: string): boolean => existsSync(path.join(abs, f));
+  if (has('Kconfig') && has('Makefile') && has('scripts/kconfig')) {
+    return has('.config') ? { kind: 'configured', source: abs, buildDir: abs } : { kind: 'clean', source: abs, buildDir: path.join(abs, OWN_BUILD_DIR) };
+  }
+  if (has('.config') && has('Makefile') && has('source/Kconfig')) return { kind: 'output', source: await realpath(path.join(abs, 'source')), buildDir: abs };
+  throw new HarnessError(
+    `--kernel-tree ${dir} is neither a Linux source tree (no Kconfig and scripts/kconfig) nor a kbuild output directory (no .config and source/)`,
+    'pass the top directory of a Linux source tree, configured or not, or the O= directory it was built in',
+  );
+}
+
+/** The suite's needs the user's config lacks, as an error that says how to add them; null when it has them all. Pure. */
+export function configProblem(dotconfig: string, configFile: string): HarnessError | null {
+  const unmet = unmetOptions(SUITE_NEEDS, parseKconfig(dotconfig));
+  if (unmet.length === 0) return null;
+  const dir = path.dirname(configFile);
+  return new HarnessError(
+    `${configFile} lacks ${unmet.length} option(s) the suite needs:`,
+    `scripts/config --file ${configFile} ${unmet.map((m) => `-e ${m.option.replace(/^CONFIG_/, '')}`).join(' ')} && make -C ${dir} olddefconfig; or remove the .config and the harness builds the tree with its own configuration in ${OWN_BUILD_DIR}/`,
+    describeMismatches(unmet),
+  );
+}
+
+/** Files that differ between two copies of a source tree (same inode, or same bytes, is the same). */
+async function differingFiles(user: string, reference: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(path.join(reference, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (rel === '' && (e.name === 'build' || e.name.startsWith('.refprobe'))) continue; // the reference's own objects and marks
+      if (e.isDirectory()) {
+        await walk(r);
+        continue;
+      }
+      if (!e.isFile()) continue;
+      const [a, b] = await Promise.all([lstat(path.join(user, r)).catch(() => null), lstat(path.join(reference, r))]);
+      if (!a) continue; // gone from the user's tree: kbuild rebuilds what named it (fixdep's empty rules)
+      if (a.ino === b.ino && a.dev === b.dev) continue;
+      if (a.size === b.size && (await readFile(path.join(user, r))).equals(await readFile(path.join(reference, r)))) continue;
+      out.push(r);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** The release line of a top Makefile (VERSION.PATCHLEVEL.SUBLEVEL), to tell whether two trees are one kernel. */
+async function makefileVersion(dir: string): Promise<string> {
+  const text = await readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
+  return ['VERSION', 'PATCHLEVEL', 'SUBLEVEL', 'EXTRAVERSION'].map((k) => new RegExp(`^${k} = ?(.*)$`, 'm').exec(text)?.[1] ?? '?').join('.');
+}
+
+const UNTESTABLE_HINT = 'fix the tree so that it builds (this commit cannot be judged: git bisect run skips it)';
+
+export interface UserTreeOptions extends VariantBuildOptions {
+  label: string;
+}
+
+/** A clean source tree, built in its .refprobe-build with the pcpu configuration, seeded from the cached pcpu kernel when it can be. */
+async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBuild> {
+  const fragments = await variantFragments('pcpu', o.repoRoot);
+  const b: TreeBuild = {
+    label: o.label,
+    source: layout.source,
+    buildDir: layout.buildDir,
+    fragments,
+    // Never the same: the tree's sources change under us (git checkout), so make always runs.
+    inputsKey: `user-tree ${Date.now()} ${process.pid}`,
+    configKey: hashOf(...fragments),
+    progress: o.progress,
+    signal: o.signal,
+    untestable: true,
+    fixHint: UNTESTABLE_HINT,
+  };
+  if (existsSync(path.join(layout.buildDir, 'vmlinux'))) return b;
+  const pcpu = await variantTree('pcpu', o);
+  if (!existsSync(path.join(pcpu.buildDir, 'vmlinux'))) return b;
+  if ((await makefileVersion(layout.source)) !== (await makefileVersion(pcpu.source))) return b;
+  o.progress(`kernel ${o.label}: comparing ${layout.source} with linux-source-6.1, to start from the pcpu kernel's objects`);
+  const differ = await differingFiles(layout.source, pcpu.source);
+  o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from linux-source-6.1${differ.length ? ` (${differ.slice(0, 3).join(', ')}${differ.length > 3 ? ', ...' : ''}): dated now, so make rebuilds what they reach` : ''}`);
+  return { ...b, seeds: [pcpu.buildDir], touchAfterSeed: differ };
+}
+
+/** Builds the tree in place (configured or output kind) with make's own incrementality. */
+async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, fixHint = UNTESTABLE_HINT): Promise<BuiltTree> {
+  const configFile = path.join(layout.buildDir, '.config');
+  const problem = configProblem(await readFile(configFile, 'utf8'), configFile);
+  if (problem) throw problem;
+  const log = path.join(layout.buildDir, '.refprobe-build.log');
+  const b: TreeBuild = {
+    label: o.label,
+    source: layout.source,
+    buildDir: layout.buildDir,
+    fragments: [],
+    inputsKey: '',
+    progress: o.progress,
+    signal: o.signal,
+    untestable: fixHint === UNTESTABLE_HINT,
+    fixHint,
+  };
+  const t0 = performance.now();
+  return withTreeLock(layout.buildDir, o.label, o.progress, async () => {
+    await writeFile(log, `# ${new Date().toISOString()} building ${o.label} in ${layout.buildDir}\n`);
+    const jobs = Math.max(1, os.availableParallelism());
+    o.progress(`kernel ${o.label}: make -j${jobs} bzImage modules in ${layout.buildDir} (its own .config; only what changed is rebuilt); log ${log}`);
+    await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], log, 'build');
+    const release = parseUtsRelease(await readFile(path.join(layout.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
+    return {
+      dir: layout.buildDir,
+      image: path.join(layout.buildDir, 'arch/x86/boot/bzImage'),
+      vmlinux: path.join(layout.buildDir, 'vmlinux'),
+      release,
+      log,
+      reused: false,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+    };
+  });
+}
+
+/** The user's tree, built (incrementally) and ready to boot; its build directory is what discoverKernel takes. */
+export async function buildUserTree(dir: string, o: UserTreeOptions): Promise<BuiltTree> {
+  const layout = await treeLayout(dir);
+  if (layout.kind !== 'clean') return builtInPlace(layout, o);
+  return buildTree(await cleanTree(layout, o));
+}
+
+/** The files git does not track (objects, .config, generated headers), or null when the tree is not the top of a git checkout. */
+async function untrackedFiles(dir: string): Promise<string[] | null> {
+  const top = await execa('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { reject: false, timeout: 60_000 });
+  if (top.failed || path.resolve(top.stdout.trim()) !== (await realpath(dir))) return null;
+  // --others without --exclude: ignored files too (a build's objects are ignored).
+  const r = await execa('git', ['-C', dir, 'ls-files', '-z', '--others'], { timeout: 300_000, maxBuffer: 1 << 30 });
+  return r.stdout.split('\0').filter(Boolean);
+}
+
+/** Gives a linked file its own inode with the same bytes and times: make may rewrite it in place. */
+async function unshareKeepingTimes(file: string): Promise<void> {
+  const st = await lstat(file).catch(() => null);
+  if (!st?.isFile() || st.nlink < 2) return;
+  await copyFile(file, `${file}.unshare`);
+  await utimes(`${file}.unshare`, st.atime, st.mtime);
+  await rename(`${file}.unshare`, file);
+}
+
+/**
+ * A copy of the user's tree to patch and build: sources hard-linked (patch
+ * replaces a file it changes, so the user's stays as it was), everything git
+ * does not track (the objects) copied with its times, .git left out. A tree
+ * that is not a git checkout is copied whole.
+ */
+async function copyTree(source: string, copy: string, progress: (l: string) => void): Promise<void> {
+  await mkdir(copy, { recursive: true });
+  const entries = (await readdir(source)).filter((e) => e !== '.git');
+  const untracked = await untrackedFiles(source);
+  if (untracked === null) {
+    progress(`copying ${source} (not a git checkout: every file is copied) to ${copy}`);
+    await execa('cp', ['-a', '--reflink=auto', ...entries.map((e) => path.join(source, e)), copy], { timeout: 1_800_000 });
+    return;
+  }
+  progress(`copying ${source} to ${copy}: ${untracked.length} untracked files (the objects) copied, the tracked sources linked`);
+  await execa('cp', ['-al', ...entries.map((e) => path.join(source, e)), copy], { timeout: 1_800_000 });
+  for (const f of untracked) await unshareKeepingTimes(path.join(copy, f));
+}
+
+export interface UserPatchPair {
+  base: BuiltTree;
+  /** In a copy made again on every run (the user's tree may have changed since); the next run removes it. */
+  patched: BuiltTree;
+}
+
+/**
+ * --patch FILE --kernel-tree DIR: DIR built as it is (the base), then a copy
+ * of it with the patches applied, built from a copy of DIR's objects, so
+ * only what the patches reach is rebuilt. DIR's sources are never changed.
+ */
+export async function userPatchPair(dir: string, patches: readonly Patch[], o: UserTreeOptions, patchedLabel: string): Promise<UserPatchPair> {
+  const layout = await treeLayout(dir);
+  if (layout.kind === 'output') {
+    throw new HarnessError(`--patch with --kernel-tree ${dir}, a build directory`, `pass its source tree (${layout.source}): the patch applies there, and a copy of both is patched`);
+  }
+  const base = await buildUserTree(dir, o);
+  o.progress(`kernel ${o.label}: built ${base.dir} (${base.seconds} s)`);
+  const root = path.join(cacheRoot(), 'kernels');
+  await prune(root, o.progress);
+  const copy = path.join(root, `patched-${o.label}-${hashOf(await realpath(layout.source))}.tmp-${process.pid}`);
+  const remove = (): Promise<void> => rm(copy, { recursive: true, force: true });
+  try {
+    await copyTree(layout.source, copy, o.progress);
+    const copyBuild = path.join(copy, path.relative(layout.source, layout.buildDir));
+    await relocateTools(path.join(copyBuild, 'tools'), await relocations([[layout.buildDir, copyBuild], [layout.source, copy]]));
+    await applyPatches(copy, patches, layout.source, layout.source);
+    const now = new Date();
+    for (const f of new Set(patches.flatMap((p) => p.files))) await utimes(path.join(copy, f), now, now).catch(() => undefined); // a file the patch deleted
+    const fix = `fix the patch (${patches.map((p) => p.name).join(', ')}) so that ${layout.source} builds with it, then run again`;
+    const patched = await builtInPlace({ kind: layout.kind, source: copy, buildDir: copyBuild }, { ...o, label: patchedLabel }, fix);
+    return { base, patched };
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+}

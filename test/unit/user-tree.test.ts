@@ -1,0 +1,41 @@
+/** --kernel-tree: what kind of tree a directory is, and what a user's config must have. */
+import t from 'tap';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { configProblem, OWN_BUILD_DIR, SUITE_NEEDS, treeLayout } from '../../src/kernel/user-tree.js';
+
+async function fakeSource(dir: string): Promise<void> {
+  await mkdir(path.join(dir, 'scripts/kconfig'), { recursive: true });
+  await writeFile(path.join(dir, 'Kconfig'), '');
+  await writeFile(path.join(dir, 'Makefile'), 'VERSION = 6\n');
+}
+
+t.test('a source tree is built in place when configured, in .refprobe-build when clean; an O= directory in place', async (t) => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'user-tree-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const src = path.join(root, 'linux');
+  await fakeSource(src);
+  t.same(await treeLayout(src), { kind: 'clean', source: src, buildDir: path.join(src, OWN_BUILD_DIR) });
+  await writeFile(path.join(src, '.config'), '');
+  t.same(await treeLayout(src), { kind: 'configured', source: src, buildDir: src });
+  const out = path.join(root, 'out');
+  await mkdir(out);
+  await writeFile(path.join(out, '.config'), '');
+  await writeFile(path.join(out, 'Makefile'), `include ${src}/Makefile\n`);
+  await symlink(src, path.join(out, 'source'));
+  t.same(await treeLayout(out), { kind: 'output', source: src, buildDir: out });
+  await t.rejects(treeLayout(path.join(root, 'nowhere')), /--kernel-tree \S+nowhere: no such directory/);
+  await t.rejects(treeLayout(root), /neither a Linux source tree .* nor a kbuild output directory/);
+});
+
+t.test('a user\'s config is checked for what the suite needs, and the error says how to add it', async (t) => {
+  const full = [...SUITE_NEEDS].map(([k, v]) => `${k}=${v}`).join('\n');
+  t.equal(configProblem(full, '/src/linux/.config'), null);
+  const lacking = full.replace('CONFIG_DEBUG_FS=y', '# CONFIG_DEBUG_FS is not set').replace('CONFIG_MODULE_UNLOAD=y\n', '');
+  const e = configProblem(lacking, '/src/linux/.config');
+  t.match(e?.message, /\/src\/linux\/\.config lacks 2 option\(s\) the suite needs/);
+  t.match(e?.message, /scripts\/config --file \/src\/linux\/\.config -e MODULE_UNLOAD -e DEBUG_FS && make -C \/src\/linux olddefconfig/);
+  t.match(e?.message, /CONFIG_DEBUG_FS: wanted y, got n/);
+  t.match(e?.message, /remove the \.config and the harness builds the tree with its own configuration/);
+});
