@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
 import { compareRuns, comparisonTable } from '../src/report/compare.js';
-import { loadRuns } from '../src/run/load-runs.js';
+import { loadBench, loadRuns } from '../src/run/load-runs.js';
+import { benchComparisonTable, benchKernelName, compareBench } from '../src/bench/compare.js';
 
 const HELP = `Usage: compare [--all] A B      (make compare ARGS="A B")
 
@@ -22,10 +23,17 @@ vm-test (one run or a matrix) or make mutants. Runs are paired by their
 label (<kernel>-smpS-possibleP); when A and B share none (two kernels), by
 topology.
 
+A and B may instead be two benchmark runs (out/bench/<time>-<pid> or their
+bench.json): per kernel and point, B's median against A's with both ranges
+(median [min-max] of the repeats) and whether the change is real: only
+when the ranges do not overlap, as make bench judges. A real slowdown is
+a regression. Kernels are paired by name (one kernel each: paired anyway).
+
   --all       list unchanged scenarios too
   -h, --help  this text
 
-Exit status: 0 nothing regressed; 1 a scenario regressed; 2 bad usage.
+Exit status: 0 nothing regressed; 1 a scenario regressed (bench: a point
+is really slower); 2 bad usage.
 `;
 
 async function main(): Promise<number> {
@@ -35,6 +43,16 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length !== 2) throw new HarnessError(`expected two runs, got ${positionals.length}`, 'pass A B: two run directories or report.json files (see --help)');
+  const [ba, bb] = await Promise.all(positionals.map(loadBench));
+  if (ba && bb) {
+    const c = compareBench(ba, bb);
+    const names = (r: typeof ba): string => r.kernels.map(benchKernelName).join(', ');
+    process.stdout.write(`A: ${positionals[0]} (${names(ba)})\nB: ${positionals[1]} (${names(bb)})\n\n${benchComparisonTable(c)}\n`);
+    return c.slower > 0 ? 1 : 0;
+  }
+  if (ba || bb) {
+    throw new HarnessError(`${ba ? positionals[0] : positionals[1]} is a benchmark run and ${ba ? positionals[1] : positionals[0]} is not`, 'compare two benchmark runs (out/bench/...) or two vm-test/mutants runs (out/runs/...)');
+  }
   const [a, b] = await Promise.all(positionals.map(loadRuns));
   const c = compareRuns(a ?? [], b ?? []);
   process.stdout.write(`A: ${positionals[0]} (${a?.map((r) => r.label).join(', ')})\nB: ${positionals[1]} (${b?.map((r) => r.label).join(', ')})\n\n${comparisonTable(c, values.all === true)}\n`);

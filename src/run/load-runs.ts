@@ -8,6 +8,7 @@ import path from 'node:path';
 import { HarnessError } from '../errors.js';
 import type { LabelledRun } from '../report/compare.js';
 import type { RunReport } from '../report/report.js';
+import type { BenchReport } from '../bench/report.js';
 
 async function json(file: string, what: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch(() => null);
@@ -46,4 +47,13 @@ export async function loadRuns(given: string): Promise<LabelledRun[]> {
     return [{ label: labelOf(r), report: r }];
   }
   throw new HarnessError(`${given}: not a report of vm-test or make mutants`, 'pass a run directory (out/runs/<time>-<pid>) or its report.json');
+}
+
+/** A benchmark's report (its directory or bench.json), or null when `given` is something else (a vm-test or mutants run). */
+export async function loadBench(given: string): Promise<BenchReport | null> {
+  const isDir = await stat(given).then((s) => s.isDirectory(), () => false);
+  if (isDir && !(await stat(path.join(given, 'bench.json')).then(() => true, () => false))) return null;
+  const file = isDir ? path.join(given, 'bench.json') : given;
+  const doc = (await json(file, given)) as Record<string, unknown>;
+  return Array.isArray(doc.kernels) && Array.isArray(doc.comparisons) ? (doc as unknown as BenchReport) : null;
 }
