@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
 import { matrixSummary } from '../src/report/summary.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
-import { mergeShards } from '../src/run/merge.js';
+import { loadShard, mergeMutants, mergeShards } from '../src/run/merge.js';
+import { mutantsResult } from '../src/report/mutant-table.js';
 import { SCENARIOS } from '../src/run/vm-test.js';
 
 const HELP = `Usage: merge [options] DIR...      (make merge ARGS="DIR...")
@@ -15,6 +16,10 @@ the kernels x topologies matrix) into one matrix report, as if one machine
 had run it all: every shard must be there, once, from the same matrix.
 The merged report.json goes to OUT/runs/<time>-<pid>-merged/; make compare
 and --baseline read it like any matrix.
+
+The shards of make mutants --shard K/N (same --seed) join the same way, into
+one mutant table (and OUT/mutants/<time>-<pid>-merged/report.json), with
+make mutants' verdict and exit status.
 
   --out DIR     where the merged report goes (default ./out)
   --junit FILE  also write JUnit XML of every run
@@ -39,6 +44,14 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new HarnessError('no shard runs given', 'pass the run directory of every shard (see --help)');
+  if ('mutants' in (await loadShard(positionals[0] as string))) {
+    if (v.junit || v.kcidb) throw new HarnessError('--junit/--kcidb with make mutants shards', 'JUnit and KCIDB files are written for vm-test runs; drop them');
+    const { report, dir } = await mergeMutants(positionals, v.out ?? 'out');
+    const out = mutantsResult(report.outcomes, report.ok, { failFast: report.failFast === true, scenarios: SCENARIOS.map((s) => s.name), seed: report.seed ?? '?', where: `the shards' directories (${positionals.join(', ')}); merged report ${path.join(dir, 'report.json')}`, tool: 'merge' });
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.exit;
+  }
   const { report, exit } = await mergeShards(positionals, v.out ?? 'out');
   const runs = await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report)));
   const names = new Set(runs.flatMap((r) => r.report.planned ?? r.report.scenarios.map((s) => s.name)));

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { HarnessError } from '../src/errors.js';
-import { mutantTable, scenarioKills, unprovenScenarios } from '../src/report/mutant-table.js';
+import { mutantsResult } from '../src/report/mutant-table.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
@@ -98,23 +98,10 @@ async function main(): Promise<number> {
     return 130;
   }
   const { outcomes, dir, ok } = result;
-  process.stdout.write(`${mutantTable(outcomes)}\n`);
-  const killed = outcomes.filter((o) => o.verdict === 'killed').length;
-  const bases = outcomes.filter((o) => o.name === 'unpatched');
-  const judged = outcomes.length - bases.length;
-  if (values['fail-fast']) {
-    process.stdout.write('\n(--fail-fast: each mutant run stopped at its first failure; run without it for the scenarios each mutant fails)\n');
-  } else {
-    const unproven = unprovenScenarios(outcomes, SCENARIOS.map((s) => s.name));
-    process.stdout.write(`\n${scenarioKills(outcomes, SCENARIOS.map((s) => s.name))}\n`);
-    process.stdout.write(`\nscenarios no mutant made fail: ${unproven.join(', ') || 'none'}\n`);
-  }
-  const errors = outcomes.filter((o) => o.verdict === 'error');
-  for (const o of errors) process.stderr.write(`mutants: ${o.name}: error of the run, not a kill: ${o.error}\n`);
-  process.stderr.write(`\nmutants: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((o) => `${o.kernel} ${o.verdict}`).join(', ')}; ${killed}/${judged} mutants killed (seed ${seed})\nmutants: runs kept in ${dir}\n`);
-  if (ac.signal.aborted) return 130;
-  if (errors.length) return 2;
-  return ok ? 0 : 1;
+  const out = mutantsResult(outcomes, ok, { failFast: values['fail-fast'] === true, scenarios: SCENARIOS.map((s) => s.name), seed, where: dir });
+  process.stdout.write(out.stdout);
+  process.stderr.write(out.stderr);
+  return ac.signal.aborted ? 130 : out.exit;
 }
 
 main().then(

@@ -31,6 +31,7 @@ import { applyPatches, prune } from './patched-tree.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { variantFragments, variantTree, type VariantBuildOptions } from './build-variant.js';
 import { parseUtsRelease } from './release.js';
+import { makefileVersion } from './source.js';
 
 export type TreeKind = 'configured' | 'output' | 'clean';
 
@@ -119,10 +120,13 @@ async function differingFiles(user: string, reference: string): Promise<string[]
   return out;
 }
 
-/** The release line of a top Makefile (VERSION.PATCHLEVEL.SUBLEVEL), to tell whether two trees are one kernel. */
-async function makefileVersion(dir: string): Promise<string> {
-  const text = await readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
-  return ['VERSION', 'PATCHLEVEL', 'SUBLEVEL', 'EXTRAVERSION'].map((k) => new RegExp(`^${k} = ?(.*)$`, 'm').exec(text)?.[1] ?? '?').join('.');
+/** VERSION.PATCHLEVEL.SUBLEVEL of a tree's top Makefile, or null when it has none: seeding needs the same release. */
+async function treeVersion(dir: string): Promise<string | null> {
+  try {
+    return makefileVersion(await readFile(path.join(dir, 'Makefile'), 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 const UNTESTABLE_HINT = 'fix the tree so that it builds (this commit cannot be judged: git bisect run skips it)';
@@ -150,7 +154,8 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
   if (existsSync(path.join(layout.buildDir, 'vmlinux'))) return b;
   const pcpu = await variantTree('pcpu', o);
   if (!existsSync(path.join(pcpu.buildDir, 'vmlinux'))) return b;
-  if ((await makefileVersion(layout.source)) !== (await makefileVersion(pcpu.source))) return b;
+  const [mine, theirs] = [await treeVersion(layout.source), await treeVersion(pcpu.source)];
+  if (mine === null || mine !== theirs) return b;
   o.progress(`kernel ${o.label}: comparing ${layout.source} with linux-source-6.1, to start from the pcpu kernel's objects`);
   const differ = await differingFiles(layout.source, pcpu.source);
   o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from linux-source-6.1${differ.length ? ` (${differ.slice(0, 3).join(', ')}${differ.length > 3 ? ', ...' : ''}): dated now, so make rebuilds what they reach` : ''}`);

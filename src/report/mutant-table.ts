@@ -36,3 +36,31 @@ export function unprovenScenarios(outcomes: readonly MutantOutcome[], scenarios:
   const hit = new Set(outcomes.filter((o) => o.name !== 'unpatched' && o.verdict === 'killed').flatMap((o) => o.failing));
   return scenarios.filter((s) => !hit.has(s));
 }
+
+/**
+ * What make mutants (and make merge of its shards) prints when it is done:
+ * the table on stdout, then per scenario what it kills; the verdict and
+ * where the runs are on stderr; and the exit status: 2 when a run could not
+ * judge its kernel (an error is never a kill), 1 when a mutant survived or an
+ * unpatched kernel failed, else 0. Pure.
+ */
+export function mutantsResult(
+  outcomes: readonly MutantOutcome[],
+  ok: boolean,
+  o: { failFast: boolean; scenarios: readonly string[]; seed: number | string; where: string; tool?: string },
+): { stdout: string; stderr: string; exit: number } {
+  const tool = o.tool ?? 'mutants';
+  let stdout = `${mutantTable(outcomes)}\n`;
+  if (o.failFast) {
+    stdout += '\n(--fail-fast: each mutant run stopped at its first failure; run without it for the scenarios each mutant fails)\n';
+  } else {
+    stdout += `\n${scenarioKills(outcomes, o.scenarios)}\n`;
+    stdout += `\nscenarios no mutant made fail: ${unprovenScenarios(outcomes, o.scenarios).join(', ') || 'none'}\n`;
+  }
+  const killed = outcomes.filter((x) => x.verdict === 'killed').length;
+  const bases = outcomes.filter((x) => x.name === 'unpatched');
+  const errors = outcomes.filter((x) => x.verdict === 'error');
+  let stderr = errors.map((x) => `${tool}: ${x.name}: error of the run, not a kill: ${x.error}\n`).join('');
+  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length} mutants killed (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
+  return { stdout, stderr, exit: errors.length ? 2 : ok ? 0 : 1 };
+}

@@ -1,7 +1,9 @@
 /**
  * `make merge`: the shards of one vm-test matrix (--shard 1/N .. N/N, run
  * by N CI jobs) joined into one report, with one JUnit and one KCIDB file,
- * as if one machine had run it all. Thin I/O around checkShards.
+ * as if one machine had run it all; or the shards of one make mutants run,
+ * joined into one mutant table. Thin I/O around checkShards and the pure
+ * mergeMutantShards.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,16 +13,80 @@ import { EXIT } from '../report/summary.js';
 import { worstExit, type MatrixReport } from './matrix.js';
 import { runStamp } from './run-dir.js';
 import { checkShards } from './shard.js';
+import { VARIANT_NAMES } from '../kernel/variants.js';
+import { mutantsOk, type MutantOutcome, type MutantsReport } from './mutants.js';
 
-async function loadMatrix(raw: string): Promise<MatrixReport> {
+/** A shard's report.json: a vm-test matrix's or a make mutants run's. */
+export async function loadShard(raw: string): Promise<{ matrix: MatrixReport } | { mutants: MutantsReport }> {
   // "runs kept in DIR/<run>/" copied whole from a shard's output is DIR.
   const given = raw.replace(/\/<run>\/?$/, '');
   const file = given.endsWith('.json') ? given : path.join(given, 'report.json');
   const text = await readFile(file, 'utf8').catch(() => null);
   if (text === null) throw new HarnessError(`${given}: cannot read ${file}`, 'pass the run directory each shard printed ("runs kept in DIR")');
-  const doc = JSON.parse(text) as MatrixReport;
-  if (!Array.isArray(doc.cells)) throw new HarnessError(`${given} is not a vm-test matrix report`, 'pass the directories of vm-test --shard K/N runs');
-  return doc;
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new HarnessError(`${given}: ${file} is not JSON (${(e as Error).message})`, 'pass the report.json a shard wrote');
+  }
+  if (Array.isArray(doc.cells)) return { matrix: doc as unknown as MatrixReport };
+  if (Array.isArray(doc.outcomes)) return { mutants: doc as unknown as MutantsReport };
+  throw new HarnessError(`${given} is neither a vm-test matrix nor a make mutants report`, 'pass the directories of vm-test --shard K/N or make mutants --shard K/N runs');
+}
+
+async function loadMatrix(raw: string): Promise<MatrixReport> {
+  const doc = await loadShard(raw);
+  if (!('matrix' in doc)) throw new HarnessError(`${raw} is a make mutants run, not a vm-test matrix`, 'merge the shards of one kind of run');
+  return doc.matrix;
+}
+
+/**
+ * The shards of one make mutants run as one report: each planned mutant's
+ * outcome once, in the planned order, grouped by variant after the
+ * unpatched runs of that variant (every shard checks the unpatched kernels
+ * of its own mutants, so there may be several). Pure.
+ */
+export function mergeMutantShards(parts: readonly { where: string; report: MutantsReport }[]): MutantsReport {
+  const planned = checkShards(
+    parts.map((p) => ({
+      shard: p.report.shard,
+      planned: p.report.planned,
+      ran: p.report.outcomes.filter((o) => o.name !== 'unpatched').map((o) => o.name),
+      fingerprint: p.report.fingerprint,
+      where: p.where,
+    })),
+  );
+  const all = parts.flatMap((p) => p.report.outcomes);
+  const outcomes: MutantOutcome[] = [];
+  for (const v of VARIANT_NAMES) {
+    const mine = planned.map((n) => all.find((o) => o.name === n && o.kernel === v)).filter((o) => o !== undefined);
+    outcomes.push(...all.filter((o) => o.kernel === v && o.name === 'unpatched'), ...mine);
+  }
+  const first = parts[0]?.report;
+  return {
+    ok: mutantsOk(outcomes, planned),
+    shard: null,
+    planned,
+    ...(first?.fingerprint ? { fingerprint: first.fingerprint } : {}),
+    ...(first?.seed !== undefined ? { seed: first.seed } : {}),
+    ...(first?.failFast !== undefined ? { failFast: first.failFast } : {}),
+    outcomes,
+  };
+}
+
+export async function mergeMutants(dirs: readonly string[], outDir: string): Promise<{ report: MutantsReport; dir: string }> {
+  const parts = await Promise.all(
+    dirs.map(async (where) => {
+      const doc = await loadShard(where);
+      if (!('mutants' in doc)) throw new HarnessError(`${where} is a vm-test matrix, not a make mutants run`, 'merge the shards of one kind of run');
+      return { where, report: doc.mutants };
+    }),
+  );
+  const report = mergeMutantShards(parts);
+  const dir = path.resolve(outDir, 'mutants', `${runStamp(new Date(), process.pid)}-merged`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ...report, mergedFrom: dirs.map((d) => path.resolve(d)) }, null, 2)}\n`);
+  return { report, dir };
 }
 
 export async function mergeShards(dirs: readonly string[], outDir: string): Promise<{ report: MatrixReport; exit: number }> {

@@ -19,6 +19,7 @@ import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
 import { firstDifferingReading } from '../report/results.js';
 import { progressLine } from '../report/progress.js';
+import { hashOf } from '../cache.js';
 import { shardOf, type Shard } from './shard.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
@@ -40,6 +41,29 @@ export interface MutantOutcome {
   buildSeconds: number;
   runSeconds: number;
   report: string | null;
+}
+
+/** What make mutants writes to its report.json (one run, or a shard of one). */
+export interface MutantsReport {
+  ok: boolean;
+  shard: Shard | null;
+  /** Every chosen mutant's name, in run order (the whole set, when sharded). */
+  planned: string[];
+  /** The options that decide the verdicts: shards must agree to be merged. */
+  fingerprint?: string;
+  seed?: number;
+  failFast?: boolean;
+  outcomes: MutantOutcome[];
+}
+
+/**
+ * The verdict over outcomes: every unpatched kernel passed, every planned
+ * mutant was judged and killed. Pure.
+ */
+export function mutantsOk(outcomes: readonly MutantOutcome[], planned: readonly string[]): boolean {
+  const bases = outcomes.filter((o) => o.name === 'unpatched');
+  const judged = outcomes.filter((o) => o.name !== 'unpatched');
+  return bases.every((o) => o.verdict === 'passed') && judged.every((o) => o.verdict === 'killed') && planned.every((n) => judged.some((o) => o.name === n));
 }
 
 export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'builtTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
@@ -182,8 +206,9 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
       outcomes.push(o);
     }
   }
-  const bases = outcomes.filter((o) => o.name === 'unpatched');
-  const ok = bases.every((o) => o.verdict === 'passed') && outcomes.every((o) => o.name === 'unpatched' || o.verdict === 'killed') && outcomes.length === mutants.length + bases.length;
-  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify({ ok, shard: opts.shard ?? null, planned: chosen.map((m) => m.name), outcomes }, null, 2)}\n`);
+  const ok = mutantsOk(outcomes, mutants.map((m) => m.name));
+  const fingerprint = hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.seed, opts.failFast, opts.smp, opts.possibleCpus, opts.memoryMb, opts.machine, opts.boot, opts.accel]));
+  const report: MutantsReport = { ok, shard: opts.shard ?? null, planned: chosen.map((m) => m.name), fingerprint, seed: opts.seed, failFast: opts.failFast, outcomes };
+  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return { outcomes, dir, ok };
 }

@@ -81,3 +81,35 @@ t.test('a mutant is killed only by evidence about the kernel, never by an error 
   t.match(table, /^\| b \| 2 \| m1, m2 \|$/m);
   t.match(table, /^\| c \| 0 \| \*\*none\*\* \|$/m, 'a check no mutant proves stands out');
 });
+
+t.test('make merge of make mutants shards: each mutant once, in the planned order, the verdict over all', async (t) => {
+  const { mergeMutantShards } = await import('../../src/run/merge.js');
+  const { shardOf } = await import('../../src/run/shard.js');
+  const { mutantsResult } = await import('../../src/report/mutant-table.js');
+  const ms = await loadMutants(repoRoot);
+  const planned = ms.map((m) => m.name);
+  const outcome = (name: string, kernel: MutantOutcome['kernel'], verdict: MutantOutcome['verdict']): MutantOutcome => ({ name, kernel, what: name, verdict, killedBy: verdict === 'killed' ? 'extremes' : null, failing: verdict === 'killed' ? ['extremes'] : [], differed: null, buildSeconds: 1, runSeconds: 1, report: null });
+  const shardReport = (k: number, n: number, verdictOf = (_: string): MutantOutcome['verdict'] => 'killed', fingerprint = 'f') => {
+    const mine = shardOf(ms, { k, n });
+    const variants = [...new Set(mine.map((m) => m.variant))];
+    const outcomes = variants.flatMap((v) => [outcome('unpatched', v, 'passed'), ...mine.filter((m) => m.variant === v).map((m) => outcome(m.name, v, verdictOf(m.name)))]);
+    return { where: `shard${k}`, report: { ok: true, shard: { k, n }, planned, fingerprint, seed: 7, failFast: false, outcomes } };
+  };
+  const merged = mergeMutantShards([shardReport(2, 2), shardReport(1, 2)]);
+  t.ok(merged.ok, 'every mutant killed, every unpatched kernel passed');
+  t.same(merged.outcomes.filter((o) => o.name !== 'unpatched').map((o) => o.name), planned, 'each mutant once, in the unsharded order');
+  t.equal(merged.shard, null);
+  t.equal(merged.seed, 7);
+  const bases = merged.outcomes.filter((o) => o.name === 'unpatched');
+  t.ok(bases.length >= 3, `every shard's unpatched runs are kept (${bases.length})`);
+  t.equal(merged.outcomes[0]?.name, 'unpatched', 'a variant\'s unpatched runs come before its mutants');
+  const survivor = planned[3] as string;
+  const bad = mergeMutantShards([shardReport(1, 2, (n) => (n === survivor ? 'survived' : 'killed')), shardReport(2, 2, (n) => (n === survivor ? 'survived' : 'killed'))]);
+  t.notOk(bad.ok, 'a mutant that survived in any shard fails the merged run');
+  const result = mutantsResult(bad.outcomes, bad.ok, { failFast: false, scenarios: ['extremes', 'lifecycle'], seed: 7, where: 'x', tool: 'merge' });
+  t.equal(result.exit, 1);
+  t.match(result.stderr, new RegExp(`merge: FAIL: .*; ${planned.length - 1}/${planned.length} mutants killed \\(seed 7\\)`));
+  t.match(result.stdout, /\| lifecycle \| 0 \| \*\*none\*\* \|/, 'the per-scenario table');
+  t.throws(() => mergeMutantShards([shardReport(1, 3), shardReport(2, 3)]), /shard\(s\) 3\/3 missing/);
+  t.throws(() => mergeMutantShards([shardReport(1, 2), shardReport(2, 2, undefined, 'other')]), /ran with different options/);
+});
