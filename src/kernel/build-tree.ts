@@ -54,11 +54,11 @@ export interface TreeBuild {
    */
   touchAfterSeed?: string[];
   /**
-   * Set when make must run every time (inputsKey never matches: a user's
-   * tree that git checks out under us) but the configuration need only be
-   * made again when this key changes.
+   * After a seed copy, date every copied file to this time: a user's tree
+   * whose sources differ from the seed's (files the harness must not touch)
+   * is then newer than every object that might depend on them.
    */
-  configKey?: string;
+  backdateSeedTo?: Date;
   /** A failed build means the kernel cannot be judged (a user's tree under bisect), not a set-up error. */
   untestable?: boolean;
 }
@@ -78,8 +78,6 @@ const STAMP = '.refprobe-built';
 const LOCK = '.refprobe-lock';
 /** Present while a seed copy is under way: a build that finds it starts the copy again from nothing. */
 const SEEDING = '.refprobe-seeding';
-/** Holds the configKey of the last configuration (TreeBuild.configKey). */
-const CONFIGURED = '.refprobe-configured';
 
 function treeFiles(dir: string): { image: string; vmlinux: string; log: string } {
   return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
@@ -134,10 +132,12 @@ async function lockTree(dir: string, label: string, progress: (l: string) => voi
   }
 }
 
-export async function runMake(b: TreeBuild, args: string[], logFile: string, what: string): Promise<void> {
+/** Runs make in the tree; returns the objects it compiled (CC lines), in order. */
+export async function runMake(b: TreeBuild, args: string[], logFile: string, what: string): Promise<string[]> {
   const log = createWriteStream(logFile, { flags: 'a' });
   const t0 = Date.now();
   let objects = 0;
+  const compiled: string[] = [];
   let last = Date.now();
   const proc = execa('make', ['-C', b.source, `O=${b.buildDir}`, ...args], {
     all: true,
@@ -149,7 +149,9 @@ export async function runMake(b: TreeBuild, args: string[], logFile: string, wha
   });
   proc.all?.on('data', (chunk: Buffer) => {
     log.write(chunk);
-    objects += (chunk.toString().match(/^\s+(CC|AS|LD)\b/gm) ?? []).length;
+    const text = chunk.toString();
+    objects += (text.match(/^\s+(CC|AS|LD)\b/gm) ?? []).length;
+    for (const m of text.matchAll(/^\s+CC\s+(\S+)$/gm)) compiled.push(m[1] as string);
     if (Date.now() - last > 20_000) {
       last = Date.now();
       b.progress(`kernel ${b.label}: ${what}: ${objects} objects so far (${Math.round((Date.now() - t0) / 1000)} s)`);
@@ -165,6 +167,7 @@ export async function runMake(b: TreeBuild, args: string[], logFile: string, wha
       buildFailure(text),
     );
   }
+  return compiled;
 }
 
 /** Escapes a path for use inside a RegExp. */
@@ -178,7 +181,8 @@ const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * may differ (build/, .refprobe-build/) under the source root that follows.
  */
 export async function relocateTools(dir: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
-  const res = pairs.map(([from, to]) => [new RegExp(`${reEscape(from)}(?=[/\\s'":;)]|$)`, 'gm'), to] as const);
+  // Whole paths only: preceded by a separator or a flag (-I/x), followed by a separator.
+  const res = pairs.map(([from, to]) => [new RegExp(`(?<=^|[\\s'"=:,;(]|-[A-Za-z])${reEscape(from)}(?=[/\\s'":;)]|$)`, 'gm'), to] as const);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const f = path.join(dir, e.name);
@@ -192,6 +196,15 @@ export async function relocateTools(dir: string, pairs: readonly (readonly [stri
       await writeFile(f, out);
       await utimes(f, st.atime, st.mtime);
     }
+  }
+}
+
+/** Dates every file under dir (not following links) to `to`. */
+async function backdate(dir: string, to: Date): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) await backdate(f, to);
+    else if (e.isFile()) await utimes(f, to, to);
   }
 }
 
@@ -229,6 +242,7 @@ async function seedFrom(b: TreeBuild): Promise<string | null> {
       await writeFile(path.join(b.buildDir, LOCK), String(process.pid));
       const now = new Date();
       for (const f of b.touchAfterSeed ?? []) await utimes(path.join(b.source, f), now, now).catch(() => undefined); // a file the patch deleted
+      if (b.backdateSeedTo) await backdate(b.buildDir, b.backdateSeedTo);
       await rm(path.join(b.buildDir, SEEDING), { force: true });
       return seed;
     } finally {
@@ -268,7 +282,6 @@ export async function withTreeLock<T>(dir: string, label: string, progress: (l: 
 
 /** tinyconfig, the fragments merged on top, olddefconfig, and every requested option checked. */
 async function configure(b: TreeBuild, log: string): Promise<void> {
-  await rm(path.join(b.buildDir, CONFIGURED), { force: true });
   const fragment = path.join(b.buildDir, 'refprobe.config');
   await writeFile(fragment, b.fragments.join('\n'));
   b.progress(`kernel ${b.label}: configuring (tinyconfig + ${b.fragments.length} fragments)`);
@@ -280,17 +293,17 @@ async function configure(b: TreeBuild, log: string): Promise<void> {
     timeout: 120_000,
   });
   await writeFile(log, `${merge.all ?? ''}\n`, { flag: 'a' });
-  if (merge.failed) throw new HarnessError(`kernel ${b.label}: merging the config fragments failed; log: ${log}`, 'check vm/kernel-config/*.config');
+  const Err = b.untestable ? UntestableError : HarnessError;
+  if (merge.failed) throw new Err(`kernel ${b.label}: merging the config fragments failed; log: ${log}`, 'check vm/kernel-config/*.config');
   await runMake(b, ['olddefconfig'], log, 'olddefconfig');
   const unmet = unmetOptions(parseKconfig(b.fragments.join('\n')), parseKconfig(await readFile(path.join(b.buildDir, '.config'), 'utf8')));
   if (unmet.length) {
-    throw new HarnessError(
+    throw new Err(
       `kernel ${b.label}: Kconfig did not take ${unmet.length} requested option(s) (a dependency is missing):`,
       'add the missing dependencies to vm/kernel-config/*.config',
       describeMismatches(unmet),
     );
   }
-  if (b.configKey !== undefined) await writeFile(path.join(b.buildDir, CONFIGURED), b.configKey);
 }
 
 export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
@@ -312,8 +325,7 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
     }
     const seed = existsSync(files.vmlinux) ? null : await seedFrom(b);
     await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}${seed ? `, seeded from ${seed}` : ''}\n`);
-    const configured = b.configKey !== undefined && !seed && existsSync(path.join(b.buildDir, '.config')) && (await readFile(path.join(b.buildDir, CONFIGURED), 'utf8').catch(() => '')) === b.configKey;
-    if (!configured) await configure(b, files.log);
+    await configure(b, files.log);
     const jobs = Math.max(1, os.availableParallelism());
     const how = seed
       ? `incrementally from ${path.basename(path.dirname(seed))}'s objects`

@@ -12,14 +12,16 @@
  *    DIR/.refprobe-build (git ignores it: the kernel's .gitignore ignores
  *    dot-files) with the suite's pcpu configuration. The first build starts
  *    from a copy of the cached pcpu kernel's objects when DIR holds the same
- *    release, and the files that differ from linux-source-6.1 are dated now
- *    so make rebuilds what they reach.
+ *    release; when files differ from linux-source-6.1, the copied objects
+ *    are dated before the oldest of them, so make rebuilds whatever could
+ *    depend on one (never the user's files: their times are theirs).
  *
- * The tree's sources are never changed; a build that fails makes the
- * kernel untestable (exit 125, git bisect's "skip"), not a set-up error.
+ * The tree's sources are never changed, not even their times; a build that
+ * fails makes the kernel untestable (exit 125, git bisect's "skip"), not a
+ * set-up error.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readdir, realpath, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, realpath, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -76,7 +78,11 @@ export async function treeLayout(dir: string): Promise<TreeLayout> {
   if (!existsSync(abs)) throw new HarnessError(`--kernel-tree ${dir}: no such directory`, 'pass the top directory of a Linux source tree (or of its make O= build directory)');
   const has = (f: string): boolean => existsSync(path.join(abs, f));
   if (has('Kconfig') && has('Makefile') && has('scripts/kconfig')) {
-    return has('.config') ? { kind: 'configured', source: abs, buildDir: abs } : { kind: 'clean', source: abs, buildDir: path.join(abs, OWN_BUILD_DIR) };
+    if (has('.config')) return { kind: 'configured', source: abs, buildDir: abs };
+    // kbuild refuses to build out of a tree an in-tree build left objects in.
+    const left = ['include/config', 'arch/x86/include/generated'].find(has);
+    if (left) throw new HarnessError(`--kernel-tree ${dir} has no .config but an in-tree build left ${left} behind: kbuild cannot build it out of tree`, `run make -C ${abs} mrproper (it removes every object), or configure it (make -C ${abs} olddefconfig) to build it in place`);
+    return { kind: 'clean', source: abs, buildDir: path.join(abs, OWN_BUILD_DIR) };
   }
   if (has('.config') && has('Makefile') && has('source/Kconfig')) return { kind: 'output', source: await realpath(path.join(abs, 'source')), buildDir: abs };
   throw new HarnessError(
@@ -92,14 +98,14 @@ export function configProblem(dotconfig: string, configFile: string): HarnessErr
   const dir = path.dirname(configFile);
   return new HarnessError(
     `${configFile} lacks ${unmet.length} option(s) the suite needs:`,
-    `scripts/config --file ${configFile} ${unmet.map((m) => `-e ${m.option.replace(/^CONFIG_/, '')}`).join(' ')} && make -C ${dir} olddefconfig; or remove the .config and the harness builds the tree with its own configuration in ${OWN_BUILD_DIR}/`,
+    `scripts/config --file ${configFile} ${unmet.map((m) => `-e ${m.option.replace(/^CONFIG_/, '')}`).join(' ')} && make -C ${dir} olddefconfig; or run make -C ${dir} mrproper (it removes the .config and every object) and the harness builds the tree with its own configuration in ${OWN_BUILD_DIR}/`,
     describeMismatches(unmet),
   );
 }
 
-/** Files that differ between two copies of a source tree (same inode, or same bytes, is the same). */
-async function differingFiles(user: string, reference: string): Promise<string[]> {
-  const out: string[] = [];
+/** Files that differ between two copies of a source tree (same inode, or same bytes, is the same), with the user's copy's time. */
+async function differingFiles(user: string, reference: string): Promise<{ file: string; mtimeMs: number }[]> {
+  const out: { file: string; mtimeMs: number }[] = [];
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(path.join(reference, rel), { withFileTypes: true })) {
       const r = path.join(rel, e.name);
@@ -113,7 +119,7 @@ async function differingFiles(user: string, reference: string): Promise<string[]
       if (!a) continue; // gone from the user's tree: kbuild rebuilds what named it (fixdep's empty rules)
       if (a.ino === b.ino && a.dev === b.dev) continue;
       if (a.size === b.size && (await readFile(path.join(user, r))).equals(await readFile(path.join(reference, r)))) continue;
-      out.push(r);
+      out.push({ file: r, mtimeMs: a.mtimeMs });
     }
   };
   await walk('');
@@ -129,7 +135,7 @@ async function treeVersion(dir: string): Promise<string | null> {
   }
 }
 
-const UNTESTABLE_HINT = 'fix the tree so that it builds (this commit cannot be judged: git bisect run skips it)';
+const UNTESTABLE_HINT = 'fix the tree so that it builds (a kernel that does not build cannot be judged: vm-test exits 125, which git bisect run takes as skip)';
 
 export interface UserTreeOptions extends VariantBuildOptions {
   label: string;
@@ -145,7 +151,6 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
     fragments,
     // Never the same: the tree's sources change under us (git checkout), so make always runs.
     inputsKey: `user-tree ${Date.now()} ${process.pid}`,
-    configKey: hashOf(...fragments),
     progress: o.progress,
     signal: o.signal,
     untestable: true,
@@ -158,8 +163,15 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
   if (mine === null || mine !== theirs) return b;
   o.progress(`kernel ${o.label}: comparing ${layout.source} with linux-source-6.1, to start from the pcpu kernel's objects`);
   const differ = await differingFiles(layout.source, pcpu.source);
-  o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from linux-source-6.1${differ.length ? ` (${differ.slice(0, 3).join(', ')}${differ.length > 3 ? ', ...' : ''}): dated now, so make rebuilds what they reach` : ''}`);
-  return { ...b, seeds: [pcpu.buildDir], touchAfterSeed: differ };
+  if (differ.length === 0) {
+    o.progress(`kernel ${o.label}: no file differs from linux-source-6.1`);
+    return { ...b, seeds: [pcpu.buildDir] };
+  }
+  // Whole seconds: the copy's times must be older, not merely equal to within a tick.
+  const before = new Date(Math.floor(Math.min(...differ.map((d) => d.mtimeMs)) / 1000) * 1000 - 1000);
+  const names = differ.map((d) => d.file);
+  o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from linux-source-6.1 (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}): the copied objects are dated ${before.toISOString()}, before the oldest of them, so make rebuilds what they reach`);
+  return { ...b, seeds: [pcpu.buildDir], backdateSeedTo: before };
 }
 
 /** Builds the tree in place (configured or output kind) with make's own incrementality. */
@@ -184,7 +196,8 @@ async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, fixHint = UN
     await writeFile(log, `# ${new Date().toISOString()} building ${o.label} in ${layout.buildDir}\n`);
     const jobs = Math.max(1, os.availableParallelism());
     o.progress(`kernel ${o.label}: make -j${jobs} bzImage modules in ${layout.buildDir} (its own .config; only what changed is rebuilt); log ${log}`);
-    await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], log, 'build');
+    const compiled = await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], log, 'build');
+    o.progress(`kernel ${o.label}: make compiled ${compiled.length} objects${compiled.length ? `: ${compiled.slice(0, 12).join(', ')}${compiled.length > 12 ? ', ...' : ''}` : ''}`);
     const release = parseUtsRelease(await readFile(path.join(layout.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
     return {
       dir: layout.buildDir,
@@ -214,39 +227,51 @@ async function untrackedFiles(dir: string): Promise<string[] | null> {
   return r.stdout.split('\0').filter(Boolean);
 }
 
-/** Gives a linked file its own inode with the same bytes and times: make may rewrite it in place. */
-async function unshareKeepingTimes(file: string): Promise<void> {
-  const st = await lstat(file).catch(() => null);
-  if (!st?.isFile() || st.nlink < 2) return;
-  await copyFile(file, `${file}.unshare`);
-  await utimes(`${file}.unshare`, st.atime, st.mtime);
-  await rename(`${file}.unshare`, file);
+/** Runs cp, turning its failure into an error that says what to do. */
+async function cp(args: string[], what: string, cwd?: string): Promise<void> {
+  const r = await execa('cp', args, { cwd, reject: false, all: true, timeout: 1_800_000 });
+  if (r.failed) throw new HarnessError(`${what} failed: ${(r.all ?? r.shortMessage ?? '').split('\n').slice(0, 3).join(' | ')}`, 'check the free space of the cache (df -h) and that it can read the tree');
 }
 
 /**
  * A copy of the user's tree to patch and build: sources hard-linked (patch
  * replaces a file it changes, so the user's stays as it was), everything git
- * does not track (the objects) copied with its times, .git left out. A tree
- * that is not a git checkout is copied whole.
+ * does not track (the objects: make may rewrite one in place) copied with
+ * cp -a, times to the nanosecond. .git becomes a link to the user's: kbuild's
+ * setlocalversion only reads it, and the release string stays the tree's.
+ * A tree that is not a git checkout, or on another file system than the
+ * cache, is copied whole.
  */
 async function copyTree(source: string, copy: string, progress: (l: string) => void): Promise<void> {
   await mkdir(copy, { recursive: true });
   const entries = (await readdir(source)).filter((e) => e !== '.git');
   const untracked = await untrackedFiles(source);
-  if (untracked === null) {
-    progress(`copying ${source} (not a git checkout: every file is copied) to ${copy}`);
-    await execa('cp', ['-a', '--reflink=auto', ...entries.map((e) => path.join(source, e)), copy], { timeout: 1_800_000 });
-    return;
+  const whole = async (why: string): Promise<void> => {
+    progress(`copying ${source} to ${copy} (${why}: every file is copied)`);
+    await cp(['-a', '--reflink=auto', ...entries.map((e) => path.join(source, e)), copy], `copying ${source}`);
+  };
+  if (untracked === null) return whole('not a git checkout');
+  progress(`copying ${source} to ${copy}: the tracked sources linked, ${untracked.length} untracked files (the objects) copied`);
+  const linked = await execa('cp', ['-al', ...entries.map((e) => path.join(source, e)), copy], { reject: false, all: true, timeout: 1_800_000 });
+  if (linked.failed) {
+    await rm(copy, { recursive: true, force: true });
+    await mkdir(copy, { recursive: true });
+    return whole('another file system than the cache');
   }
-  progress(`copying ${source} to ${copy}: ${untracked.length} untracked files (the objects) copied, the tracked sources linked`);
-  await execa('cp', ['-al', ...entries.map((e) => path.join(source, e)), copy], { timeout: 1_800_000 });
-  for (const f of untracked) await unshareKeepingTimes(path.join(copy, f));
+  for (let i = 0; i < untracked.length; i += 500) {
+    const chunk = untracked.slice(i, i + 500);
+    await Promise.all(chunk.map((f) => rm(path.join(copy, f), { force: true })));
+    await cp(['-a', '--reflink=auto', '--parents', '-t', copy, '--', ...chunk], `copying ${source}'s objects`, source);
+  }
+  await symlink(path.join(await realpath(source), '.git'), path.join(copy, '.git'));
 }
 
 export interface UserPatchPair {
   base: BuiltTree;
-  /** In a copy made again on every run (the user's tree may have changed since); the next run removes it. */
+  /** In a copy of the tree, made again on every run (the tree may have changed since). */
   patched: BuiltTree;
+  /** Removes the copy: call it when its kernel is no longer needed. */
+  remove: () => Promise<void>;
 }
 
 /**
@@ -266,7 +291,8 @@ export async function userPatchPair(dir: string, patches: readonly Patch[], o: U
   const copy = path.join(root, `patched-${o.label}-${hashOf(await realpath(layout.source))}.tmp-${process.pid}`);
   const remove = (): Promise<void> => rm(copy, { recursive: true, force: true });
   try {
-    await copyTree(layout.source, copy, o.progress);
+    // Under the tree's lock: no other run is building it while its objects are copied.
+    await withTreeLock(layout.buildDir, o.label, o.progress, () => copyTree(layout.source, copy, o.progress));
     const copyBuild = path.join(copy, path.relative(layout.source, layout.buildDir));
     await relocateTools(path.join(copyBuild, 'tools'), await relocations([[layout.buildDir, copyBuild], [layout.source, copy]]));
     await applyPatches(copy, patches, layout.source, layout.source);
@@ -274,7 +300,7 @@ export async function userPatchPair(dir: string, patches: readonly Patch[], o: U
     for (const f of new Set(patches.flatMap((p) => p.files))) await utimes(path.join(copy, f), now, now).catch(() => undefined); // a file the patch deleted
     const fix = `fix the patch (${patches.map((p) => p.name).join(', ')}) so that ${layout.source} builds with it, then run again`;
     const patched = await builtInPlace({ kind: layout.kind, source: copy, buildDir: copyBuild }, { ...o, label: patchedLabel }, fix);
-    return { base, patched };
+    return { base, patched, remove };
   } catch (e) {
     await remove();
     throw e;

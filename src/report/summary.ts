@@ -15,23 +15,35 @@ export function exitCode(r: RunReport): number {
 
 /** Kernel complaints that are about reference counts: a kernel dying of one at boot is bad, not untestable. */
 const REFCOUNT_KINDS: readonly string[] = ['refcount', 'unregister-wait', 'ref-leak'];
+const REFCOUNT_CODE = /\b(dev_hold|dev_put|netdev_\w+|\w*refcnt\w*|refcount_\w+)\b/;
+
+function aboutRefcounts(c: { kind: string; excerpt: string }): boolean {
+  return REFCOUNT_KINDS.includes(c.kind) || REFCOUNT_CODE.test(c.excerpt);
+}
 
 /**
  * The exit status for \`git bisect run\` (vm-test --bisect): 0 good, 1 bad,
- * 125 skip (this commit cannot be judged: it or the module does not build,
- * it refuses the module, or it died before the first scenario with no
- * reference count complaint), anything above 127 stops the bisection (a
- * set-up error or a harness bug would otherwise mark every commit bad;
- * an interrupt). Pure.
+ * 125 skip, anything above 127 stops the bisection. Bad needs evidence
+ * about the kernel, as a killed mutant does: a reading that differed, a
+ * complaint or a dead guest once scenarios ran, or a complaint about
+ * reference counts at any time. Skip: the tree or the module does not
+ * build, the kernel refuses the module or dies before the first scenario
+ * of something else, a scenario could not go on (proves nothing), or every
+ * scenario skipped (nothing was judged). A set-up error or a harness bug
+ * stops the bisection (as a 2 it would mark every commit bad). Pure.
  */
 export function bisectExit(r: RunReport): number {
-  if (r.ok) return EXIT.ok;
   if (r.errorKind === 'interrupted') return EXIT.interrupted;
   if (r.errorKind === 'setup' || r.errorKind === 'internal') return EXIT.bisectAbort;
-  if (r.errorKind === 'untestable') return EXIT.untestable;
-  const aboutRefcounts = r.crashes.some((c) => REFCOUNT_KINDS.includes(c.kind));
-  if (r.errorKind === 'guest' && r.scenarios.length === 0 && !aboutRefcounts) return EXIT.untestable;
-  return EXIT.mismatch;
+  const ran = r.scenarios.length > 0;
+  const complaints = [...r.crashes, ...r.scenarios.flatMap((s) => s.crashes)];
+  const evidence =
+    r.scenarios.some((s) => s.status === 'fail' || s.status === 'crash') ||
+    complaints.some(aboutRefcounts) ||
+    (ran && (r.errorKind === 'guest' || r.crashes.length > 0));
+  if (evidence) return EXIT.mismatch;
+  if (!r.ok || !r.scenarios.some((s) => s.status === 'pass')) return EXIT.untestable;
+  return EXIT.ok;
 }
 
 export function summary(r: RunReport): string {

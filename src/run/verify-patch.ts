@@ -37,6 +37,8 @@ export interface VerifyPatchOptions extends Omit<MatrixOptions, 'cells'> {
 export interface PatchVerdict {
   base: BuiltTree;
   patched: BuiltTree;
+  /** The patched kernel was built in a copy of the user's tree, removed after the runs. */
+  copyRemoved: boolean;
   matrix: MatrixReport;
   runs: FinishedRun[];
   comparison: Comparison;
@@ -78,7 +80,7 @@ export async function buildPatchPair(
   on: PatchBase,
   files: readonly string[],
   vopts: VariantBuildOptions,
-): Promise<{ base: BuiltTree; patched: BuiltTree }> {
+): Promise<{ base: BuiltTree; patched: BuiltTree; remove?: () => Promise<void> }> {
   const patches = await readPatches(files);
   const baseName = baseLabel(on);
   if ('tree' in on) return userPatchPair(on.tree, patches, { ...vopts, label: baseName }, patchedName(baseName));
@@ -92,14 +94,15 @@ export async function buildPatchPair(
 }
 
 export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> {
-  const { base, patched } = await buildPatchPair(o.base, o.patches, { repoRoot: o.repoRoot, progress: o.progress, signal: o.signal });
+  const { base, patched, remove } = await buildPatchPair(o.base, o.patches, { repoRoot: o.repoRoot, progress: o.progress, signal: o.signal });
   const name = baseLabel(o.base);
   const label = patchedName(name);
   const cells: Cell[] = o.topologies.flatMap((t) => [
     { kernel: name, spec: { builtTree: base.dir }, ...t },
     { kernel: label, spec: { builtTree: patched.dir }, ...t },
   ]);
-  const { report } = await runMatrix({ ...o, cells });
+  // A copy of the user's tree (gigabytes) lives only as long as its runs.
+  const { report } = await runMatrix({ ...o, cells }).finally(() => remove?.());
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
   const side = (k: string): FinishedRun[] => runs.filter((r) => report.cells.find((c) => c.label === r.label)?.cell.kernel === k);
   const comparison = compareRuns(side(name), side(label));
@@ -107,7 +110,7 @@ export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> 
   // A cell that never ran (an interrupt) counts as not passing.
   const missing = report.cells.length < cells.length ? [EXIT.interrupted] : [];
   const exit = patchExit([...exits(name), ...missing], exits(label), o.signal?.aborted ?? false);
-  return { base, patched, matrix: report, runs, comparison, exit };
+  return { base, patched, copyRemoved: remove !== undefined, matrix: report, runs, comparison, exit };
 }
 
 /** The verdict's last words, after the side-by-side table. */
@@ -126,7 +129,8 @@ export function patchSummary(v: PatchVerdict, base: string): string {
   } else {
     lines.push(`vm-test: NO VERDICT: the runs did not complete (exit ${v.exit}); see the runs`);
   }
-  lines.push(`vm-test: kernels: ${base} ${v.base.dir}, ${label} ${v.patched.dir} (built in ${v.patched.reused ? '0 s, reused' : `${v.patched.seconds} s`})`);
+  const where = v.copyRemoved ? `built in ${v.patched.seconds} s in a copy of the tree, removed after the runs` : `built in ${v.patched.reused ? '0 s, reused' : `${v.patched.seconds} s`}`;
+  lines.push(`vm-test: kernels: ${base} ${v.base.dir}, ${label} ${v.patched.dir} (${where})`);
   lines.push(`vm-test: runs kept in ${v.matrix.dir}/<run>/ (console.log, report.json, tap.txt)`);
   lines.push(`vm-test: report:      ${path.join(v.matrix.dir, 'report.json')}`);
   return `${lines.join('\n')}\n`;

@@ -98,15 +98,18 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   let headerDone = false;
   const leftovers: Leftovers = { stuck: new Set(), carried: [] };
   let guest: Guest | null = null;
-  const timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  // --timeout bounds the run from the boot on: building a kernel (a user's tree, a variant) may take longer, and has its own limit.
+  let timeout: AbortSignal | null = null;
+  let signal: AbortSignal = opts.signal ?? new AbortController().signal;
   const onAbort = (): void => void guest?.close();
-  signal.addEventListener('abort', onAbort);
   const abortReason = (): string =>
-    timeout.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
+    timeout?.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
 
   try {
-    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, signal);
+    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, opts.signal);
+    timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
+    signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    signal.addEventListener('abort', onAbort);
     report.kernel = prep.kernel;
     if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
     report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
@@ -159,7 +162,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     if (signal.aborted) {
       report.error = abortReason();
       // A run that outlived --timeout hung somewhere: that is the guest's failure, not the user's.
-      report.errorKind = timeout.aborted ? 'guest' : 'interrupted';
+      report.errorKind = timeout?.aborted ? 'guest' : 'interrupted';
     } else if (err instanceof HarnessError) {
       report.error = err.message;
       report.errorKind = err instanceof UntestableError ? 'untestable' : 'setup';

@@ -115,6 +115,11 @@ t.test('--bisect: the status git bisect run reads', async (t) => {
   t.equal(bisectExit(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [], crashes: crash('panic') })), 125, 'died at boot of something else: skip');
   t.equal(bisectExit(report({ ok: false, error: 'the guest agent did not start within 120 s', errorKind: 'guest', scenarios: [], crashes: crash('refcount') })), 1, 'died at boot of a reference count: bad');
   t.equal(bisectExit(report({ ok: false, error: 'no', errorKind: 'guest', scenarios: [], crashes: crash('unregister-wait') })), 1, 'hung at boot on a held device: bad');
+  t.equal(bisectExit(report({ ok: false, error: 'no', errorKind: 'guest', scenarios: [], crashes: [{ kind: 'warning', title: 'WARNING at net/core/dev.c:10412', line: 3, excerpt: 'WARNING: CPU: 0 PID: 1 at net/core/dev.c:10412 netdev_refcnt_read+0x2c/0x40' }] })), 1, 'a WARN at boot in the reference count code: bad');
+  t.equal(bisectExit(report({ ok: false, error: 'the kernel refused the module', errorKind: 'untestable', scenarios: [], crashes: crash('refcount') })), 1, 'refused the module after a refcount_t complaint: bad');
+  t.equal(bisectExit(report({ ok: false, scenarios: [{ ...passing, status: 'error', error: 'command timed out' }] })), 125, 'a scenario that could not go on proves nothing: skip');
+  t.equal(bisectExit(report({ ok: true, scenarios: [{ ...passing, status: 'skip' }] })), 125, 'every scenario skipped: nothing judged, skip');
+  t.equal(bisectExit(report({ ok: false, error: 'no answer within 20 s', errorKind: 'guest', scenarios: [passing] })), 1, 'the guest died once scenarios ran: bad');
   t.equal(bisectExit(report({ ok: false, error: 'no kernel image', errorKind: 'setup', scenarios: [] })), 255, 'a set-up error stops the bisection (2 would mark the commit bad)');
   t.equal(bisectExit(report({ ok: false, error: 'TypeError', errorKind: 'internal', scenarios: [] })), 255);
   t.equal(bisectExit(report({ ok: false, error: 'interrupted', errorKind: 'interrupted' })), 130);

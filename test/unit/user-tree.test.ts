@@ -25,6 +25,9 @@ t.test('a source tree is built in place when configured, in .refprobe-build when
   await writeFile(path.join(out, 'Makefile'), `include ${src}/Makefile\n`);
   await symlink(src, path.join(out, 'source'));
   t.same(await treeLayout(out), { kind: 'output', source: src, buildDir: out });
+  await rm(path.join(src, '.config'));
+  await mkdir(path.join(src, 'include/config'), { recursive: true });
+  await t.rejects(treeLayout(src), /has no \.config but an in-tree build left include\/config behind: kbuild cannot build it out of tree.*make -C \S+ mrproper/s, 'kbuild would refuse the out-of-tree build: say so before it does');
   await t.rejects(treeLayout(path.join(root, 'nowhere')), /--kernel-tree \S+nowhere: no such directory/);
   await t.rejects(treeLayout(root), /neither a Linux source tree .* nor a kbuild output directory/);
 });
@@ -37,5 +40,5 @@ t.test('a user\'s config is checked for what the suite needs, and the error says
   t.match(e?.message, /\/src\/linux\/\.config lacks 2 option\(s\) the suite needs/);
   t.match(e?.message, /scripts\/config --file \/src\/linux\/\.config -e MODULE_UNLOAD -e DEBUG_FS && make -C \/src\/linux olddefconfig/);
   t.match(e?.message, /CONFIG_DEBUG_FS: wanted y, got n/);
-  t.match(e?.message, /remove the \.config and the harness builds the tree with its own configuration/);
+  t.match(e?.message, /or run make -C \/src\/linux mrproper \(it removes the \.config and every object\) and the harness builds the tree with its own configuration in \.refprobe-build/);
 });
