@@ -181,8 +181,8 @@ const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * may differ (build/, .refprobe-build/) under the source root that follows.
  */
 export async function relocateTools(dir: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
-  // Whole paths only: preceded by a separator or a flag (-I/x), followed by a separator.
-  const res = pairs.map(([from, to]) => [new RegExp(`(?<=^|[\\s'"=:,;(]|-[A-Za-z])${reEscape(from)}(?=[/\\s'":;)]|$)`, 'gm'), to] as const);
+  // Whole paths only: preceded by a separator, a flag (-I/x) or a make variable name (deps_/x), followed by a separator.
+  const res = pairs.map(([from, to]) => [new RegExp(`(?<=^|[\\s'"=:,;(_]|-[A-Za-z])${reEscape(from)}(?=[/\\s'":;)]|$)`, 'gm'), to] as const);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const f = path.join(dir, e.name);
@@ -199,13 +199,19 @@ export async function relocateTools(dir: string, pairs: readonly (readonly [stri
   }
 }
 
-/** Dates every file under dir (not following links) to `to`. */
+/**
+ * Dates every file and directory under dir (not following links) to `to`,
+ * directories after their contents: some makefiles (tools/objtool's) name
+ * a directory as a prerequisite, and a directory newer than its target
+ * rebuilds objtool and then the whole kernel.
+ */
 async function backdate(dir: string, to: Date): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const f = path.join(dir, e.name);
     if (e.isDirectory()) await backdate(f, to);
     else if (e.isFile()) await utimes(f, to, to);
   }
+  await utimes(dir, to, to);
 }
 
 /** Each [from, to] pair as given (absolute) and through symlinks resolved, without repeats. */

@@ -42,3 +42,32 @@ t.test('a user\'s config is checked for what the suite needs, and the error says
   t.match(e?.message, /CONFIG_DEBUG_FS: wanted y, got n/);
   t.match(e?.message, /or run make -C \/src\/linux mrproper \(it removes the \.config and every object\) and the harness builds the tree with its own configuration in \.refprobe-build/);
 });
+
+t.test('relocateTools: whole paths of the seed in tools/ command files, the build directory before the source root, times kept', async (t) => {
+  const { relocateTools } = await import('../../src/kernel/build-tree.js');
+  const { readFile, stat, utimes } = await import('node:fs/promises');
+  const root = await mkdtemp(path.join(os.tmpdir(), 'relocate-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const f = path.join(root, 'objtool/.check.o.cmd');
+  await mkdir(path.dirname(f), { recursive: true });
+  await writeFile(
+    f,
+    [
+      'cmd_/s/linux/build/tools/objtool/check.o := gcc -Wp,-MD,/s/linux/build/tools/objtool/.check.o.d -I/s/linux/tools/include -c check.c',
+      'deps_/s/linux/build/tools/objtool/check.o := \\',
+      '  /usr/include/linux/errno.h \\',
+      '  /s/linux/tools/include/linux/kernel.h \\',
+      '/s/linux/build/tools/objtool/check.o: $(deps_/s/linux/build/tools/objtool/check.o)',
+      "srctree='/s/linux' /s/linuxx/other",
+    ].join('\n'),
+  );
+  const then = new Date('2025-01-02T03:04:05Z');
+  await utimes(f, then, then);
+  await relocateTools(root, [['/s/linux/build', '/u/tree/.refprobe-build'], ['/s/linux', '/u/tree']]);
+  const text = await readFile(f, 'utf8');
+  t.match(text, /^cmd_\/u\/tree\/\.refprobe-build\/tools\/objtool\/check\.o := gcc -Wp,-MD,\/u\/tree\/\.refprobe-build\/tools\/objtool\/\.check\.o\.d -I\/u\/tree\/tools\/include/m, 'the build directory (renamed) first, then the source root');
+  t.match(text, /\/usr\/include\/linux\/errno\.h/, 'a path that merely ends in the same name is left alone');
+  t.match(text, /\$\(deps_\/u\/tree\/\.refprobe-build\/tools\/objtool\/check\.o\)/, 'inside make variable names too (deps_/path)');
+  t.match(text, /srctree='\/u\/tree' \/s\/linuxx\/other/, 'whole components only');
+  t.equal((await stat(f)).mtimeMs, then.getTime(), 'the file keeps its time: make must not think it changed');
+});
