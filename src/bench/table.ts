@@ -69,11 +69,22 @@ function floorLines(r: BenchReport): string[] {
   return lines;
 }
 
+/**
+ * Under MTTCG each vCPU is a host thread: with more vCPUs than host cores,
+ * the points above the core count time the host's scheduler sharing cores,
+ * not cache lines bouncing between them.
+ */
+export function oversubscribed(r: Pick<BenchReport, 'settings' | 'machine'>): string[] {
+  if (r.settings.smp <= r.machine.hostCpus) return [];
+  return [`WARNING: ${r.settings.smp} guest CPUs on ${r.machine.hostCpus} host cores: the points above ${r.machine.hostCpus} CPUs measure vCPUs taking turns on a core, not the counters' scaling; run --smp ${r.machine.hostCpus} here, or on a host with ${r.settings.smp} cores`];
+}
+
 export function formatBenchTable(r: BenchReport): string {
   const load = (l: number[] | null): string => (l ? l.join(' ') : '?');
   const lines: string[] = [
     `machine: ${r.machine.cpuModel}, ${r.machine.hostCpus} host CPUs; host load average ${load(r.machine.loadAvgStart)} at start, ${load(r.machine.loadAvgEnd)} at end`,
     `(anything else running on the host, e.g. kernel builds, shows up as noise: read the ranges, not just the medians)`,
+    ...oversubscribed(r),
   ];
   for (const k of r.kernels) lines.push('', ...kernelTable(k));
   lines.push(...comparisonLines(r.comparisons));

@@ -75,7 +75,9 @@ export interface BuiltTree {
 }
 
 const STAMP = '.refprobe-built';
-const LOCK = '.refprobe-lock';
+/** The lock file in a build directory (a copy of a tree must not carry it over). */
+export const TREE_LOCK = '.refprobe-lock';
+const LOCK = TREE_LOCK;
 /** Present while a seed copy is under way: a build that finds it starts the copy again from nothing. */
 const SEEDING = '.refprobe-seeding';
 

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
-import { buildTree, relocateTools, relocations, runMake, withTreeLock, type BuiltTree, type TreeBuild } from './build-tree.js';
+import { buildTree, relocateTools, relocations, runMake, TREE_LOCK, withTreeLock, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';
 import { applyPatches, prune } from './patched-tree.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
@@ -294,6 +294,8 @@ export async function userPatchPair(dir: string, patches: readonly Patch[], o: U
     // Under the tree's lock: no other run is building it while its objects are copied.
     await withTreeLock(layout.buildDir, o.label, o.progress, () => copyTree(layout.source, copy, o.progress));
     const copyBuild = path.join(copy, path.relative(layout.source, layout.buildDir));
+    // The copy was made under the tree's lock: the lock file came with it, and names this very process.
+    await rm(path.join(copyBuild, TREE_LOCK), { force: true });
     await relocateTools(path.join(copyBuild, 'tools'), await relocations([[layout.buildDir, copyBuild], [layout.source, copy]]));
     await applyPatches(copy, patches, layout.source, layout.source);
     const now = new Date();

@@ -183,3 +183,12 @@ for (const run of ['bench-stock-tcg-smp2', 'bench-variants-tcg-smp2']) {
     t.same(report.comparisons, comparisons(report.kernels));
   });
 }
+
+t.test('more guest CPUs than host cores: the table says the points above the cores do not show scaling', async (t) => {
+  const { oversubscribed } = await import('../../src/bench/table.js');
+  const report = JSON.parse(fixture('bench-stock-tcg-smp2.json')) as BenchReport;
+  t.same(oversubscribed(report), [], '2 guest CPUs on 2 host cores: nothing to say');
+  const big = { ...report, settings: { ...report.settings, smp: 16 } };
+  t.match(oversubscribed(big)[0], /^WARNING: 16 guest CPUs on 2 host cores: the points above 2 CPUs measure vCPUs taking turns on a core.*run --smp 2 here, or on a host with 16 cores/);
+  t.match(formatBenchTable(big), /WARNING: 16 guest CPUs on 2 host cores/);
+});
