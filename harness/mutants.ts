@@ -31,7 +31,8 @@ scenario that killed each and what differed.
                   verdicts in less time, without the per-scenario table
   --seed N        seed of the stress streams (default: random, printed)
   --shard K/N     only every Nth mutant from the Kth (with the unpatched
-                  variants they belong to), for N CI jobs
+                  variants they belong to), for N CI jobs (same --seed);
+                  make merge ARGS="DIR..." joins the shards' tables
   -h, --help      this text
 
 Runs are kept in out/mutants/<time>-<pid>/<variant>-<mutant>/ (console.log,
