@@ -52,6 +52,12 @@ export interface KernelBench {
   consoleLog: string;
   /** Was the bench device's count back to 1 after every run (every hold put)? */
   balanced: boolean;
+  /**
+   * Milliseconds of one scenario step in the command channel (a hold, then
+   * a read of the devices file): the agent's fork-free way, and through a
+   * shell script. Absent in reports of older versions.
+   */
+  roundTrip?: { forkFree: Spread; script: Spread };
 }
 
 export interface Comparison {

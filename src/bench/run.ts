@@ -17,7 +17,8 @@ import { floorBoot, timeVmTest } from './floor.js';
 import { buildBenchInitramfs, buildFloorInitramfs, buildFlood, findDummyModule, GUEST_DUMMY_PATH, GUEST_FLOOD_PATH } from './images.js';
 import { BENCH_MODES, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from './parse.js';
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type FloodReport, type KernelBench } from './report.js';
-import { spread } from './stats.js';
+import { spread, type Spread } from './stats.js';
+import { DEBUGFS_DIR } from '../probe/client.js';
 import { formatBenchTable } from './table.js';
 import type { BenchArgs } from './args.js';
 
@@ -117,6 +118,38 @@ async function flood(guest: Guest, opts: BenchOptions, cpusOnline: number): Prom
   };
 }
 
+/**
+ * What one scenario step costs in the command channel: one hold and one
+ * read of the devices file, the agent's fork-free way (W and R) and through
+ * a shell script as every command went before (sh, base64), alternated so
+ * the host's load hits both alike. Each hold is put back.
+ */
+async function agentRoundTrip(guest: Guest, n = 30): Promise<{ forkFree: Spread; script: Spread }> {
+  const { probe, target } = guest;
+  const ctl = `${DEBUGFS_DIR}/ctl`;
+  await probe.must('alloc rprt0 0');
+  const fast: number[] = [];
+  const slow: number[] = [];
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  for (let i = 0; i < n; i++) {
+    fast.push(await time(async () => {
+      await probe.ctl('hold rprt0 0 1');
+      await probe.devices();
+    }));
+    slow.push(await time(async () => {
+      await target.run(`echo 'hold rprt0 0 1' > ${ctl}`);
+      await target.run(`cat ${DEBUGFS_DIR}/devices`);
+    }));
+  }
+  await probe.must(`put rprt0 0 ${2 * n}`);
+  await probe.must('free rprt0');
+  return { forkFree: spread(fast), script: spread(slow) };
+}
+
 async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
   const settings = guestSettings(opts, k);
   const prep = await prepareGuest(settings, opts.repoRoot, opts.progress);
@@ -139,6 +172,8 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
     const { info } = guest;
     const online = info.topology.online;
     opts.progress(`guest: ${info.release}, variant ${info.variant}, online CPUs ${online.join(',')}, ${guest.target.description} (up in ${guest.bootMs} ms)`);
+    const roundTrip = await agentRoundTrip(guest);
+    opts.progress(`agent round trip (one hold + one devices read): ${roundTrip.forkFree.median.toFixed(1)} ms fork-free, ${roundTrip.script.median.toFixed(1)} ms through sh (median of ${roundTrip.forkFree.n})`);
     const { samples, raws } = await microbench(guest, opts, online.length);
     let floodReport: FloodReport | null = null;
     let floodSkipped: string | null = opts.skipFlood ? '--skip-flood' : null;
@@ -162,6 +197,7 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
       floodSkipped,
       consoleLog,
       balanced: samples.every((s) => s.refcnt === 1),
+      roundTrip,
     };
     return { result, prep, raws };
   } finally {

@@ -42,12 +42,18 @@ export class RefProbe {
   }
 
   async ctl(command: string): Promise<CtlResult> {
-    const r = await this.target.run(`echo ${sq(command)} > ${DEBUGFS_DIR}/ctl || { cat ${DEBUGFS_DIR}/error >&2; exit 1; }`);
+    // The fast path (one write, and one read of the error file if refused) where the target has one; a one-line command only.
+    // (echo would take a leading '-' for an option, and the agent's read trims the line.)
+    const fast = this.target.write && this.target.read && /^[^\n\r-][^\n\r]*$/.test(command) && command === command.trim();
+    const r = fast
+      ? await this.target.write?.(`${DEBUGFS_DIR}/ctl`, command)
+      : await this.target.run(`echo ${sq(command)} > ${DEBUGFS_DIR}/ctl || { cat ${DEBUGFS_DIR}/error >&2; exit 1; }`);
+    if (!r) throw new Error('unreachable: a target with write has it');
     if (r.exitCode === 0) return { ok: true, error: '', errno: '' };
-    const lines = r.stderr.trim().split('\n');
-    const errno = (lines.find((l) => l.includes('write error')) ?? '').replace(/^.*write error: /, '');
-    const error = lines.filter((l) => !l.includes('write error')).join(' ');
-    return { ok: false, error, errno };
+    const said = r.stderr.trim().split('\n');
+    const errno = (said.find((l) => l.includes('write error')) ?? '').replace(/^.*write error: /, '');
+    const module = fast ? (await this.read('error')).trim().split('\n') : said.filter((l) => !l.includes('write error'));
+    return { ok: false, error: module.join(' '), errno };
   }
 
   /** Runs a command that must succeed; a refusal is a harness error. */
@@ -89,8 +95,13 @@ export class RefProbe {
     }
   }
 
+  private async read(file: string): Promise<string> {
+    const r = this.target.read ? await this.target.read(`${DEBUGFS_DIR}/${file}`) : await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
+    return r.exitCode === 0 ? r.stdout : '';
+  }
+
   private async cat(file: string): Promise<string> {
-    const r = await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
+    const r = this.target.read ? await this.target.read(`${DEBUGFS_DIR}/${file}`) : await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
     if (r.exitCode !== 0) throw new HarnessError(`cannot read ${DEBUGFS_DIR}/${file}: ${r.stderr.trim()}`, 'is the module loaded and debugfs mounted?');
     return r.stdout;
   }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
 import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
 import { QmpClient } from '../vm/qmp.js';
-import { encodeRequest, QUIT, ReplyDecoder, type Reply } from './framing.js';
+import { encodeRead, encodeRequest, encodeWrite, QUIT, ReplyDecoder, type Reply } from './framing.js';
 import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
 import { TargetError, type RunResult, type Target } from './target.js';
 
@@ -145,14 +145,28 @@ export class QemuTarget implements Target {
   }
 
   async run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.request((id) => encodeRequest(id, script), firstLine(script), opts.timeoutMs);
+  }
+
+  /** Writes one line to a guest file on the agent's built-ins (no fork in the guest). */
+  async write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.request((id) => encodeWrite(id, file, text), `echo '${text}' > ${file}`, opts.timeoutMs);
+  }
+
+  /** Reads a guest text file on the agent's built-ins (no fork in the guest). */
+  async read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.request((id) => encodeRead(id, file), `cat ${file}`, opts.timeoutMs);
+  }
+
+  private async request(encode: (id: number) => string, what: string, timeoutMs = this.opts.defaultTimeoutMs): Promise<RunResult> {
     if (this.broken) throw this.broken;
     if (!this.socket) throw new TargetError('closed', 'the command channel is not connected');
     const id = this.nextId++;
-    const timeoutMs = opts.timeoutMs ?? this.opts.defaultTimeoutMs;
+    const line = encode(id);
     const reply = await new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);
-        const err = new TargetError('command-timeout', `no answer within ${timeoutMs / 1000} s to: ${firstLine(script)}`);
+        const err = new TargetError('command-timeout', `no answer within ${timeoutMs / 1000} s to: ${what}`);
         // The guest may still be running it: later answers cannot be trusted.
         this.fail(err);
         reject(err);
@@ -168,7 +182,7 @@ export class QemuTarget implements Target {
           reject(e);
         },
       });
-      this.socket?.write(encodeRequest(id, script));
+      this.socket?.write(line);
     });
     return { exitCode: reply.exitCode, stdout: reply.stdout, stderr: reply.stderr };
   }

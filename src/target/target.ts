@@ -39,6 +39,13 @@ export interface Target {
   /** Present where the backend can really plug and unplug CPUs. */
   readonly cpuHotplug?: CpuHotplug;
   run(script: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /**
+   * Writes one line to a file (a ctl command) and reads a text file, where
+   * the backend has a faster way than a shell script (QEMU's agent does both
+   * on built-ins, with no fork). Without them, callers use run().
+   */
+  write?(file: string, text: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  read?(file: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** Ends the session: stops the machine (or disconnects) and frees resources. */
   close(): Promise<void>;
 }

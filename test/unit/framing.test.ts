@@ -33,3 +33,28 @@ t.test('the stream decoder copes with chunks split anywhere and CRLF', async (t)
     );
   }
 });
+
+t.test('the fork-free requests: one line each, refused when a line cannot carry them', async (t) => {
+  const { encodeRead, encodeWrite } = await import('../../src/target/framing.js');
+  t.equal(encodeWrite(5, '/sys/kernel/debug/refprobe/ctl', 'hold rp0 1 3'), '5 W /sys/kernel/debug/refprobe/ctl hold rp0 1 3\n');
+  t.equal(encodeRead(6, '/sys/kernel/debug/refprobe/devices'), '6 R /sys/kernel/debug/refprobe/devices\n');
+  t.throws(() => encodeWrite(1, '/x', 'a\nb'), /not one trimmed line/);
+  t.throws(() => encodeWrite(1, '/x', ' a'), /not one trimmed line/, 'read(1) would strip the blank');
+  t.throws(() => encodeWrite(1, '/x', ''), /not one trimmed line/);
+  t.throws(() => encodeRead(1, 'relative/x'), /not a plain absolute path/);
+  t.throws(() => encodeRead(1, '/a b'), /not a plain absolute path/);
+});
+
+t.test('a fork-free reply: its lines gathered, in order, blanks kept, whatever the chunks', async (t) => {
+  const stream = '@@RP O 9 name rp0 refcnt 1\r\n@@RP O 9   indented  \n@@RP O 9 \n@@RP O 10 other\n@@RP E 9 sh: write error: Invalid argument\n@@RP END 9 1\n@@RP END 10 0\n';
+  for (const size of [1, 5, stream.length]) {
+    const d = new ReplyDecoder();
+    const events = [];
+    for (let i = 0; i < stream.length; i += size) events.push(...d.push(stream.slice(i, i + size)));
+    t.same(events, [
+      { kind: 'done', reply: { id: 9, exitCode: 1, stdout: 'name rp0 refcnt 1\n  indented  \n\n', stderr: 'sh: write error: Invalid argument\n' } },
+      { kind: 'done', reply: { id: 10, exitCode: 0, stdout: 'other\n', stderr: '' } },
+    ], `chunks of ${size}`);
+  }
+  t.same(decodeLine('@@RP END 3 0'), { kind: 'end', id: 3, exitCode: 0 });
+});
