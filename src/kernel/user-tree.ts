@@ -126,6 +126,27 @@ async function differingFiles(user: string, reference: string): Promise<{ file: 
   return out;
 }
 
+/**
+ * A header the user's tree has and the reference has not, if any: it may
+ * shadow another on the include path (arch/x86/include/asm/x.h over
+ * asm-generic's), and no copied object's dependencies name it, so no date
+ * would make make rebuild what it changes.
+ */
+async function newHeader(user: string, reference: string): Promise<string | null> {
+  const walk = async (rel: string): Promise<string | null> => {
+    for (const e of await readdir(path.join(user, rel), { withFileTypes: true })) {
+      if (rel === '' && (e.name === '.git' || e.name === OWN_BUILD_DIR)) continue;
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        const found = await walk(r);
+        if (found) return found;
+      } else if (e.name.endsWith('.h') && !existsSync(path.join(reference, r))) return r;
+    }
+    return null;
+  };
+  return walk('');
+}
+
 /** VERSION.PATCHLEVEL.SUBLEVEL of a tree's top Makefile, or null when it has none: seeding needs the same release. */
 async function treeVersion(dir: string): Promise<string | null> {
   try {
@@ -162,6 +183,11 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
   const [mine, theirs] = [await treeVersion(layout.source), await treeVersion(pcpu.source)];
   if (mine === null || mine !== theirs) return b;
   o.progress(`kernel ${o.label}: comparing ${layout.source} with linux-source-6.1, to start from the pcpu kernel's objects`);
+  const added = await newHeader(layout.source, pcpu.source);
+  if (added) {
+    o.progress(`kernel ${o.label}: ${added} is not in linux-source-6.1 and may shadow a header the cached objects used: building from nothing`);
+    return b;
+  }
   const differ = await differingFiles(layout.source, pcpu.source);
   if (differ.length === 0) {
     o.progress(`kernel ${o.label}: no file differs from linux-source-6.1`);

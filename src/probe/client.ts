@@ -6,7 +6,7 @@
 import { GUEST_MODULE_PATH } from '../initramfs/build.js';
 import { HarnessError, UntestableError } from '../errors.js';
 import type { DeviceReading } from '../model/types.js';
-import type { Target } from '../target/target.js';
+import type { RunResult, Target } from '../target/target.js';
 import { parseDevices, parseInfo, parseRace, parseStress, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
 
 export const DEBUGFS_DIR = '/sys/kernel/debug/refprobe';
@@ -95,13 +95,20 @@ export class RefProbe {
     }
   }
 
+  /** A file of the module's, the target's fork-free way when it has one. */
+  private fetch(file: string): Promise<RunResult> {
+    const f = `${DEBUGFS_DIR}/${file}`;
+    return this.target.read ? this.target.read(f) : this.target.run(`cat ${f}`);
+  }
+
+  /** The file's text, or nothing when it cannot be read (the error file, after a refusal). */
   private async read(file: string): Promise<string> {
-    const r = this.target.read ? await this.target.read(`${DEBUGFS_DIR}/${file}`) : await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
+    const r = await this.fetch(file);
     return r.exitCode === 0 ? r.stdout : '';
   }
 
   private async cat(file: string): Promise<string> {
-    const r = this.target.read ? await this.target.read(`${DEBUGFS_DIR}/${file}`) : await this.target.run(`cat ${DEBUGFS_DIR}/${file}`);
+    const r = await this.fetch(file);
     if (r.exitCode !== 0) throw new HarnessError(`cannot read ${DEBUGFS_DIR}/${file}: ${r.stderr.trim()}`, 'is the module loaded and debugfs mounted?');
     return r.stdout;
   }
