@@ -16,6 +16,7 @@ import { buildModule, type BuiltModule } from '../module/build.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { QemuTarget } from '../target/qemu-target.js';
+import type { Target } from '../target/target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
 import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.js';
 
@@ -52,7 +53,8 @@ export interface PreparedGuest {
 }
 
 export interface Guest {
-  target: QemuTarget;
+  /** The machine, through the Target interface only: nothing after boot needs to know it is QEMU. */
+  target: Target;
   probe: RefProbe;
   info: ProbeInfo;
   bootMs: number;

@@ -12,8 +12,7 @@ import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } fro
 import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { Steps, type Scenario } from '../scenarios/scenario.js';
-import { QemuTarget } from '../target/qemu-target.js';
-import { TargetError } from '../target/target.js';
+import { TargetError, type Target } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
@@ -210,7 +209,7 @@ async function runScenario(
   info: ProbeInfo,
   opts: VmTestOptions,
   consoleLines: string[],
-  target: QemuTarget,
+  target: Target,
   { stuck, carried }: Leftovers,
 ): Promise<ScenarioResult> {
   const stuckBefore = new Set(stuck);
@@ -225,7 +224,7 @@ async function runScenario(
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.
-    if (e instanceof TargetError && e.kind === 'guest-died') await target.qemu.exited;
+    if (e instanceof TargetError && e.kind === 'guest-died') await target.settled();
   }
   if (!target.failure) {
     const c = await cleanupDevices(probe, info, stuckBefore).catch((e: Error) => ({ error: `cleanup: ${e.message}`, stuck: [] as string[] }));

@@ -187,6 +187,10 @@ export class QemuTarget implements Target {
     return { exitCode: reply.exitCode, stdout: reply.stdout, stderr: reply.stderr };
   }
 
+  async settled(): Promise<void> {
+    if (this.broken?.kind === 'guest-died') await this.qemu.exited;
+  }
+
   /** Asks the agent to power off, then makes sure QEMU is gone. */
   async close(): Promise<void> {
     if (this.socket && !this.broken && this.qemu.running) this.socket.write(QUIT);

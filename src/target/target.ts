@@ -46,6 +46,14 @@ export interface Target {
    */
   write?(file: string, text: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   read?(file: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Why the target stopped answering (it died, hung or was closed), or null while it answers. */
+  readonly failure: TargetError | null;
+  /**
+   * Resolves once a target that died has said its last words: everything it
+   * wrote to its console (the oops, the panic) is in the log. At once for a
+   * target that is alive.
+   */
+  settled(): Promise<void>;
   /** Ends the session: stops the machine (or disconnects) and frees resources. */
   close(): Promise<void>;
 }
