@@ -201,7 +201,7 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
 }
 
 /** Builds the tree in place (configured or output kind) with make's own incrementality. */
-async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, fixHint = UNTESTABLE_HINT): Promise<BuiltTree> {
+async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, failure = { fixHint: UNTESTABLE_HINT, untestable: true }): Promise<BuiltTree> {
   const configFile = path.join(layout.buildDir, '.config');
   const problem = configProblem(await readFile(configFile, 'utf8'), configFile);
   if (problem) throw problem;
@@ -214,8 +214,7 @@ async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, fixHint = UN
     inputsKey: '',
     progress: o.progress,
     signal: o.signal,
-    untestable: fixHint === UNTESTABLE_HINT,
-    fixHint,
+    ...failure,
   };
   const t0 = performance.now();
   return withTreeLock(layout.buildDir, o.label, o.progress, async () => {
@@ -327,7 +326,8 @@ export async function userPatchPair(dir: string, patches: readonly Patch[], o: U
     const now = new Date();
     for (const f of new Set(patches.flatMap((p) => p.files))) await utimes(path.join(copy, f), now, now).catch(() => undefined); // a file the patch deleted
     const fix = `fix the patch (${patches.map((p) => p.name).join(', ')}) so that ${layout.source} builds with it, then run again`;
-    const patched = await builtInPlace({ kind: layout.kind, source: copy, buildDir: copyBuild }, { ...o, label: patchedLabel }, fix);
+    // A patch that does not build is the patch's fault (exit 2), not an untestable tree.
+    const patched = await builtInPlace({ kind: layout.kind, source: copy, buildDir: copyBuild }, { ...o, label: patchedLabel }, { fixHint: fix, untestable: false });
     return { base, patched, remove };
   } catch (e) {
     await remove();
