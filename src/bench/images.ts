@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.js';
-import { initramfsEntries, type Initramfs } from '../initramfs/build.js';
+import { agentBeside, initramfsEntries, type Initramfs } from '../initramfs/build.js';
 
 export const GUEST_FLOOD_PATH = '/lib/flood';
 export const GUEST_DUMMY_PATH = '/lib/dummy.ko';
@@ -60,13 +60,19 @@ async function packed(kind: string, entries: CpioEntry[], key: string): Promise<
 }
 
 export async function buildBenchInitramfs(inputs: { busybox: string; init: string; module: string; flood: string; dummy: Buffer | null }): Promise<Initramfs> {
-  const [busybox, init, module, flood] = await Promise.all([readFile(inputs.busybox), readFile(inputs.init), readFile(inputs.module), readFile(inputs.flood)]);
+  const [busybox, init, agent, module, flood] = await Promise.all([
+    readFile(inputs.busybox),
+    readFile(inputs.init),
+    readFile(agentBeside(inputs.init)),
+    readFile(inputs.module),
+    readFile(inputs.flood),
+  ]);
   const entries: CpioEntry[] = [
-    ...initramfsEntries(busybox, init, module),
+    ...initramfsEntries(busybox, init, agent, module),
     { type: 'file', path: GUEST_FLOOD_PATH.slice(1), data: flood, mode: 0o755 },
     ...(inputs.dummy ? [{ type: 'file' as const, path: GUEST_DUMMY_PATH.slice(1), data: inputs.dummy, mode: 0o644 }] : []),
   ];
-  return packed('bench-initramfs', entries, hashOf(busybox, init, module, flood, inputs.dummy ?? ''));
+  return packed('bench-initramfs', entries, hashOf(busybox, init, agent, module, flood, inputs.dummy ?? ''));
 }
 
 /** The floor's init: nothing but power off, so its boot is what any run must pay. */

@@ -1,5 +1,6 @@
 /**
- * Packs the guest: busybox-static, the guest init (vm/init) and the module,
+ * Packs the guest: busybox-static, the guest init (vm/init), the command
+ * agent it runs (vm/agent.sh, beside it) and the module,
  * as a gzipped newc cpio. Cached by content: rebuilt only when an input changes.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -45,7 +46,15 @@ export function hasInterpreter(elf: Buffer): boolean {
   return false;
 }
 
-export function initramfsEntries(busybox: Buffer, init: Buffer, module: Buffer): CpioEntry[] {
+/** vm/init sources the agent from here. */
+export const GUEST_AGENT_PATH = '/agent.sh';
+
+/** The agent's file: next to the init (vm/agent.sh beside vm/init). */
+export function agentBeside(init: string): string {
+  return path.join(path.dirname(init), 'agent.sh');
+}
+
+export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, module: Buffer): CpioEntry[] {
   return [
     { type: 'dir', path: 'bin' },
     { type: 'dir', path: 'dev' },
@@ -56,6 +65,7 @@ export function initramfsEntries(busybox: Buffer, init: Buffer, module: Buffer):
     { type: 'dir', path: 'tmp', mode: 0o1777 },
     { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
     { type: 'file', path: 'init', data: init, mode: 0o755 },
+    { type: 'file', path: GUEST_AGENT_PATH.slice(1), data: agent, mode: 0o644 },
     { type: 'file', path: GUEST_MODULE_PATH.slice(1), data: module, mode: 0o644 },
   ];
 }
@@ -66,10 +76,11 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<Initramfs
     throw new HarnessError(`${inputs.busybox} is dynamically linked: it cannot run in the bare guest`, 'apt-get install busybox-static');
   }
   const init = await readInput(inputs.init, 'the guest init', 'run from a complete checkout (vm/init is part of it)');
+  const agent = await readInput(agentBeside(inputs.init), 'the command agent', 'run from a complete checkout (vm/agent.sh is part of it)');
   const module = await readInput(inputs.module, 'the built module', 'rebuild it (the harness builds it before packing)');
-  const key = hashOf(busybox, init, module);
+  const key = hashOf(busybox, init, agent, module);
   const { dir, hit } = await cachedDir('initramfs', key, async (tmp) => {
-    const cpio = writeCpio(initramfsEntries(busybox, init, module));
+    const cpio = writeCpio(initramfsEntries(busybox, init, agent, module));
     await writeFile(path.join(tmp, 'initramfs.cpio.gz'), gzipSync(cpio, { level: 1 }));
   });
   const file = path.join(dir, 'initramfs.cpio.gz');

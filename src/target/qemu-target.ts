@@ -12,7 +12,8 @@ import path from 'node:path';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
 import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
 import { QmpClient } from '../vm/qmp.js';
-import { encodeRead, encodeRequest, encodeWrite, QUIT, ReplyDecoder, type Reply } from './framing.js';
+import { AgentChannel } from './agent-channel.js';
+import { QUIT } from './framing.js';
 import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
 import { TargetError, type RunResult, type Target } from './target.js';
 
@@ -24,19 +25,10 @@ export interface QemuTargetOptions {
   onConsoleLine: (line: string) => void;
 }
 
-interface Waiter {
-  resolve: (r: Reply) => void;
-  reject: (e: Error) => void;
-}
-
 export class QemuTarget implements Target {
   readonly description: string;
   private socket: net.Socket | null = null;
-  private readonly decoder = new ReplyDecoder();
-  private readonly waiters = new Map<number, Waiter>();
-  private nextId = 1;
-  private broken: TargetError | null = null;
-  private onReady: (() => void) | null = null;
+  private readonly channel: AgentChannel;
   private qmp: QmpClient | null = null;
   /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
   cpuHotplug: QemuCpuHotplug | undefined = undefined;
@@ -48,12 +40,13 @@ export class QemuTarget implements Target {
   ) {
     const g = opts.guest;
     this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}`;
-    void qemu.exited.then((exit) => this.fail(new TargetError('guest-died', describeExit(exit))));
+    this.channel = new AgentChannel(opts.defaultTimeoutMs);
+    void qemu.exited.then((exit) => this.channel.fail(new TargetError('guest-died', describeExit(exit))));
   }
 
   /** Why the target stopped answering, if it did. */
   get failure(): TargetError | null {
-    return this.broken;
+    return this.channel.failure;
   }
 
   static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
@@ -66,7 +59,7 @@ export class QemuTarget implements Target {
     const target = new QemuTarget(opts, server, qemu);
     server.on('connection', (s) => target.attach(s));
     try {
-      await target.waitReady(opts.bootTimeoutMs);
+      await target.channel.waitReady(opts.bootTimeoutMs, 'the guest agent');
       await target.startCpuHotplug();
     } catch (e) {
       if (e instanceof TargetError && e.kind === 'boot-timeout') e.message += await target.snapshotHungBoot();
@@ -113,100 +106,40 @@ export class QemuTarget implements Target {
   private attach(socket: net.Socket): void {
     this.socket = socket;
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      for (const ev of this.decoder.push(chunk)) {
-        if (ev.kind === 'ready') this.onReady?.();
-        else this.waiters.get(ev.reply.id)?.resolve(ev.reply);
-      }
-    });
+    socket.on('data', (chunk: string) => this.channel.push(chunk));
     socket.on('error', () => undefined);
+    this.channel.attach((line) => socket.write(line));
   }
 
-  private waitReady(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new TargetError('boot-timeout', `the guest agent did not start within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      void this.qemu.exited.then((exit) => {
-        clearTimeout(timer);
-        reject(new TargetError('guest-died', `the guest stopped while booting: ${describeExit(exit)}`));
-      });
-    });
-  }
-
-  private fail(err: TargetError): void {
-    this.broken ??= err;
-    for (const w of this.waiters.values()) w.reject(err);
-    this.waiters.clear();
-  }
-
-  async run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.request((id) => encodeRequest(id, script), firstLine(script), opts.timeoutMs);
+  run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.run(script, opts);
   }
 
   /** Writes one line to a guest file on the agent's built-ins (no fork in the guest). */
-  async write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.request((id) => encodeWrite(id, file, text), `echo '${text}' > ${file}`, opts.timeoutMs);
+  write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.write(file, text, opts);
   }
 
   /** Reads a guest text file on the agent's built-ins (no fork in the guest). */
-  async read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.request((id) => encodeRead(id, file), `cat ${file}`, opts.timeoutMs);
-  }
-
-  private async request(encode: (id: number) => string, what: string, timeoutMs = this.opts.defaultTimeoutMs): Promise<RunResult> {
-    if (this.broken) throw this.broken;
-    if (!this.socket) throw new TargetError('closed', 'the command channel is not connected');
-    const id = this.nextId++;
-    const line = encode(id);
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(id);
-        const err = new TargetError('command-timeout', `no answer within ${timeoutMs / 1000} s to: ${what}`);
-        // The guest may still be running it: later answers cannot be trusted.
-        this.fail(err);
-        reject(err);
-      }, timeoutMs);
-      this.waiters.set(id, {
-        resolve: (r) => {
-          clearTimeout(timer);
-          this.waiters.delete(id);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.socket?.write(line);
-    });
-    return { exitCode: reply.exitCode, stdout: reply.stdout, stderr: reply.stderr };
+  read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.read(file, opts);
   }
 
   async settled(): Promise<void> {
-    if (this.broken?.kind === 'guest-died') await this.qemu.exited;
+    if (this.failure?.kind === 'guest-died') await this.qemu.exited;
   }
 
   /** Asks the agent to power off, then makes sure QEMU is gone. */
   async close(): Promise<void> {
-    if (this.socket && !this.broken && this.qemu.running) this.socket.write(QUIT);
-    this.fail(new TargetError('closed', 'the target was closed'));
-    await this.qemu.stop(this.broken?.kind === 'closed' ? 10_000 : 1000);
+    if (this.socket && !this.failure && this.qemu.running) this.socket.write(QUIT);
+    this.channel.fail(new TargetError('closed', 'the target was closed'));
+    await this.qemu.stop(this.failure?.kind === 'closed' ? 10_000 : 1000);
     this.qmp?.close();
     this.socket?.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.opts.guest.channelSocket, { force: true });
     if (this.opts.guest.qmpSocket) await rm(this.opts.guest.qmpSocket, { force: true });
   }
-}
-
-function firstLine(script: string): string {
-  const line = script.split('\n')[0] ?? '';
-  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 }
 
 export function describeExit(exit: QemuExit): string {

@@ -21,7 +21,7 @@ t.test('newc cpio: header fields, 4-byte alignment, trailer', async (t) => {
 });
 
 t.test('newc cpio: deterministic bytes, so the cache key is the content', async (t) => {
-  const e = initramfsEntries(Buffer.from('bb'), Buffer.from('init'), Buffer.from('ko'));
+  const e = initramfsEntries(Buffer.from('bb'), Buffer.from('init'), Buffer.from('agent'), Buffer.from('ko'));
   t.ok(writeCpio(e).equals(writeCpio(e)));
 });
 
@@ -32,10 +32,11 @@ t.test('newc cpio: odd sizes keep alignment for every entry', async (t) => {
 });
 
 t.test('the guest layout: init, busybox and the module where vm/init expects them', async (t) => {
-  const paths = initramfsEntries(Buffer.from('bb'), Buffer.from('init'), Buffer.from('ko')).map((e) => e.path);
+  const paths = initramfsEntries(Buffer.from('bb'), Buffer.from('init'), Buffer.from('agent'), Buffer.from('ko')).map((e) => e.path);
   t.ok(paths.includes('init'));
   t.ok(paths.includes('bin/busybox'));
   t.ok(paths.includes('lib/refprobe.ko'));
+  t.ok(paths.includes('agent.sh'), 'vm/init sources the agent from /agent.sh');
   t.ok(paths.includes('dev/console'));
   t.throws(() => writeCpio([{ type: 'dir', path: '/abs' }]), /relative/);
 });
