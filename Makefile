@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare merge clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare merge debian-vm clean
 
 all: build
 
@@ -41,17 +41,23 @@ merge: build
 bench: build
 	$(NODE) dist/harness/bench.js $(ARGS)
 
+# A Debian 12 machine in QEMU, reachable over SSH only, to try --target on (ARGS="--help").
+debian-vm: build
+	@harness/install-deps.sh debian-image
+	$(NODE) dist/harness/debian-vm.js $(ARGS)
+
 # The VM suite builds the kernel variants and the mutants (cached after the
-# first time), so it needs the kernel build packages too.
+# first time), so it needs the kernel build packages too, and the SSH suite
+# builds a Debian image.
 test: build
-	@harness/install-deps.sh kernels
+	@harness/install-deps.sh kernels debian-image
 	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 5000 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-unit: build
 	@$(TAP) dist/test/unit 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-vm: build
-	@harness/install-deps.sh kernels
+	@harness/install-deps.sh kernels debian-image
 	@$(TAP) --jobs 1 --timeout 5000 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 clean:

@@ -1,17 +1,23 @@
 #!/bin/bash
 # Installs what `make vm-test` and `make test` need (with the argument
-# `kernels`: what `make kernels` and `make mutants` need too), and nothing when it is
-# all there already: Debian packages with apt-get, npm packages with npm ci
-# from the committed package-lock.json.
+# `kernels`: what `make kernels` and `make mutants` need too; with
+# `debian-image`: what building the Debian image of the SSH tests needs),
+# and nothing when it is all there already: Debian packages with apt-get,
+# npm packages with npm ci from the committed package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
-	gcc make libc6-dev kmod cpio xz-utils)
-# `install-deps.sh kernels`: also what building kernels from source needs.
-if [ "${1:-}" = kernels ]; then
-	PACKAGES+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev patch)
-fi
+	gcc make libc6-dev kmod cpio xz-utils openssh-client)
+for arg in "$@"; do
+	case $arg in
+	# What building kernels from source needs.
+	kernels) PACKAGES+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev patch) ;;
+	# A Debian system from Debian's packages, as an ext4 image.
+	debian-image) PACKAGES+=(mmdebstrap e2fsprogs) ;;
+	*) echo "install-deps: unknown argument $arg (kernels, debian-image)" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

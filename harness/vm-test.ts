@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   };
   if (args.patches.length > 0) return patchRun(args, common);
   if (args.cells.length === 1 && !args.shard) {
-    const label = cellLabel(args.cells[0] as (typeof args.cells)[number]);
+    const label = args.remoteLabel ?? cellLabel(args.cells[0] as (typeof args.cells)[number]);
     const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
     const run = await finishedRun(label, report.files.report);
     await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);

@@ -4,11 +4,14 @@
 # the machine under test, over the connection's one session. POSIX sh plus
 # "read -t" (busybox sh and bash have it; dash does not).
 #
-# agent_loop IDLE DIR: DIR holds its scratch files. Returns 0 when told
+# agent_loop IDLE DIR [SHELL]: DIR holds its scratch files; scripts run
+# with SHELL (default sh; bash over SSH, where sh may be dash, whose echo
+# says "I/O error" where the others name the errno). Returns 0 when told
 # @@QUIT, 1 after IDLE seconds without a request or at the end of input.
 agent_loop() {
 	idle=$1
 	d=$2
+	run=${3:-sh}
 	echo "@@RP READY"
 	# Two fast paths run on shell built-ins alone, no fork (a fork costs
 	# milliseconds under TCG): "ID W FILE TEXT" writes one line to a file
@@ -29,7 +32,7 @@ agent_loop() {
 			;;
 		*)
 			echo "$op" | base64 -d >"$d/cmd.sh"
-			sh "$d/cmd.sh" </dev/null >"$d/out" 2>"$d/err"
+			$run "$d/cmd.sh" </dev/null >"$d/out" 2>"$d/err"
 			rc=$?
 			out=$(base64 -w 0 <"$d/out")
 			err=$(base64 -w 0 <"$d/err")

@@ -12,6 +12,8 @@ import type { RunSettings } from '../run/vm-test.js';
 import type { Cell } from '../run/matrix.js';
 import type { KernelSpec } from '../kernel/select.js';
 import { parseShard, shardOf, type Shard } from '../run/shard.js';
+import type { RemoteSettings } from '../run/remote-guest.js';
+import { checkSshOption, parseSshUrl } from '../target/ssh-args.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -39,6 +41,10 @@ export interface VmTestArgs extends RunSettings {
   /** --bisect: exit statuses for git bisect run (0 good, 1 bad, 125 skip, 255 stop). */
   bisect: boolean;
   topologies: { smp: number; possibleCpus: number }[];
+  /** --target ssh://...: the machine to run on instead of a QEMU guest. */
+  remote: RemoteSettings | null;
+  /** The run's name for a machine over SSH (ssh-HOST[-PORT]). */
+  remoteLabel: string | null;
 }
 
 /** What `make vm-test` covers without options: CPUs possible but absent, hotplug, three CPUs for the racing reader, 64 possible for the memory claim. */
@@ -102,6 +108,32 @@ Bisect (git bisect run):
                         In the tree: git bisect run node
                         /path/to/refprobe/dist/harness/vm-test.js
                         --kernel-tree "$PWD" --bisect [--scenario NAME...]
+
+A running machine (SSH) instead of QEMU:
+  --target ssh://[USER@]HOST[:PORT]
+                        run the suite on that machine's running kernel, as
+                        root, through the system's ssh (one master
+                        connection; BatchMode, so a key, never a prompt;
+                        host keys checked as your ssh config says). The
+                        module is built there against
+                        /lib/modules/$(uname -r)/build (needs gcc, make and
+                        the headers), or here with --kdir; loaded, and
+                        unloaded at the end whatever happens (on a new
+                        connection if the first was lost). The kernel log
+                        (/dev/kmsg) is the console. Scenarios that need
+                        what a running machine cannot give (absent possible
+                        CPUs, QEMU's CPU unplug) skip and say why
+  --kdir DIR            with --target: build the module here against DIR,
+                        the kbuild tree of the machine's kernel (its
+                        vermagic is checked against uname -r there)
+  --identity FILE       ssh -i FILE
+  --ssh-option K=V      ssh -o K=V (repeatable), e.g.
+                        UserKnownHostsFile=/path/known_hosts
+  --connect-timeout S   ssh's ConnectTimeout (default 10)
+  --allow-cpu-offline   let scenarios take a CPU offline (cpu-hotplug,
+                        unregister-offline-cpu); it is brought back online,
+                        also on failure, Ctrl-C or a lost connection
+  --allow-tainted       run on a kernel an oops already tainted
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
@@ -211,6 +243,12 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         base: { type: 'string' },
         shard: { type: 'string' },
         bisect: { type: 'boolean' },
+        target: { type: 'string' },
+        identity: { type: 'string' },
+        'ssh-option': { type: 'string', multiple: true },
+        'connect-timeout': { type: 'string' },
+        'allow-cpu-offline': { type: 'boolean' },
+        'allow-tainted': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -222,8 +260,10 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
     return sc;
   });
+  const remote = parseRemote(v);
   const bisect = v.bisect ?? false;
-  const topologies = bisect ? bisectTopology(v.topology, v.smp, v['possible-cpus']) : parseTopologies(v.topology, v.smp, v['possible-cpus']);
+  // A machine over SSH has the CPUs it has: one run, its topology read from the kernel (0:0 here stands for "the machine's").
+  const topologies = remote ? [{ smp: 0, possibleCpus: 0 }] : bisect ? bisectTopology(v.topology, v.smp, v['possible-cpus']) : parseTopologies(v.topology, v.smp, v['possible-cpus']);
   const patches = v.patch ?? [];
   if (v.base !== undefined && patches.length === 0) throw new HarnessError('--base without --patch', 'pass --patch FILE --base VARIANT, or --kernel VARIANT to run a variant as it is');
   if (patches.length > 0) {
@@ -247,7 +287,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     }
   }
   // A --patch run builds its cells itself (verify-patch.ts): its --kernel-tree is the base, not a cell.
-  const kernels = parseKernels(v.kernel, v.kernels, patches.length > 0 ? undefined : v['kernel-tree'], v.kdir);
+  const remoteLabel = remote ? `ssh-${remote.ssh.dest.host}${remote.ssh.dest.port ? `-${remote.ssh.dest.port}` : ''}` : null;
+  const kernels = remoteLabel ? [{ kernel: remoteLabel, spec: {} }] : parseKernels(v.kernel, v.kernels, patches.length > 0 ? undefined : v['kernel-tree'], v.kdir);
   const planned = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
   const shard = parseShard(v.shard);
   if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
@@ -281,6 +322,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     baseTree: patches.length > 0 ? (v['kernel-tree'] ?? null) : null,
     bisect,
     topologies,
+    remote,
+    remoteLabel,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
     bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
@@ -288,6 +331,40 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
     verbose: v.verbose ?? false,
     seed: intOption('seed', v.seed, randomInt(2 ** 32), 0, 2 ** 32 - 1),
+  };
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** What only a QEMU guest has: refused with --target. */
+const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox'];
+const SSH_ONLY = ['identity', 'ssh-option', 'connect-timeout', 'allow-cpu-offline', 'allow-tainted'];
+
+/** --target and the SSH options; null without --target. */
+function parseRemote(v: Values): RemoteSettings | null {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  if (v.target === undefined) {
+    const stray = SSH_ONLY.find((k) => v[k] !== undefined);
+    if (stray) throw new HarnessError(`--${stray} without --target`, 'it is for a run on a machine over SSH: add --target ssh://[USER@]HOST[:PORT]');
+    return null;
+  }
+  const other = QEMU_ONLY.find((k) => v[k] !== undefined);
+  if (other) {
+    throw new HarnessError(
+      `--target with --${other}`,
+      'a machine over SSH runs the kernel it booted, on the CPUs it has: leave out the QEMU options (kernel, topology, machine, patch, bisect, jobs, shard)',
+    );
+  }
+  return {
+    ssh: {
+      dest: parseSshUrl(str('target') ?? ''),
+      identity: str('identity') ?? null,
+      options: ((v['ssh-option'] as string[] | undefined) ?? []).map(checkSshOption),
+      connectTimeoutSec: intOption('connect-timeout', str('connect-timeout'), 10, 1, 600),
+    },
+    kdirHere: str('kdir') ?? null,
+    allowCpuOffline: v['allow-cpu-offline'] === true,
+    allowTainted: v['allow-tainted'] === true,
   };
 }
 

@@ -20,19 +20,21 @@ export interface BuiltModule {
   log: string;
 }
 
-async function sources(kmodDir: string): Promise<{ name: string; data: Buffer }[]> {
+/** The module's source files (what the build and its cache key read). */
+export async function sources(kmodDir: string): Promise<{ name: string; data: Buffer }[]> {
   const names = (await readdir(kmodDir)).filter((n) => n === 'Makefile' || n === 'Kbuild' || /\.[ch]$/.test(n)).sort();
   return Promise.all(names.map(async (name) => ({ name, data: await readFile(path.join(kmodDir, name)) })));
 }
 
-export async function buildModule(kernel: Kernel, kmodDir: string): Promise<BuiltModule> {
+/** The kernel: its release and kbuild tree, and its image where there is one here (not for a machine over SSH). */
+export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { image?: string }, kmodDir: string): Promise<BuiltModule> {
   const src = await sources(kmodDir);
   const symvers = await readFile(path.join(kernel.kdir, 'Module.symvers')).catch(() => Buffer.alloc(0));
   // A rebuilt tree (a mutant's patched header, say) keeps its release and
   // symbols; the module inlines dev_hold() from its headers, so the image's
   // identity is part of the key too.
-  const image = await stat(kernel.image);
-  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image.size), String(image.mtimeMs), ...src.flatMap((s) => [s.name, s.data]));
+  const image = kernel.image ? await stat(kernel.image) : null;
+  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image?.size ?? ''), String(image?.mtimeMs ?? ''), ...src.flatMap((s) => [s.name, s.data]));
   const { dir, hit } = await cachedDir('kmod', key, async (tmp) => {
     for (const s of src) await writeFile(path.join(tmp, s.name), s.data);
     const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });

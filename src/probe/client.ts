@@ -23,11 +23,15 @@ export interface CtlResult {
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class RefProbe {
-  constructor(readonly target: Target) {}
+  /** modulePath: refprobe.ko on the target (the initramfs's, or the run's directory over SSH). */
+  constructor(
+    readonly target: Target,
+    readonly modulePath: string = GUEST_MODULE_PATH,
+  ) {}
 
   async load(params: Record<string, string | number | boolean> = {}): Promise<void> {
     const args = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'boolean' ? Number(v) : v}`);
-    const r = await this.target.run(`insmod ${GUEST_MODULE_PATH} ${args.join(' ')} 2>&1 || { rc=$?; dmesg | tail -5; exit $rc; }`);
+    const r = await this.target.run(`insmod ${this.modulePath} ${args.join(' ')} 2>&1 || { rc=$?; dmesg | tail -5; exit $rc; }`);
     if (r.exitCode !== 0) {
       throw new UntestableError(
         `the kernel refused the module: ${r.stdout.trim().split('\n').join(' | ')}`,

@@ -67,7 +67,7 @@ export function summary(r: RunReport): string {
   const p = r.phasesMs;
   lines.push(`vm-test: time: build ${p.build ?? '-'} ms, initramfs ${p.initramfs ?? '-'} ms, boot ${p.boot ?? '-'} ms, scenarios ${p.scenarios ?? '-'} ms, total ${p.total ?? '-'} ms`);
   // A run stopped before boot has no console to point at.
-  if (r.accel) lines.push(`vm-test: console log: ${r.files.console}`);
+  if (r.accel || r.target) lines.push(`vm-test: console log: ${r.files.console}`);
   lines.push(`vm-test: report:      ${r.files.report}`);
   return `${lines.join('\n')}\n`;
 }

@@ -14,6 +14,7 @@ import { SCENARIOS } from '../scenarios/index.js';
 import { Steps, type Scenario } from '../scenarios/scenario.js';
 import { TargetError, type Target } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
+import { connectRemote, type RemoteSettings } from './remote-guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
 import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
@@ -26,6 +27,8 @@ export interface RunSettings extends GuestSettings {
   verbose: boolean;
   /** Seeds the stress streams (u32); the same seed replays the same streams. */
   seed: number;
+  /** A running machine over SSH instead of a QEMU guest (--target ssh://...); null: QEMU. */
+  remote?: RemoteSettings | null;
 }
 
 export interface VmTestOptions extends RunSettings {
@@ -105,28 +108,36 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     timeout?.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
 
   try {
-    const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, opts.signal);
-    timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
-    signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    signal.addEventListener('abort', onAbort);
-    report.kernel = prep.kernel;
-    if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
-    report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
-    report.boot = prep.image;
-    report.initramfs = prep.initramfs;
-    report.accel = prep.accel;
-    report.phasesMs.build = prep.buildMs;
-    report.phasesMs.initramfs = prep.initramfsMs;
-    if (signal.aborted) throw new Error(abortReason());
-    guest = await bootGuest(prep, opts, {
-      consoleLog: files.console,
-      moduleParams: opts.moduleParams,
-      progress: opts.progress,
-      onConsoleLine: (line) => {
-        consoleLines.push(line);
-        if (opts.verbose) opts.progress(`console: ${line}`);
-      },
-    });
+    const onConsoleLine = (line: string): void => {
+      consoleLines.push(line);
+      if (opts.verbose) opts.progress(`console: ${line}`);
+    };
+    if (opts.remote) {
+      // A machine that is already running: --timeout starts at the connection.
+      timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
+      signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      signal.addEventListener('abort', onAbort);
+      const r = await connectRemote({ ...opts, remote: opts.remote, consoleLog: files.console, onConsoleLine });
+      guest = r.guest;
+      report.kernel = { image: `the running kernel of ${r.guest.target.description.replace(/^ssh /, '')}`, kdir: r.moduleBuilt, release: r.facts.release, banner: r.facts.banner };
+      report.module = { vermagic: r.vermagic, params: opts.moduleParams, cached: false };
+      report.phasesMs.build = r.buildMs;
+    } else {
+      const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, opts.signal);
+      timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
+      signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      signal.addEventListener('abort', onAbort);
+      report.kernel = prep.kernel;
+      if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
+      report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
+      report.boot = prep.image;
+      report.initramfs = prep.initramfs;
+      report.accel = prep.accel;
+      report.phasesMs.build = prep.buildMs;
+      report.phasesMs.initramfs = prep.initramfsMs;
+      if (signal.aborted) throw new Error(abortReason());
+      guest = await bootGuest(prep, opts, { consoleLog: files.console, moduleParams: opts.moduleParams, progress: opts.progress, onConsoleLine });
+    }
     if (signal.aborted) throw new Error(abortReason());
     const { target, probe, info } = guest;
     report.target = target.description;
@@ -220,7 +231,7 @@ async function runScenario(
   });
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } });
+    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, ...(opts.remote ? {} : { machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } }) });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

@@ -4,6 +4,11 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 
 const K = 3;
 
+/** Why this scenario may not take a CPU offline here (a real machine without --allow-cpu-offline), or null. */
+export function offlineRefused(ctx: ScenarioContext): string | null {
+  return ctx.probe.target.cpuOfflineRefused ?? null;
+}
+
 export async function setCpuOnline(ctx: ScenarioContext, cpu: number, online: boolean): Promise<void> {
   const r = await ctx.probe.target.run(`echo ${online ? 1 : 0} > /sys/devices/system/cpu/cpu${cpu}/online`, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new Error(`CPU ${cpu} could not be brought ${online ? 'online' : 'offline'}: ${r.stderr.trim()}`);
@@ -22,7 +27,10 @@ export const hotplug: Scenario = {
     const online = ctx.info.topology.online;
     const n = lastOnlineCpu(ctx);
     const dev = await registeredDevice(ctx, 'rphot0');
-    if (online.length < 2 || n === 0) {
+    const refused = offlineRefused(ctx);
+    if (refused) {
+      ctx.steps.skip(refused);
+    } else if (online.length < 2 || n === 0) {
       ctx.steps.skip('needs a second online CPU to take offline (run with --smp 2 or more)');
     } else {
       await hold(ctx, dev, n, K);
@@ -79,7 +87,11 @@ export const possibleNotPresent: Scenario = {
     const absent = possible.filter((c) => !online.includes(c));
     const dev = await registeredDevice(ctx, 'rpposs0');
     if (absent.length === 0) {
-      ctx.steps.skip('every possible CPU is online (run with --possible-cpus above --smp)');
+      ctx.steps.skip(
+        ctx.machine
+          ? 'every possible CPU is online (run with --possible-cpus above --smp)'
+          : 'every possible CPU is online on this machine: a running machine cannot be given absent ones (its firmware or a possible_cpus= boot parameter decides)',
+      );
     } else {
       // Every check compares all possible CPUs' counters: the absent ones must be there, at 0.
       for (const cpu of online) await hold(ctx, dev, cpu, 2);

@@ -38,6 +38,11 @@ export interface Target {
   readonly description: string;
   /** Present where the backend can really plug and unplug CPUs. */
   readonly cpuHotplug?: CpuHotplug;
+  /**
+   * Why scenarios must not take CPUs offline here (a real machine, unless
+   * the user allowed it); absent or null where they may.
+   */
+  readonly cpuOfflineRefused?: string | null;
   run(script: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /**
    * Writes one line to a file (a ctl command) and reads a text file, where
@@ -58,7 +63,7 @@ export interface Target {
   close(): Promise<void>;
 }
 
-export type TargetFailure = 'boot-timeout' | 'command-timeout' | 'guest-died' | 'closed';
+export type TargetFailure = 'boot-timeout' | 'command-timeout' | 'guest-died' | 'connection-lost' | 'closed';
 
 export class TargetError extends Error {
   constructor(

@@ -1,0 +1,127 @@
+/**
+ * A running machine over SSH made ready for the scenarios, as bootGuest
+ * makes a QEMU guest ready: connect, read the machine and refuse what
+ * cannot work (remote-facts.ts), open the kernel log as the console, get
+ * refprobe.ko for the running kernel (built here against --kdir, or on the
+ * machine against its own headers; vermagic checked before loading), load
+ * it and read the topology. The Guest's close() unloads the module, brings
+ * back CPUs a scenario took offline and removes the run's directory, on a
+ * new connection if the first was lost.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { HarnessError, UntestableError } from '../errors.js';
+import { MODULE_NAME, buildModule, sources } from '../module/build.js';
+import { vermagicRelease } from '../module/vermagic.js';
+import { RefProbe } from '../probe/client.js';
+import { remoteProblem, taintFlags, type RemoteFacts } from '../target/remote-facts.js';
+import { shq, type SshSettings } from '../target/ssh-args.js';
+import { SshTarget } from '../target/ssh-target.js';
+import type { Guest } from './guest.js';
+
+export interface RemoteSettings {
+  ssh: Omit<SshSettings, 'controlPath'>;
+  /** Build the module here against this kbuild tree; null: build it on the machine. */
+  kdirHere: string | null;
+  allowCpuOffline: boolean;
+  allowTainted: boolean;
+}
+
+export interface RemoteOptions {
+  remote: RemoteSettings;
+  repoRoot: string;
+  consoleLog: string;
+  onConsoleLine: (line: string) => void;
+  moduleParams: Record<string, string | number | boolean>;
+  progress: (line: string) => void;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+}
+
+export interface RemoteGuest {
+  guest: Guest;
+  facts: RemoteFacts;
+  /** Where the module was built: "here against DIR" or "on the machine against DIR". */
+  moduleBuilt: string;
+  vermagic: string;
+  /** Milliseconds spent building the module (here or there) and copying it. */
+  buildMs: number;
+}
+
+export const CPU_OFFLINE_REFUSED = 'takes a CPU offline, which a run on a real machine does only with --allow-cpu-offline (every CPU it takes offline is brought back)';
+
+function since(t: number): number {
+  return Math.round(performance.now() - t);
+}
+
+export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
+  const t0 = performance.now();
+  const { remote } = o;
+  const target = await SshTarget.connect({
+    ssh: remote.ssh,
+    consoleLog: o.consoleLog,
+    onConsoleLine: o.onConsoleLine,
+    defaultTimeoutMs: o.commandTimeoutSec * 1000,
+    agentScript: await readFile(path.join(o.repoRoot, 'vm/agent.sh'), 'utf8'),
+    agentIdleSec: Math.max(60, o.commandTimeoutSec * 2),
+    cpuOfflineRefused: remote.allowCpuOffline ? null : CPU_OFFLINE_REFUSED,
+    progress: o.progress,
+  });
+  const close = async (): Promise<void> => {
+    await target.close();
+    for (const l of target.leftBehind) o.progress(`ssh: NOT CLEANED UP: ${l}`);
+  };
+  try {
+    const f = target.facts as RemoteFacts;
+    o.progress(`ssh: ${target.where}: Linux ${f.release} ${f.arch}, CPUs possible ${f.possible}, present ${f.present}, online ${f.online}, taint ${f.tainted}${f.tainted ? ` (${taintFlags(f.tainted)})` : ''}`);
+    const problem = remoteProblem(f, { where: target.where, kdirHere: remote.kdirHere, allowTainted: remote.allowTainted });
+    if (problem) throw problem;
+    await target.start(o.bootTimeoutSec * 1000);
+    o.progress(`ssh: agent started in ${target.remoteDir}; kernel log -> ${o.consoleLog}`);
+    const t = performance.now();
+    const ko = `${target.remoteDir}/${MODULE_NAME}.ko`;
+    const built = remote.kdirHere ? await buildHere(target, remote.kdirHere, f, ko, o) : await buildThere(target, f, ko, o);
+    const buildMs = since(t);
+    // Registered before the load: whatever happens from here, the clean-up unloads it (the facts said none was loaded).
+    target.addCleanup(`rmmod ${MODULE_NAME}`);
+    const probe = new RefProbe(target, ko);
+    await probe.load(o.moduleParams);
+    const info = await probe.info();
+    return { guest: { target, probe, info, bootMs: since(t0) - buildMs, close }, facts: f, moduleBuilt: built.where, vermagic: built.vermagic, buildMs };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function buildHere(target: SshTarget, kdir: string, f: RemoteFacts, ko: string, o: RemoteOptions): Promise<{ where: string; vermagic: string }> {
+  // buildModule refuses a module whose vermagic names another release than the machine's.
+  const m = await buildModule({ release: f.release, kdir }, path.join(o.repoRoot, 'kmod'));
+  o.progress(`module: ${m.cached ? 'cached' : 'built'} here against ${kdir} (${m.vermagic}); copying it to ${target.where}`);
+  await target.upload(ko, await readFile(m.ko));
+  return { where: `here against ${kdir}`, vermagic: m.vermagic };
+}
+
+/** Copies kmod/'s sources to the run's directory and builds them there against the running kernel's headers. */
+async function buildThere(target: SshTarget, f: RemoteFacts, ko: string, o: RemoteOptions): Promise<{ where: string; vermagic: string }> {
+  const dir = `${target.remoteDir}/kmod`;
+  const files = await sources(path.join(o.repoRoot, 'kmod'));
+  const script = [`mkdir -p ${shq(dir)}`, ...files.map((s) => `base64 -d > ${shq(`${dir}/${s.name}`)} <<'RP_EOF'\n${s.data.toString('base64')}\nRP_EOF`)].join('\n');
+  const up = await target.exec(script, { timeoutMs: 60_000 });
+  if (up.exitCode !== 0) throw new HarnessError(`copying kmod/ to ${target.where} failed: ${up.stderr.trim()}`, 'check the free space in /tmp there');
+  const kbuild = f.kbuild as string;
+  o.progress(`module: building on ${target.where} against ${kbuild}`);
+  const b = await target.exec(`make -C ${shq(kbuild)} M=${shq(dir)} modules 2>&1 && cp ${shq(`${dir}/${MODULE_NAME}.ko`)} ${shq(ko)} && modinfo -F vermagic ${shq(ko)}`, { timeoutMs: 600_000 });
+  if (b.exitCode !== 0) {
+    throw new UntestableError(
+      `building the module on ${target.where} against ${kbuild} failed (exit ${b.exitCode})`,
+      `check that ${kbuild} is the kbuild tree of the running kernel (Debian: apt-get install linux-headers-${f.release}), or build here with --kdir`,
+      `${b.stdout.trim().split('\n').slice(-25).join('\n')}\n${b.stderr.trim()}`,
+    );
+  }
+  const vermagic = b.stdout.trim().split('\n').slice(-1)[0] ?? '';
+  if (vermagicRelease(vermagic) !== f.release) {
+    throw new HarnessError(`the module built on ${target.where} is for ${vermagicRelease(vermagic)} but the kernel there is ${f.release}`, `point /lib/modules/${f.release}/build at that kernel's headers, or build here with --kdir`);
+  }
+  return { where: `on the machine against ${kbuild}`, vermagic };
+}

@@ -1,0 +1,295 @@
+/**
+ * The Target for a running machine over SSH (OpenSSH's client, driven by
+ * execa). One master connection for the run; on it, one long session runs
+ * the same command agent as the QEMU guest (vm/agent.sh, in bash), so a
+ * step costs what it costs in QEMU plus a round trip; a second session
+ * streams /dev/kmsg as the console (kmsg.ts). Anything else (facts, file
+ * copies, the clean-up) is one command on the master.
+ *
+ * Whatever the run did to the machine is undone in close(), on a fresh
+ * connection if the master was lost: the clean-ups registered (rmmod), CPUs
+ * that were online brought back online, the remote directory removed.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { HarnessError } from '../errors.js';
+import { parseCpuList } from '../model/cpumask.js';
+import { AgentChannel } from './agent-channel.js';
+import { QUIT } from './framing.js';
+import { KmsgConsole, kmsgMarker } from './kmsg.js';
+import { FACTS_SCRIPT, parseFacts, type RemoteFacts } from './remote-facts.js';
+import { commandArgs, controlArgs, directArgs, formatDestination, masterArgs, shq, type SshSettings } from './ssh-args.js';
+import { TargetError, type RunResult, type Target } from './target.js';
+
+export interface SshTargetOptions {
+  ssh: Omit<SshSettings, 'controlPath'>;
+  consoleLog: string;
+  onConsoleLine: (line: string) => void;
+  defaultTimeoutMs: number;
+  /** vm/agent.sh's text. */
+  agentScript: string;
+  agentIdleSec: number;
+  /** Null: scenarios may take CPUs offline (they bring them back); else why not. */
+  cpuOfflineRefused: string | null;
+  progress: (line: string) => void;
+}
+
+type Proc = ResultPromise<{ reject: false; stdin: 'pipe'; buffer: { stdout: false; stderr: true } }>;
+
+/** A one-off command's result; failed when ssh itself could not run it (exit 255, a timeout). */
+export interface ExecResult extends RunResult {
+  failed: boolean;
+}
+
+const SSH = 'ssh';
+
+export class SshTarget implements Target {
+  readonly description: string;
+  readonly where: string;
+  readonly cpuOfflineRefused: string | null;
+  private readonly channel: AgentChannel;
+  private readonly settings: SshSettings;
+  private master: Proc | null = null;
+  private masterStderr = '';
+  private agent: Proc | null = null;
+  private kmsg: Proc | null = null;
+  private kmsgDone: Promise<unknown> = Promise.resolve();
+  private readonly log: WriteStream;
+  private readonly console: KmsgConsole;
+  private readonly runId = `${process.pid}-${Date.now()}`;
+  private cleanups: string[] = [];
+  private closing = false;
+  /** The machine, as read at connect. */
+  facts: RemoteFacts | null = null;
+  /** The run's directory on the machine (mktemp), removed at close. */
+  remoteDir = '';
+
+  private constructor(
+    private readonly opts: SshTargetOptions,
+    private readonly localDir: string,
+  ) {
+    this.settings = { ...opts.ssh, controlPath: path.join(localDir, 'cm') };
+    this.where = formatDestination(opts.ssh.dest);
+    this.description = `ssh ${this.where}`;
+    this.cpuOfflineRefused = opts.cpuOfflineRefused;
+    this.channel = new AgentChannel(opts.defaultTimeoutMs);
+    this.log = createWriteStream(opts.consoleLog);
+    this.console = new KmsgConsole(kmsgMarker(this.runId));
+  }
+
+  get failure(): TargetError | null {
+    return this.channel.failure;
+  }
+
+  /** Connects (master), reads the machine's facts, makes the run's directory. No agent yet: see start(). */
+  static async connect(opts: SshTargetOptions): Promise<SshTarget> {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'rp-ssh-'));
+    const t = new SshTarget(opts, local);
+    try {
+      await t.startMaster();
+      const facts = await t.exec(FACTS_SCRIPT, { timeoutMs: 30_000 });
+      if (facts.failed) throw t.lost(`reading the machine's facts failed: ${facts.stderr.trim()}`);
+      t.facts = parseFacts(facts.stdout);
+      return t;
+    } catch (e) {
+      await t.close();
+      throw e;
+    }
+  }
+
+  private async startMaster(): Promise<void> {
+    const master = execa(SSH, masterArgs(this.settings), {
+      reject: false,
+      stdin: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      cleanup: true,
+      forceKillAfterDelay: 2000,
+    });
+    this.master = master;
+    master.stderr?.on('data', (c: Buffer) => void (this.masterStderr += c.toString()));
+    let exited = false;
+    void master.then(() => {
+      exited = true;
+      if (!this.closing) this.channel.fail(this.lost(`the master connection ended${this.masterStderr.trim() ? `: ${lastLine(this.masterStderr)}` : ''}`));
+    });
+    const deadline = Date.now() + (this.settings.connectTimeoutSec + 5) * 1000;
+    for (;;) {
+      const r = await execa(SSH, controlArgs(this.settings, 'check'), { reject: false, timeout: 5000 });
+      if (r.exitCode === 0) return;
+      if (exited || Date.now() > deadline) {
+        master.kill('SIGKILL');
+        await master;
+        const why = lastLine(this.masterStderr) || (exited ? 'ssh exited' : `no connection within ${this.settings.connectTimeoutSec + 5} s`);
+        throw new HarnessError(
+          `cannot connect to ${this.where}: ${why}`,
+          `check that ssh${this.settings.identity ? ` -i ${this.settings.identity}` : ''}${this.settings.dest.port ? ` -p ${this.settings.dest.port}` : ''} ${this.settings.dest.user ? `${this.settings.dest.user}@` : ''}${this.settings.dest.host} true works without a prompt (a key the machine accepts, its host key known)`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private lost(why: string): TargetError {
+    return new TargetError('connection-lost', `the SSH connection to ${this.where} was lost: ${why}`);
+  }
+
+  /** One command on the master connection, its stdin from input. */
+  async exec(command: string, o: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const r = await execa(SSH, commandArgs(this.settings, command), {
+      reject: false,
+      input: o.input ?? '',
+      timeout: o.timeoutMs ?? this.opts.defaultTimeoutMs,
+      encoding: 'utf8',
+    });
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, failed: r.exitCode === 255 || r.timedOut || r.exitCode === undefined };
+  }
+
+  /** Writes a file on the machine (mode 0600 under the run's directory). */
+  async upload(remotePath: string, data: string | Buffer): Promise<void> {
+    const r = await this.exec(`umask 077 && cat > ${shq(remotePath)}`, { input: data, timeoutMs: 60_000 });
+    if (r.exitCode !== 0) throw new HarnessError(`copying ${remotePath} to ${this.where} failed: ${r.stderr.trim()}`, 'check the free space in /tmp there');
+  }
+
+  /** Runs on close, before the run's directory goes (e.g. rmmod); once each. */
+  addCleanup(script: string): void {
+    if (!this.cleanups.includes(script)) this.cleanups.push(script);
+  }
+
+  /**
+   * Makes the run's directory, opens the console (kmsg) and starts the
+   * agent. The facts must have passed remoteProblem first.
+   */
+  async start(bootTimeoutMs: number): Promise<void> {
+    const dir = await this.exec('mktemp -d /tmp/refprobe.XXXXXX');
+    if (dir.exitCode !== 0 || !/^\/tmp\/refprobe\.\w+$/.test(dir.stdout.trim())) throw new HarnessError(`cannot make a directory in /tmp on ${this.where}: ${dir.stderr.trim()}`, 'check /tmp there');
+    this.remoteDir = dir.stdout.trim();
+    await this.upload(`${this.remoteDir}/agent.sh`, this.opts.agentScript);
+    await this.startConsole();
+    const agent = execa(SSH, commandArgs(this.settings, `exec bash -c ${shq(`. ${this.remoteDir}/agent.sh && agent_loop ${this.opts.agentIdleSec} ${this.remoteDir} bash`)}`), {
+      reject: false,
+      stdin: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      cleanup: true,
+      forceKillAfterDelay: 2000,
+    });
+    this.agent = agent;
+    agent.stdout?.setEncoding('utf8');
+    agent.stdout?.on('data', (c: string) => this.channel.push(c));
+    agent.stdin?.on('error', () => undefined);
+    this.channel.attach((line) => agent.stdin?.write(line));
+    void agent.then((r) => {
+      if (!this.closing) this.channel.fail(this.lost(`the agent's session ended (${r.signal ?? `status ${r.exitCode}`}${String(r.stderr ?? '').trim() ? `: ${lastLine(String(r.stderr))}` : ''})`));
+    });
+    await this.channel.waitReady(bootTimeoutMs, `the agent on ${this.where}`);
+  }
+
+  /** Streams /dev/kmsg from the marker on into the console log and the classifier. */
+  private async startConsole(): Promise<void> {
+    this.openKmsg();
+    const mark = await this.exec(`echo ${shq(kmsgMarker(this.runId))} > /dev/kmsg`);
+    if (mark.exitCode !== 0) throw new HarnessError(`cannot write to /dev/kmsg on ${this.where}: ${mark.stderr.trim()}`, 'the harness reads the kernel log there as the run\'s console: run as root');
+    const deadline = Date.now() + 15_000;
+    while (!this.console.started) {
+      if (Date.now() > deadline) throw new HarnessError(`the kernel log of ${this.where} did not show the run's marker within 15 s`, 'check that /dev/kmsg can be read there (cat /dev/kmsg)');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private openKmsg(): void {
+    // A reader the ring buffer overtakes gets EPIPE and cat stops: open it again (KmsgConsole drops what it saw).
+    const k = execa(SSH, commandArgs(this.settings, 'exec cat /dev/kmsg'), {
+      reject: false,
+      stdin: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      cleanup: true,
+      forceKillAfterDelay: 2000,
+    });
+    this.kmsg = k;
+    k.stdout?.setEncoding('utf8');
+    k.stdout?.on('data', (chunk: string) => {
+      for (const line of this.console.push(chunk)) {
+        this.log.write(`${line}\n`);
+        this.opts.onConsoleLine(line);
+      }
+    });
+    this.kmsgDone = k.then(() => {
+      if (!this.closing && !this.channel.failure) setTimeout(() => this.openKmsg(), 100);
+    });
+  }
+
+  run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.run(script, opts);
+  }
+
+  write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.write(file, text, opts);
+  }
+
+  read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.read(file, opts);
+  }
+
+  /** The last lines of a machine that died are what its log sent before the link went: nothing more will come. */
+  async settled(): Promise<void> {
+    await Promise.race([this.kmsgDone, new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  /** The clean-up script: registered clean-ups, CPUs back online, the directory and the kmsg reader gone. */
+  private cleanupScript(): string {
+    const online = this.facts ? parseCpuList(this.facts.online) : [];
+    return [
+      ...this.cleanups.map((c) => `{ ${c}; } >/dev/null 2>&1`),
+      // Every CPU that was online when the run started is online when it ends, whatever a scenario did.
+      `for c in ${online.join(' ')}; do f=/sys/devices/system/cpu/cpu$c/online; if [ -f $f ] && [ "$(cat $f)" = 0 ]; then echo 1 > $f || echo "cpu $c stays offline"; fi; done`,
+      ...(this.remoteDir ? [`rm -rf ${shq(this.remoteDir)}`] : []),
+      // Also ends a kmsg reader whose session is gone: its next write fails.
+      `echo ${shq(`refprobe-harness: run ${this.runId} ends`)} > /dev/kmsg`,
+      'grep -q "^refprobe " /proc/modules && echo "refprobe is still loaded"',
+      'true',
+    ].join('\n');
+  }
+
+  /**
+   * Undoes what the run did to the machine and disconnects. When the master
+   * connection is gone, a new connection does the cleaning. What could not
+   * be undone is in leftBehind.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    const wasLost = this.channel.failure?.kind === 'connection-lost' || (this.master !== null && this.master.exitCode !== null);
+    this.closing = true;
+    this.channel.fail(new TargetError('closed', 'the target was closed'));
+    const left: string[] = [];
+    if (this.facts) {
+      const script = this.cleanupScript();
+      let r = wasLost ? null : await this.exec(script, { timeoutMs: 60_000 }).catch(() => null);
+      if (!r || r.failed) {
+        this.opts.progress(`ssh: connecting to ${this.where} again to clean up`);
+        const x = await execa(SSH, directArgs(this.settings, script), { reject: false, timeout: (this.settings.connectTimeoutSec + 60) * 1000 });
+        r = { exitCode: x.exitCode ?? -1, stdout: String(x.stdout), stderr: String(x.stderr), failed: x.exitCode === 255 || x.timedOut };
+      }
+      if (r.failed) left.push(`could not reach ${this.where} to clean up (${lastLine(r.stderr) || 'no answer'}): the module may still be loaded there (rmmod refprobe) and CPUs offline`);
+      else left.push(...r.stdout.split('\n').filter((l) => l.trim()).map((l) => `${this.where}: ${l}`));
+    }
+    if (this.agent && this.agent.exitCode === null) this.agent.stdin?.write(QUIT);
+    for (const p of [this.agent, this.kmsg]) p?.kill('SIGTERM');
+    if (this.master && this.master.exitCode === null) {
+      await execa(SSH, controlArgs(this.settings, 'exit'), { reject: false, timeout: 5000 });
+      this.master.kill('SIGTERM');
+    }
+    await Promise.all([this.agent, this.kmsg, this.master].map((p) => p?.catch(() => undefined)));
+    await new Promise<void>((resolve) => this.log.end(resolve));
+    await rm(this.localDir, { recursive: true, force: true });
+    this.leftBehind = left;
+  }
+
+  /** After close: what the clean-up could not undo on the machine (empty when it undid everything). */
+  leftBehind: string[] = [];
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter((l) => l.trim()).slice(-1)[0]?.trim() ?? '';
+}
