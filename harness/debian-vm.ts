@@ -14,7 +14,7 @@ import { abortOnSignals } from '../src/cli/interrupt.js';
 import { debianImage } from '../src/vm/debian-image.js';
 import { bootDebianVm } from '../src/vm/debian-vm.js';
 
-const HELP = `Usage: debian-vm [--cpus N] [--memory MB] [--accel auto|kvm|tcg]      (make debian-vm ARGS="...")
+const HELP = `Usage: debian-vm [--cpus N] [--memory MB] [--accel auto|kvm|tcg] [--build-only]      (make debian-vm ARGS="...")
 
 Builds (once, cached: mmdebstrap from Debian's mirror, a few minutes) and
 boots a Debian 12 system with systemd, openssh-server, Debian's kernel and
@@ -26,13 +26,15 @@ waits until Ctrl-C and stops the VM.
   --cpus N        vCPUs, 1-64 (default 2)
   --memory MB     256-16384 (default 1024)
   --accel A       auto (default), kvm or tcg
+  --build-only    build the image (or find it cached) and exit; make test
+                  runs this in the background while its other suites run
   -h, --help      this text
 `;
 
 async function main(): Promise<number> {
   let v;
   try {
-    v = parseArgs({ args: process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' }, cpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' } } }).values;
+    v = parseArgs({ args: process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' }, cpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, 'build-only': { type: 'boolean' } } }).values;
   } catch (e) {
     throw new HarnessError((e as Error).message, 'see debian-vm --help');
   }
@@ -43,6 +45,10 @@ async function main(): Promise<number> {
   const progress = (l: string): void => void process.stderr.write(`debian-vm: ${l}\n`);
   const interrupt = abortOnSignals('debian-vm', 'stopping the VM');
   const image = await debianImage(progress, interrupt.signal);
+  if (v['build-only']) {
+    process.stdout.write(`${image.dir}\n`);
+    return 0;
+  }
   const dir = path.resolve('out', 'debian-vm');
   await mkdir(dir, { recursive: true });
   const vm = await bootDebianVm({

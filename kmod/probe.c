@@ -40,6 +40,12 @@
  * pages, few enough (~5 KiB each) to fit a 256 MiB guest.
  */
 #define REFPROBE_MAX_BULK	16384
+/*
+ * alloc_bulk and dummy_bulk add to one set, so that a run can first use up
+ * the per-CPU room an earlier run left populated (mm/percpu.c keeps freed
+ * pages populated), then measure what more devices cost.
+ */
+#define REFPROBE_MAX_BULK_SET	(4 * REFPROBE_MAX_BULK)
 
 static bool fault_hold_twice;
 module_param(fault_hold_twice, bool, 0444);
@@ -89,10 +95,14 @@ static LIST_HEAD(probe_devs);
 /* Set by a synchronous unregister: ctl waits for it once probe_lock is dropped. */
 static struct probe_dev *probe_sync_unreg;
 /* Anonymous devices of alloc_bulk or dummy_bulk, never registered, freed by free_bulk. */
-static struct net_device **bulk_devs;
+struct probe_bulk_dev {
+	struct net_device *dev;
+	/* dummy_bulk's: kzalloc'ed and init_dummy_netdev()'d, so kfree()'d. */
+	bool dummy;
+};
+
+static struct probe_bulk_dev *bulk_devs;
 static unsigned int bulk_count;
-/* dummy_bulk's: kzalloc'ed and init_dummy_netdev()'d, so kfree()'d. */
-static bool bulk_dummy;
 /* Serialises commands and protects probe_devs and every probe_dev. */
 static DEFINE_MUTEX(probe_lock);
 static char last_error[160];
@@ -623,11 +633,14 @@ static int probe_cmd_put_unowned(const char *cmd, char **argv)
 
 static void probe_free_bulk(void)
 {
+	struct probe_bulk_dev *b;
+
 	while (bulk_count) {
-		if (bulk_dummy)
-			kfree(bulk_devs[--bulk_count]);
+		b = &bulk_devs[--bulk_count];
+		if (b->dummy)
+			kfree(b->dev);
 		else
-			free_netdev(bulk_devs[--bulk_count]);
+			free_netdev(b->dev);
 	}
 	kvfree(bulk_devs);
 	bulk_devs = NULL;
@@ -648,28 +661,32 @@ static struct net_device *probe_bulk_one(bool dummy)
 
 static int probe_bulk(const char *cmd, char **argv, bool dummy)
 {
+	unsigned int end;
 	u32 n;
 	int ret;
 
 	ret = probe_parse_u32(cmd, "count", argv[0], 1, REFPROBE_MAX_BULK, &n);
 	if (ret)
 		return ret;
-	if (bulk_devs)
-		return probe_fail(-EEXIST, cmd, "%u bulk devices exist: free_bulk first", bulk_count);
-	bulk_devs = kvcalloc(n, sizeof(*bulk_devs), GFP_KERNEL);
-	if (!bulk_devs)
-		return probe_fail(-ENOMEM, cmd, "out of memory");
-	bulk_dummy = dummy;
-	for (bulk_count = 0; bulk_count < n; bulk_count++) {
-		bulk_devs[bulk_count] = probe_bulk_one(dummy);
-		if (!bulk_devs[bulk_count] || fatal_signal_pending(current))
+	if (bulk_count + n > REFPROBE_MAX_BULK_SET)
+		return probe_fail(-ENOSPC, cmd, "%u bulk devices exist: %u more would pass %u (free_bulk first)",
+				  bulk_count, n, REFPROBE_MAX_BULK_SET);
+	if (!bulk_devs) {
+		bulk_devs = kvcalloc(REFPROBE_MAX_BULK_SET, sizeof(*bulk_devs), GFP_KERNEL);
+		if (!bulk_devs)
+			return probe_fail(-ENOMEM, cmd, "out of memory");
+	}
+	for (end = bulk_count + n; bulk_count < end; bulk_count++) {
+		bulk_devs[bulk_count].dummy = dummy;
+		bulk_devs[bulk_count].dev = probe_bulk_one(dummy);
+		if (!bulk_devs[bulk_count].dev || fatal_signal_pending(current))
 			goto err_free;
 	}
 	return 0;
 
 err_free:
 	/* Allocated, then the signal came: it is freed with the others. */
-	if (bulk_devs[bulk_count])
+	if (bulk_devs[bulk_count].dev)
 		bulk_count++;
 	n = bulk_count;
 	probe_free_bulk();

@@ -50,3 +50,25 @@ export async function strayQemus(): Promise<string[]> {
   const r = await execa('ps', ['-eo', 'pid,args'], { reject: false });
   return r.stdout.split('\n').filter((l) => l.includes('qemu-system') && l.includes('refprobe-'));
 }
+
+/**
+ * The scenarios a kernel whose every hold counts twice (--fault hold-twice)
+ * must fail: those that take a reference with dev_hold. racing-reader and
+ * tracker-leak take theirs in their own kthreads and with netdev_hold();
+ * the others take none: the fault cannot touch them.
+ */
+export const HOLD_TWICE_FAILS = [
+  'hold-put-every-cpu',
+  'hold-put-cross-cpu',
+  'extremes',
+  'stress',
+  'unregister-balanced',
+  'unregister-held',
+  'unregister-notifier',
+  'unregister-rebroadcast',
+  'cpu-hotplug',
+  'unregister-offline-cpu',
+  'cpu-unplug',
+  'possible-cpus',
+  'unload-releases',
+];

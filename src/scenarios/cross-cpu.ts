@@ -1,5 +1,5 @@
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
-import type { Scenario } from './scenario.js';
+import { moreCpus, type Scenario } from './scenario.js';
 
 /**
  * A reference taken on one CPU and dropped on another: +n on the first
@@ -14,7 +14,7 @@ export const holdPutCrossCpu: Scenario = {
     const online = ctx.info.topology.online;
     const dev = await registeredDevice(ctx, 'rpcross0');
     if (online.length < 2) {
-      ctx.steps.skip('needs two online CPUs (run with --smp 2 or more)');
+      ctx.steps.skip(`needs two online CPUs (${moreCpus(ctx, 2)})`);
     } else {
       for (let i = 0; i < online.length; i++) {
         const a = online[i] as number;

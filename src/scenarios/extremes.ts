@@ -1,5 +1,5 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice, unregister } from './device-ops.js';
-import type { Scenario } from './scenario.js';
+import { moreCpus, type Scenario } from './scenario.js';
 
 /** Far beyond 16 bits (65535), within one hold command (max_count 1,000,000). */
 const BIG = 100_000;
@@ -22,7 +22,7 @@ export const extremes: Scenario = {
     const dev = await registeredDevice(ctx, 'rpbig0');
     await hold(ctx, dev, a, BIG);
     if (a === b) {
-      ctx.steps.skip('needs a second online CPU for counters of opposite sign (run with --smp 2 or more)');
+      ctx.steps.skip(`needs a second online CPU for counters of opposite sign (${moreCpus(ctx, 2)})`);
       await put(ctx, dev, a, BIG);
     } else {
       await put(ctx, dev, b, PART);

@@ -1,6 +1,6 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice, unregister } from './device-ops.js';
 import type { DeviceModel } from '../model/device.js';
-import type { Scenario, ScenarioContext } from './scenario.js';
+import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
 const K = 3;
 
@@ -31,7 +31,7 @@ export const hotplug: Scenario = {
     if (refused) {
       ctx.steps.skip(refused);
     } else if (online.length < 2 || n === 0) {
-      ctx.steps.skip('needs a second online CPU to take offline (run with --smp 2 or more)');
+      ctx.steps.skip(`needs a second online CPU to take offline (${moreCpus(ctx, 2)})`);
     } else {
       await hold(ctx, dev, n, K);
       await setCpuOnline(ctx, n, false);

@@ -1,6 +1,6 @@
 import { readingEnvelope, trueRange, within } from '../model/race.js';
 import { free, registeredDevice, unregister } from './device-ops.js';
-import type { Scenario } from './scenario.js';
+import { moreCpus, type Scenario } from './scenario.js';
 
 const OPS = 200_000;
 const WINDOW = 16;
@@ -20,7 +20,7 @@ export const racingReader: Scenario = {
     const dev = await registeredDevice(ctx, 'rprace0');
     const [h, p, r] = online;
     if (h === undefined || p === undefined || r === undefined) {
-      ctx.steps.skip('needs three online CPUs: holder, putter, reader (run with --smp 3 or more)');
+      ctx.steps.skip(`needs three online CPUs: holder, putter, reader (${moreCpus(ctx, 3)})`);
     } else {
       const base = dev.predict().refcnt;
       // Holder below putter in CPU order: the sum visits h before p, so it misses holds and sees puts.

@@ -115,3 +115,8 @@ export class Steps {
     return this.records.every((r) => r.ok);
   }
 }
+
+/** How to get more online CPUs, for a skip: a QEMU guest takes an option, a running machine has what it has. */
+export function moreCpus(ctx: ScenarioContext, n: number): string {
+  return ctx.machine ? `run with --smp ${n} or more` : `this machine has ${ctx.info.topology.online.length} online`;
+}

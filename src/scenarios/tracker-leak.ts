@@ -16,7 +16,7 @@ export const trackerLeak: Scenario = {
   async run(ctx) {
     // Without the tracker nothing names the leak: the usage count alone is unregister-held's claim.
     if (!ctx.info.tracker) {
-      ctx.steps.skip('no reference tracker in this kernel (CONFIG_NET_DEV_REFCNT_TRACKER=n): boot the tracker variant (--kernel tracker)');
+      ctx.steps.skip(`no reference tracker in this kernel (CONFIG_NET_DEV_REFCNT_TRACKER=n): ${ctx.machine ? 'boot the tracker variant (--kernel tracker)' : 'boot the machine on a kernel built with it'}`);
       return;
     }
     const n = lastOnlineCpu(ctx);

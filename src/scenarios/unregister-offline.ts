@@ -1,7 +1,7 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import { offlineRefused, setCpuOnline } from './hotplug.js';
 import type { DeviceModel } from '../model/device.js';
-import type { Scenario, ScenarioContext } from './scenario.js';
+import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
 const K = 2;
 /** How long unregister must still be waiting with the references on the offline CPU: past the first rebroadcast (1 s). */
@@ -44,7 +44,7 @@ export const unregisterOffline: Scenario = {
     const dev = await registeredDevice(ctx, 'rpoffl0');
     const refused = offlineRefused(ctx);
     if (refused || n === cpu0) {
-      ctx.steps.skip(refused ?? 'needs a second online CPU to take offline (run with --smp 2 or more)');
+      ctx.steps.skip(refused ?? `needs a second online CPU to take offline (${moreCpus(ctx, 2)})`);
       await ctx.probe.must(`unregister ${dev.name}`);
       dev.unregisterStarted();
       dev.unregisterCompleted();

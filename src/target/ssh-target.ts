@@ -257,8 +257,15 @@ export class SshTarget implements Target {
    * connection is gone, a new connection does the cleaning. What could not
    * be undone is in leftBehind.
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  close(): Promise<void> {
+    // The run's abort and its finally both close: the second waits for the first's clean-up, or the process would exit in the middle of it.
+    this.closed ??= this.undoAndDisconnect();
+    return this.closed;
+  }
+
+  private closed: Promise<void> | null = null;
+
+  private async undoAndDisconnect(): Promise<void> {
     const wasLost = this.channel.failure?.kind === 'connection-lost' || (this.master !== null && this.master.exitCode !== null);
     this.closing = true;
     this.channel.fail(new TargetError('closed', 'the target was closed'));

@@ -7,10 +7,11 @@
  * known_hosts; root's login key) and a copy of the headers' kbuild tree, so
  * the module can also be built here ("built elsewhere, copied over").
  */
-import { readdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, cacheRoot, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
 
 export const DEBIAN_PACKAGES = [
@@ -66,9 +67,46 @@ async function run(cmd: string, args: string[], what: string, timeoutMs: number,
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One builder at a time: make test starts the build in the background
+ * while the other suites run, and the SSH suite waits for it here rather
+ * than build it twice. A builder that died leaves its lock to the next.
+ */
+export async function builderLock(lock: string, entry: string, progress: (l: string) => void): Promise<boolean> {
+  await mkdir(path.dirname(lock), { recursive: true });
+  for (let said = false; ; ) {
+    if (existsSync(entry)) return false;
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(await readFile(lock, 'utf8').catch(() => '0'));
+    if (!pid || !alive(pid)) {
+      await rm(lock, { force: true });
+      continue;
+    }
+    if (!said) progress(`debian image: waiting for process ${pid}, which is building it`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 export async function debianImage(progress: (l: string) => void, signal?: AbortSignal): Promise<DebianImage> {
   const key = hashOf(RECIPE, ...DEBIAN_PACKAGES, ...MIRRORS, IMAGE_SIZE);
   const t = performance.now();
+  const lock = path.join(cacheRoot(), 'debian-image', `${key}.lock`);
+  const locked = await builderLock(lock, path.join(cacheRoot(), 'debian-image', key), progress);
   const { dir, hit } = await cachedDir('debian-image', key, async (tmp) => {
     progress(`debian image: building ${path.join(path.dirname(tmp), key)} with mmdebstrap (${DEBIAN_PACKAGES.join(', ')}): a few minutes, once`);
     const keys = path.join(tmp, 'keys');
@@ -102,7 +140,7 @@ export async function debianImage(progress: (l: string) => void, signal?: AbortS
     await run('mkfs.ext4', ['-q', '-F', '-L', 'refprobe-root', '-d', root, path.join(tmp, 'disk.ext4'), IMAGE_SIZE], 'mkfs.ext4', 10 * 60_000, progress);
     await rm(root, { recursive: true, force: true });
     await writeFile(path.join(tmp, 'image.json'), `${JSON.stringify({ release, packages: DEBIAN_PACKAGES, mirrors: MIRRORS, built: new Date().toISOString() }, null, 2)}\n`);
-  });
+  }).finally(() => (locked ? rm(lock, { force: true }) : undefined));
   const meta = JSON.parse(await readFile(path.join(dir, 'image.json'), 'utf8')) as { release: string };
   if (!hit) progress(`debian image: built in ${((performance.now() - t) / 1000).toFixed(0)} s (${meta.release})`);
   const hostPub = (await readFile(path.join(dir, 'keys', 'ssh_host_ed25519_key.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ');

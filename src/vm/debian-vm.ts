@@ -22,6 +22,12 @@ export interface DebianVmOptions {
   memoryMb: number;
   consoleLog: string;
   bootTimeoutSec: number;
+  /**
+   * A second serial port (ttyS1 in the guest) connected to this socket, as
+   * the harness's own guests have: the same agent can be reached both ways
+   * on one machine (the SSH test compares their round trips).
+   */
+  channelSocket?: string;
   progress: (l: string) => void;
 }
 
@@ -71,6 +77,7 @@ export async function bootDebianVm(o: DebianVmOptions): Promise<DebianVm> {
     // Reachable from this host's loopback only.
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
     '-device', 'virtio-net-pci,netdev=n0',
+    ...(o.channelSocket ? ['-chardev', `socket,id=channel,path=${o.channelSocket}`, '-device', 'isa-serial,chardev=channel,index=1'] : []),
   ];
   o.progress(`debian vm: booting ${o.image.release} (${accel.accel}, ${o.cpus} CPUs, ${o.memoryMb} MiB), ssh on 127.0.0.1:${port}; console -> ${o.consoleLog}`);
   const qemu = new QemuProcess(o.qemu, args, o.consoleLog, () => undefined);

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -8,6 +11,7 @@ import { consoleLines, KmsgConsole, kmsgMarker, parseKmsgRecord } from '../../sr
 import { parseFacts, remoteProblem, taintFlags, type RemoteFacts } from '../../src/target/remote-facts.js';
 import { checkSshOption, commandArgs, directArgs, formatDestination, masterArgs, parseSshUrl, type SshSettings } from '../../src/target/ssh-args.js';
 import { classifyConsole } from '../../src/crash/classify.js';
+import { builderLock } from '../../src/vm/debian-image.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 
@@ -158,4 +162,21 @@ t.test('--target: one run on the machine, QEMU options refused, SSH options only
   }
   t.throws(() => parseVmTestArgs(['--allow-cpu-offline'], SCENARIOS), /--allow-cpu-offline without --target/);
   t.throws(() => parseVmTestArgs(['--target', 'box'], SCENARIOS), /not an SSH address/);
+});
+
+t.test('the Debian image has one builder at a time: a live one is waited for, a dead one taken over', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-lock-'));
+  const lock = path.join(dir, 'k.lock');
+  const entry = path.join(dir, 'k');
+  const said: string[] = [];
+  await writeFile(lock, '999999999');
+  t.equal(await builderLock(lock, entry, (l) => said.push(l)), true, 'a dead builder: its lock is taken');
+  t.equal(await readFile(lock, 'utf8'), String(process.pid));
+  const other = spawn('sleep', ['30']);
+  await writeFile(lock, String(other.pid));
+  setTimeout(() => void mkdir(entry), 300);
+  t.equal(await builderLock(lock, entry, (l) => said.push(l)), false, 'a live builder that finishes: its image is used');
+  t.match(said.join('\n'), new RegExp(`waiting for process ${other.pid}, which is building it`));
+  other.kill();
+  await rm(dir, { recursive: true, force: true });
 });
