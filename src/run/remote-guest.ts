@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HarnessError, UntestableError } from '../errors.js';
+import { HarnessError } from '../errors.js';
 import { MODULE_NAME, buildModule, sources } from '../module/build.js';
 import { vermagicRelease } from '../module/vermagic.js';
 import { RefProbe } from '../probe/client.js';
@@ -36,6 +36,8 @@ export interface RemoteOptions {
   progress: (line: string) => void;
   bootTimeoutSec: number;
   commandTimeoutSec: number;
+  /** Ctrl-C or --timeout while connecting or building: clean up at once. */
+  signal?: AbortSignal;
 }
 
 export interface RemoteGuest {
@@ -71,26 +73,45 @@ export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
     await target.close();
     for (const l of target.leftBehind) o.progress(`ssh: NOT CLEANED UP: ${l}`);
   };
+  // Until the run holds the guest, an abort is this function's to act on: the clean-up ends whatever is in flight.
+  const onAbort = (): void => void close();
+  o.signal?.addEventListener('abort', onAbort);
+  const step = (): void => {
+    if (o.signal?.aborted) throw new Error('interrupted while connecting');
+  };
   try {
+    step();
     const f = target.facts as RemoteFacts;
     o.progress(`ssh: ${target.where}: Linux ${f.release} ${f.arch}, CPUs possible ${f.possible}, present ${f.present}, online ${f.online}, taint ${f.tainted}${f.tainted ? ` (${taintFlags(f.tainted)})` : ''}`);
     const problem = remoteProblem(f, { where: target.where, kdirHere: remote.kdirHere, allowTainted: remote.allowTainted });
     if (problem) throw problem;
-    await target.start(o.bootTimeoutSec * 1000);
-    o.progress(`ssh: agent started in ${target.remoteDir}; kernel log -> ${o.consoleLog}`);
+    await target.prepare();
+    step();
+    o.progress(`ssh: ${target.where} is this run's (its directory ${target.remoteDir}); kernel log -> ${o.consoleLog}`);
     const t = performance.now();
     const ko = `${target.remoteDir}/${MODULE_NAME}.ko`;
     const built = remote.kdirHere ? await buildHere(target, remote.kdirHere, f, ko, o) : await buildThere(target, f, ko, o);
     const buildMs = since(t);
-    // Registered before the load: whatever happens from here, the clean-up unloads it (the facts said none was loaded).
-    target.addCleanup(`rmmod ${MODULE_NAME}`);
+    step();
+    // After the build: the agent gives up after its idle time, and a build on the machine may take longer.
+    await target.startAgent(o.bootTimeoutSec * 1000);
+    // Registered before the load: whatever happens from here, the clean-up unloads it (the facts said none was loaded, and the machine's lock keeps other runs out).
+    target.addCleanup(`timeout 60 rmmod ${MODULE_NAME}`);
     const probe = new RefProbe(target, ko);
-    await probe.load(o.moduleParams);
+    await probe.load(o.moduleParams).catch((e: Error) => {
+      throw new HarnessError(
+        `the kernel of ${target.where} refused the module: ${e.message.split('\n')[0]?.replace(/^the kernel refused the module: /, '')}`,
+        `read its log (dmesg) there; a module signature or lockdown refusal means Secure Boot is on (turn it off, or boot with module.sig_enforce=0)`,
+      );
+    });
     const info = await probe.info();
+    step();
     return { guest: { target, probe, info, bootMs: since(t0) - buildMs, close }, facts: f, moduleBuilt: built.where, vermagic: built.vermagic, buildMs };
   } catch (e) {
     await close();
     throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -111,9 +132,10 @@ async function buildThere(target: SshTarget, f: RemoteFacts, ko: string, o: Remo
   if (up.exitCode !== 0) throw new HarnessError(`copying kmod/ to ${target.where} failed: ${up.stderr.trim()}`, 'check the free space in /tmp there');
   const kbuild = f.kbuild as string;
   o.progress(`module: building on ${target.where} against ${kbuild}`);
-  const b = await target.exec(`make -C ${shq(kbuild)} M=${shq(dir)} modules 2>&1 && cp ${shq(`${dir}/${MODULE_NAME}.ko`)} ${shq(ko)} && modinfo -F vermagic ${shq(ko)}`, { timeoutMs: 600_000 });
+  // timeout(1) there too: a build the harness gave up on must not go on under a removed directory.
+  const b = await target.exec(`timeout -k 5 590 make -C ${shq(kbuild)} M=${shq(dir)} modules 2>&1 && cp ${shq(`${dir}/${MODULE_NAME}.ko`)} ${shq(ko)} && modinfo -F vermagic ${shq(ko)}`, { timeoutMs: 600_000 });
   if (b.exitCode !== 0) {
-    throw new UntestableError(
+    throw new HarnessError(
       `building the module on ${target.where} against ${kbuild} failed (exit ${b.exitCode})`,
       `check that ${kbuild} is the kbuild tree of the running kernel (Debian: apt-get install linux-headers-${f.release}), or build here with --kdir`,
       `${b.stdout.trim().split('\n').slice(-25).join('\n')}\n${b.stderr.trim()}`,

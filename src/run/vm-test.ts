@@ -117,7 +117,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
       signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
       signal.addEventListener('abort', onAbort);
-      const r = await connectRemote({ ...opts, remote: opts.remote, consoleLog: files.console, onConsoleLine });
+      const r = await connectRemote({ ...opts, remote: opts.remote, consoleLog: files.console, onConsoleLine, signal });
       guest = r.guest;
       report.kernel = { image: `the running kernel of ${r.guest.target.description.replace(/^ssh /, '')}`, kdir: r.moduleBuilt, release: r.facts.release, banner: r.facts.banner };
       report.module = { vermagic: r.vermagic, params: opts.moduleParams, cached: false };
@@ -186,6 +186,13 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await guest?.close();
+  }
+  // A machine that outlives the run and was not left as found: the run cannot pass.
+  const left = guest?.target.leftBehind ?? [];
+  if (left.length > 0) {
+    const what = `after the run: ${left.join('; ')}`;
+    report.error = report.error === null ? what : `${report.error}; ${what}`;
+    report.errorKind ??= 'guest';
   }
   if (report.error !== null) {
     // A stopped run still leaves a whole TAP document: its plan, and every scenario it never reached.

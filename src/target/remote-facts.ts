@@ -2,8 +2,9 @@
  * What the harness must know about a running machine before it loads
  * anything there, read in one command (FACTS_SCRIPT), and what stops a run
  * (pure): not root, modules disabled or locked down, signatures enforced,
- * no debugfs, a module of the same name already loaded, a kernel an oops
- * already tainted, nothing to build the module with.
+ * no debugfs, a kernel an oops already tainted, nothing to build the
+ * module with. (A module of the same name already loaded is checked once
+ * the run holds the machine: ssh-target.ts, prepare.)
  */
 import { HarnessError } from '../errors.js';
 
@@ -19,7 +20,6 @@ export const FACTS_SCRIPT = [
   'echo "sig_enforce=$(cat /sys/module/module/parameters/sig_enforce 2>/dev/null)"',
   'echo "debugfs_mounted=$(grep -c "^[^ ]* /sys/kernel/debug debugfs " /proc/mounts)"',
   'echo "debugfs_known=$(grep -c "[[:space:]]debugfs$" /proc/filesystems)"',
-  'echo "loaded=$(grep -c "^refprobe " /proc/modules)"',
   'echo "possible=$(cat /sys/devices/system/cpu/possible)"',
   'echo "present=$(cat /sys/devices/system/cpu/present)"',
   'echo "online=$(cat /sys/devices/system/cpu/online)"',
@@ -44,7 +44,6 @@ export interface RemoteFacts {
   sigEnforce: boolean;
   debugfsMounted: boolean;
   debugfsKnown: boolean;
-  loaded: boolean;
   possible: string;
   present: string;
   online: string;
@@ -77,7 +76,6 @@ export function parseFacts(text: string): RemoteFacts {
     sigEnforce: get('sig_enforce') === 'Y',
     debugfsMounted: Number(get('debugfs_mounted') || '0') > 0,
     debugfsKnown: Number(get('debugfs_known') || '0') > 0,
-    loaded: Number(get('loaded') || '0') > 0,
     possible: get('possible'),
     present: get('present'),
     online: get('online'),
@@ -128,7 +126,6 @@ export function remoteProblem(f: RemoteFacts, c: RemoteChoices): HarnessError | 
   }
   if (!f.debugfsKnown) return new HarnessError(`the kernel of ${at} has no debugfs, which refprobe answers through`, 'boot a kernel built with CONFIG_DEBUG_FS=y');
   if (!f.debugfsMounted) return new HarnessError(`debugfs is not mounted on ${at}`, `mount it there: mount -t debugfs none /sys/kernel/debug`);
-  if (f.loaded) return new HarnessError(`a module named refprobe is already loaded on ${at} (a run that could not clean up?)`, 'unload it there: rmmod refprobe');
   if ((f.tainted & TAINT_DIE) !== 0 && !c.allowTainted) {
     return new HarnessError(
       `the kernel of ${at} is already tainted by an oops (taint ${f.tainted}: ${taintFlags(f.tainted)}): a complaint in this run could be that one's aftermath`,

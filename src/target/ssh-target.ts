@@ -45,6 +45,10 @@ export interface ExecResult extends RunResult {
 }
 
 const SSH = 'ssh';
+/** One run per machine: mkdir is atomic, and /run is emptied at boot. */
+const MACHINE_LOCK = '/run/refprobe-harness.lock';
+/** The clean-up's last line: without it, the clean-up did not run to its end. */
+const CLEANED = '@@RP-CLEANED';
 
 export class SshTarget implements Target {
   readonly description: string;
@@ -62,6 +66,8 @@ export class SshTarget implements Target {
   private readonly runId = `${process.pid}-${Date.now()}`;
   private cleanups: string[] = [];
   private closing = false;
+  private locked = false;
+  private reopen: NodeJS.Timeout | undefined;
   /** The machine, as read at connect. */
   facts: RemoteFacts | null = null;
   /** The run's directory on the machine (mktemp), removed at close. */
@@ -84,7 +90,7 @@ export class SshTarget implements Target {
     return this.channel.failure;
   }
 
-  /** Connects (master), reads the machine's facts, makes the run's directory. No agent yet: see start(). */
+  /** Connects (master) and reads the machine's facts; nothing on the machine changes yet (prepare, startAgent). */
   static async connect(opts: SshTargetOptions): Promise<SshTarget> {
     const local = await mkdtemp(path.join(os.tmpdir(), 'rp-ssh-'));
     const t = new SshTarget(opts, local);
@@ -136,15 +142,22 @@ export class SshTarget implements Target {
     return new TargetError('connection-lost', `the SSH connection to ${this.where} was lost: ${why}`);
   }
 
-  /** One command on the master connection, its stdin from input. */
-  async exec(command: string, o: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
-    const r = await execa(SSH, commandArgs(this.settings, command), {
-      reject: false,
-      input: o.input ?? '',
-      timeout: o.timeoutMs ?? this.opts.defaultTimeoutMs,
-      encoding: 'utf8',
-    });
-    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, failed: r.exitCode === 255 || r.timedOut || r.exitCode === undefined };
+  /**
+   * One command on the master connection, its stdin from input. When ssh
+   * itself fails (the link, a timeout, a signal) it throws the lost
+   * connection, unless mayFail. Never without the master: ssh would
+   * quietly open a connection of its own.
+   */
+  async exec(command: string, o: { input?: string | Buffer; timeoutMs?: number; mayFail?: boolean } = {}): Promise<ExecResult> {
+    if (this.master === null || this.master.exitCode !== null || this.master.signalCode !== null) {
+      if (o.mayFail) return { exitCode: -1, stdout: '', stderr: 'the master connection is gone', failed: true };
+      throw this.lost('the master connection is gone');
+    }
+    const timeoutMs = o.timeoutMs ?? this.opts.defaultTimeoutMs;
+    const r = await execa(SSH, commandArgs(this.settings, command), { reject: false, input: o.input ?? '', timeout: timeoutMs, encoding: 'utf8' });
+    const failed = r.exitCode === 255 || r.timedOut || r.signal !== undefined || r.exitCode === undefined;
+    if (failed && !o.mayFail) throw this.lost(r.timedOut ? `no answer within ${timeoutMs / 1000} s to: ${command.split('\n')[0]}` : lastLine(r.stderr) || `ssh ${r.signal ?? `exited ${r.exitCode}`}`);
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, failed };
   }
 
   /** Writes a file on the machine (mode 0600 under the run's directory). */
@@ -159,16 +172,36 @@ export class SshTarget implements Target {
   }
 
   /**
-   * Makes the run's directory, opens the console (kmsg) and starts the
-   * agent. The facts must have passed remoteProblem first.
+   * Takes the machine for this run (one run at a time: a second one would
+   * unload the first's module and online its CPUs), makes the run's
+   * directory and opens the console (kmsg). The facts must have passed
+   * remoteProblem first. The agent comes after the module's build
+   * (startAgent): it gives up after its idle time.
    */
-  async start(bootTimeoutMs: number): Promise<void> {
+  async prepare(): Promise<void> {
+    const lock = await this.exec(`mkdir ${MACHINE_LOCK} 2>/dev/null && echo ${shq(this.runId)} > ${MACHINE_LOCK}/owner`);
+    if (lock.exitCode !== 0) {
+      const owner = (await this.exec(`cat ${MACHINE_LOCK}/owner 2>/dev/null`, { mayFail: true })).stdout.trim();
+      throw new HarnessError(
+        `another run of the harness is using ${this.where} (${MACHINE_LOCK}${owner ? `, run ${owner}` : ''})`,
+        `wait for it to end; if no run is left (one killed with SIGKILL), check there that refprobe is not loaded and every CPU is online, then: rm -r ${MACHINE_LOCK}`,
+      );
+    }
+    this.locked = true;
+    // Read under the lock: before it, another run may have been loading its own.
+    const loaded = await this.exec('grep -c "^refprobe " /proc/modules || true');
+    if (loaded.stdout.trim() !== '0') throw new HarnessError(`a module named refprobe is already loaded on ${this.where}, and no run holds the machine (one that could not clean up?)`, 'unload it there: rmmod refprobe');
     const dir = await this.exec('mktemp -d /tmp/refprobe.XXXXXX');
     if (dir.exitCode !== 0 || !/^\/tmp\/refprobe\.\w+$/.test(dir.stdout.trim())) throw new HarnessError(`cannot make a directory in /tmp on ${this.where}: ${dir.stderr.trim()}`, 'check /tmp there');
     this.remoteDir = dir.stdout.trim();
     await this.upload(`${this.remoteDir}/agent.sh`, this.opts.agentScript);
     await this.startConsole();
-    const agent = execa(SSH, commandArgs(this.settings, `exec bash -c ${shq(`. ${this.remoteDir}/agent.sh && agent_loop ${this.opts.agentIdleSec} ${this.remoteDir} bash`)}`), {
+  }
+
+  /** Starts the agent on its own session; its process group is killed at clean-up. */
+  async startAgent(bootTimeoutMs: number): Promise<void> {
+    const d = this.remoteDir;
+    const agent = execa(SSH, commandArgs(this.settings, `echo $$ > ${d}/agent.pid && exec bash -c ${shq(`. ${d}/agent.sh && agent_loop ${this.opts.agentIdleSec} ${d} bash`)}`), {
       reject: false,
       stdin: 'pipe',
       buffer: { stdout: false, stderr: true },
@@ -200,7 +233,8 @@ export class SshTarget implements Target {
 
   private openKmsg(): void {
     // A reader the ring buffer overtakes gets EPIPE and cat stops: open it again (KmsgConsole drops what it saw).
-    const k = execa(SSH, commandArgs(this.settings, 'exec cat /dev/kmsg'), {
+    // sshd makes the session's shell a process group leader: its pid names the group to kill at clean-up.
+    const k = execa(SSH, commandArgs(this.settings, `echo $$ > ${this.remoteDir}/kmsg.pid && exec cat /dev/kmsg`), {
       reject: false,
       stdin: 'pipe',
       buffer: { stdout: false, stderr: true },
@@ -210,13 +244,17 @@ export class SshTarget implements Target {
     this.kmsg = k;
     k.stdout?.setEncoding('utf8');
     k.stdout?.on('data', (chunk: string) => {
+      if (this.closing) return;
       for (const line of this.console.push(chunk)) {
         this.log.write(`${line}\n`);
         this.opts.onConsoleLine(line);
       }
     });
     this.kmsgDone = k.then(() => {
-      if (!this.closing && !this.channel.failure) setTimeout(() => this.openKmsg(), 100);
+      if (this.closing || this.channel.failure) return;
+      this.reopen = setTimeout(() => {
+        if (!this.closing && !this.channel.failure) this.openKmsg();
+      }, 100);
     });
   }
 
@@ -237,18 +275,29 @@ export class SshTarget implements Target {
     await Promise.race([this.kmsgDone, new Promise((r) => setTimeout(r, 2000))]);
   }
 
-  /** The clean-up script: registered clean-ups, CPUs back online, the directory and the kmsg reader gone. */
+  /**
+   * The clean-up script: the run's sessions ended (their process groups:
+   * the agent and whatever it runs, the kmsg reader), registered clean-ups
+   * (rmmod), CPUs back online, the directory and the machine's lock gone.
+   * A run that never took the lock touches nothing but its own directory.
+   */
   private cleanupScript(): string {
-    const online = this.facts ? parseCpuList(this.facts.online) : [];
+    const d = this.remoteDir;
+    const own = this.locked
+      ? [
+          ...this.cleanups.map((c) => `{ ${c}; } >/dev/null 2>&1`),
+          // Every CPU that was online when the run started is online when it ends, whatever a scenario did.
+          `for c in ${(this.facts ? parseCpuList(this.facts.online) : []).join(' ')}; do f=/sys/devices/system/cpu/cpu$c/online; if [ -f $f ] && [ "$(cat $f)" = 0 ]; then echo 1 > $f || echo "CPU $c stays offline"; fi; done`,
+          `echo ${shq(`refprobe-harness: run ${this.runId} ends`)} > /dev/kmsg`,
+          'grep -q "^refprobe " /proc/modules && echo "refprobe is still loaded"',
+          `grep -qx ${shq(this.runId)} ${MACHINE_LOCK}/owner 2>/dev/null && rm -r ${MACHINE_LOCK}`,
+        ]
+      : [];
     return [
-      ...this.cleanups.map((c) => `{ ${c}; } >/dev/null 2>&1`),
-      // Every CPU that was online when the run started is online when it ends, whatever a scenario did.
-      `for c in ${online.join(' ')}; do f=/sys/devices/system/cpu/cpu$c/online; if [ -f $f ] && [ "$(cat $f)" = 0 ]; then echo 1 > $f || echo "cpu $c stays offline"; fi; done`,
-      ...(this.remoteDir ? [`rm -rf ${shq(this.remoteDir)}`] : []),
-      // Also ends a kmsg reader whose session is gone: its next write fails.
-      `echo ${shq(`refprobe-harness: run ${this.runId} ends`)} > /dev/kmsg`,
-      'grep -q "^refprobe " /proc/modules && echo "refprobe is still loaded"',
-      'true',
+      ...(d ? [`for f in ${d}/agent.pid ${d}/kmsg.pid; do [ -f $f ] && kill -TERM -- -$(cat $f) 2>/dev/null; done; sleep 0.2`] : []),
+      ...own,
+      ...(d ? [`rm -rf ${shq(d)}`] : []),
+      `echo ${CLEANED}`,
     ].join('\n');
   }
 
@@ -266,21 +315,23 @@ export class SshTarget implements Target {
   private closed: Promise<void> | null = null;
 
   private async undoAndDisconnect(): Promise<void> {
-    const wasLost = this.channel.failure?.kind === 'connection-lost' || (this.master !== null && this.master.exitCode !== null);
+    const wasLost = this.channel.failure?.kind === 'connection-lost' || this.master === null || this.master.exitCode !== null || this.master.signalCode !== null;
     this.closing = true;
     this.channel.fail(new TargetError('closed', 'the target was closed'));
     const left: string[] = [];
+    clearTimeout(this.reopen);
     if (this.facts) {
       const script = this.cleanupScript();
-      let r = wasLost ? null : await this.exec(script, { timeoutMs: 60_000 }).catch(() => null);
-      if (!r || r.failed) {
+      let r = wasLost ? null : await this.exec(script, { timeoutMs: 120_000, mayFail: true });
+      if (!r || !r.stdout.includes(CLEANED)) {
         this.opts.progress(`ssh: connecting to ${this.where} again to clean up`);
-        const x = await execa(SSH, directArgs(this.settings, script), { reject: false, timeout: (this.settings.connectTimeoutSec + 60) * 1000 });
-        r = { exitCode: x.exitCode ?? -1, stdout: String(x.stdout), stderr: String(x.stderr), failed: x.exitCode === 255 || x.timedOut };
+        const x = await execa(SSH, directArgs(this.settings, script), { reject: false, timeout: (this.settings.connectTimeoutSec + 120) * 1000 });
+        r = { exitCode: x.exitCode ?? -1, stdout: String(x.stdout), stderr: String(x.stderr), failed: !String(x.stdout).includes(CLEANED) };
       }
-      if (r.failed) left.push(`could not reach ${this.where} to clean up (${lastLine(r.stderr) || 'no answer'}): the module may still be loaded there (rmmod refprobe) and CPUs offline`);
-      else left.push(...r.stdout.split('\n').filter((l) => l.trim()).map((l) => `${this.where}: ${l}`));
+      if (!r.stdout.includes(CLEANED)) left.push(`could not clean up ${this.where} (${lastLine(r.stderr) || 'no answer'}): refprobe may still be loaded there (rmmod refprobe), CPUs offline, ${MACHINE_LOCK} left`);
+      else left.push(...r.stdout.split('\n').filter((l) => l.trim() && l.trim() !== CLEANED).map((l) => `${this.where}: ${l}`));
     }
+    if (this.console.lost > 0) left.push(`${this.console.lost} kernel log records of ${this.where} were lost before they were read (a log flood): a complaint among them could not be judged`);
     if (this.agent && this.agent.exitCode === null) this.agent.stdin?.write(QUIT);
     for (const p of [this.agent, this.kmsg]) p?.kill('SIGTERM');
     if (this.master && this.master.exitCode === null) {
@@ -293,7 +344,7 @@ export class SshTarget implements Target {
     this.leftBehind = left;
   }
 
-  /** After close: what the clean-up could not undo on the machine (empty when it undid everything). */
+  /** After close: what the clean-up could not undo, or could not see (empty when all is well). */
   leftBehind: string[] = [];
 }
 

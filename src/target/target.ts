@@ -61,6 +61,12 @@ export interface Target {
   settled(): Promise<void>;
   /** Ends the session: stops the machine (or disconnects) and frees resources. */
   close(): Promise<void>;
+  /**
+   * After close, on a machine that outlives the run: what the clean-up
+   * could not undo (a module still loaded, a CPU offline) or could not see
+   * (kernel log records lost). The run is not ok while it is not empty.
+   */
+  readonly leftBehind?: readonly string[];
 }
 
 export type TargetFailure = 'boot-timeout' | 'command-timeout' | 'guest-died' | 'connection-lost' | 'closed';

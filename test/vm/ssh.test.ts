@@ -15,6 +15,7 @@ import { spread } from '../../src/bench/stats.js';
 import { RefProbe } from '../../src/probe/client.js';
 import { connectRemote } from '../../src/run/remote-guest.js';
 import { AgentChannel } from '../../src/target/agent-channel.js';
+import { QUIT } from '../../src/target/framing.js';
 import type { SshTarget } from '../../src/target/ssh-target.js';
 import { TargetError } from '../../src/target/target.js';
 import { debianImage, type DebianImage } from '../../src/vm/debian-image.js';
@@ -63,11 +64,14 @@ async function onMachine(cmd: string): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Nothing of the run on the machine: no module, no run directory, every CPU online. */
+/** Nothing of the run on the machine: no module, no run directory, no process of it, every CPU online, the machine free for the next run. */
 async function machineIsClean(t: Test, when: string): Promise<void> {
   t.equal(await onMachine('grep -c "^refprobe " /proc/modules || true'), '0', `${when}: refprobe is not loaded`);
   t.equal(await onMachine('ls -d /tmp/refprobe.* 2>/dev/null | wc -l'), '0', `${when}: the run's directory is gone`);
   t.equal(await onMachine('cat /sys/devices/system/cpu/online'), '0-1', `${when}: every CPU is online`);
+  // [a] and [c]: the pattern must not match the command line of the shell that runs it.
+  t.equal(await onMachine('ps -eo pid,args | grep -E "[a]gent_loop|[c]at /dev/kmsg" || true'), '', `${when}: no agent and no kernel log reader left running`);
+  t.equal(await onMachine('test -e /run/refprobe-harness.lock && echo held || echo free'), 'free', `${when}: the machine's lock is released`);
 }
 
 t.test('the whole suite over SSH, the module built on the machine: it passes, and skips only what a running machine cannot give', async (t) => {
@@ -160,6 +164,25 @@ t.test('Ctrl-C with a CPU offline: exit 130, the CPU back online, the module unl
   await machineIsClean(t, 'after Ctrl-C');
 });
 
+t.test('one run per machine: a second one while the first holds it is refused, and touches nothing', async (t) => {
+  const first = vmTestSsh(['--kdir', image.kbuild, '--allow-cpu-offline', '--scenario', 'unregister-offline-cpu', '--scenario', 'lifecycle']);
+  let second: Awaited<ReturnType<typeof vmTestSsh>> | null = null;
+  let started = false;
+  first.stderr?.on('data', (c: Buffer) => {
+    if (started || !/is this run's/.test(c.toString())) return;
+    started = true;
+    second = null;
+    void vmTestSsh(['--kdir', image.kbuild, '--scenario', 'lifecycle']).then((r) => (second = r));
+  });
+  const r1 = await first;
+  while (started && second === null) await new Promise((r) => setTimeout(r, 200));
+  const r2 = second as Awaited<ReturnType<typeof vmTestSsh>> | null;
+  t.equal(r1.exitCode, 0, `the first run passes, undisturbed\n${r1.stderr}`);
+  t.equal(r2?.exitCode, 2, 'the second: exit 2');
+  t.match(r2?.stderr, /another run of the harness is using ssh:\/\/root@127\.0\.0\.1:\d+ \(\/run\/refprobe-harness\.lock, run \S+\)/);
+  await machineIsClean(t, 'after both');
+});
+
 t.test('a machine the module cannot be used on is refused before anything loads, with the fix', async (t) => {
   await onMachine('umount /sys/kernel/debug');
   try {
@@ -226,6 +249,7 @@ t.test('a step over SSH against the same step over a serial port, on the same ma
     t.equal(s.n, n);
     t.equal(q.n, n);
     t.comment(`one hold + one devices read on the Debian guest (${image.release}, TCG, 2 CPUs), ${n} each, alternated: over SSH ${s.median.toFixed(1)} ms [${s.min.toFixed(1)}-${s.max.toFixed(1)}], over the serial port ${q.median.toFixed(1)} ms [${q.min.toFixed(1)}-${q.max.toFixed(1)}], SSH - serial ${(s.median - q.median).toFixed(1)} ms`);
+    sock.write(QUIT);
     serial.fail(new TargetError('closed', 'done'));
   } finally {
     await remote.guest.close();
