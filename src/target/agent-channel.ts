@@ -126,3 +126,36 @@ function firstLine(script: string): string {
   const line = script.split('\n')[0] ?? '';
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 }
+
+/**
+ * What every target that talks to the agent shares: its commands go
+ * through one AgentChannel, and the channel's failure is the target's.
+ * QemuTarget and SshTarget differ in what carries the bytes and what
+ * closing means.
+ */
+export abstract class AgentTarget {
+  protected readonly channel: AgentChannel;
+
+  constructor(defaultTimeoutMs: number) {
+    this.channel = new AgentChannel(defaultTimeoutMs);
+  }
+
+  /** Why the target stopped answering, if it did. */
+  get failure(): TargetError | null {
+    return this.channel.failure;
+  }
+
+  run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.run(script, opts);
+  }
+
+  /** Writes one line to a file on the agent's built-ins (no fork on the target). */
+  write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.write(file, text, opts);
+  }
+
+  /** Reads a text file on the agent's built-ins (no fork on the target). */
+  read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.channel.read(file, opts);
+  }
+}

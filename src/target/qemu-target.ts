@@ -12,10 +12,10 @@ import path from 'node:path';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
 import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
 import { QmpClient } from '../vm/qmp.js';
-import { AgentChannel } from './agent-channel.js';
+import { AgentTarget } from './agent-channel.js';
 import { QUIT } from './framing.js';
 import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
-import { TargetError, type RunResult, type Target } from './target.js';
+import { TargetError, type Target } from './target.js';
 
 export interface QemuTargetOptions {
   guest: GuestConfig;
@@ -25,10 +25,9 @@ export interface QemuTargetOptions {
   onConsoleLine: (line: string) => void;
 }
 
-export class QemuTarget implements Target {
+export class QemuTarget extends AgentTarget implements Target {
   readonly description: string;
   private socket: net.Socket | null = null;
-  private readonly channel: AgentChannel;
   private qmp: QmpClient | null = null;
   /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
   cpuHotplug: QemuCpuHotplug | undefined = undefined;
@@ -38,15 +37,10 @@ export class QemuTarget implements Target {
     private readonly server: net.Server,
     readonly qemu: QemuProcess,
   ) {
+    super(opts.defaultTimeoutMs);
     const g = opts.guest;
     this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}`;
-    this.channel = new AgentChannel(opts.defaultTimeoutMs);
     void qemu.exited.then((exit) => this.channel.fail(new TargetError('guest-died', describeExit(exit))));
-  }
-
-  /** Why the target stopped answering, if it did. */
-  get failure(): TargetError | null {
-    return this.channel.failure;
   }
 
   static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
@@ -109,20 +103,6 @@ export class QemuTarget implements Target {
     socket.on('data', (chunk: string) => this.channel.push(chunk));
     socket.on('error', () => undefined);
     this.channel.attach((line) => socket.write(line));
-  }
-
-  run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.run(script, opts);
-  }
-
-  /** Writes one line to a guest file on the agent's built-ins (no fork in the guest). */
-  write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.write(file, text, opts);
-  }
-
-  /** Reads a guest text file on the agent's built-ins (no fork in the guest). */
-  read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.read(file, opts);
   }
 
   async settled(): Promise<void> {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from '../errors.js';
 import { parseCpuList } from '../model/cpumask.js';
-import { AgentChannel } from './agent-channel.js';
+import { AgentTarget } from './agent-channel.js';
 import { QUIT } from './framing.js';
 import { KmsgConsole, kmsgMarker } from './kmsg.js';
 import { FACTS_SCRIPT, parseFacts, type RemoteFacts } from './remote-facts.js';
@@ -50,11 +50,10 @@ const MACHINE_LOCK = '/run/refprobe-harness.lock';
 /** The clean-up's last line: without it, the clean-up did not run to its end. */
 const CLEANED = '@@RP-CLEANED';
 
-export class SshTarget implements Target {
+export class SshTarget extends AgentTarget implements Target {
   readonly description: string;
   readonly where: string;
   readonly cpuOfflineRefused: string | null;
-  private readonly channel: AgentChannel;
   private readonly settings: SshSettings;
   private master: Proc | null = null;
   private masterStderr = '';
@@ -77,17 +76,13 @@ export class SshTarget implements Target {
     private readonly opts: SshTargetOptions,
     private readonly localDir: string,
   ) {
+    super(opts.defaultTimeoutMs);
     this.settings = { ...opts.ssh, controlPath: path.join(localDir, 'cm') };
     this.where = formatDestination(opts.ssh.dest);
     this.description = `ssh ${this.where}`;
     this.cpuOfflineRefused = opts.cpuOfflineRefused;
-    this.channel = new AgentChannel(opts.defaultTimeoutMs);
     this.log = createWriteStream(opts.consoleLog);
     this.console = new KmsgConsole(kmsgMarker(this.runId));
-  }
-
-  get failure(): TargetError | null {
-    return this.channel.failure;
   }
 
   /** Connects (master) and reads the machine's facts; nothing on the machine changes yet (prepare, startAgent). */
@@ -256,18 +251,6 @@ export class SshTarget implements Target {
         if (!this.closing && !this.channel.failure) this.openKmsg();
       }, 100);
     });
-  }
-
-  run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.run(script, opts);
-  }
-
-  write(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.write(file, text, opts);
-  }
-
-  read(file: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.channel.read(file, opts);
   }
 
   /** The last lines of a machine that died are what its log sent before the link went: nothing more will come. */
