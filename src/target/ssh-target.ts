@@ -92,7 +92,6 @@ export class SshTarget extends AgentTarget implements Target {
     try {
       await t.startMaster();
       const facts = await t.exec(FACTS_SCRIPT, { timeoutMs: 30_000 });
-      if (facts.failed) throw t.lost(`reading the machine's facts failed: ${facts.stderr.trim()}`);
       t.facts = parseFacts(facts.stdout);
       return t;
     } catch (e) {
@@ -102,13 +101,7 @@ export class SshTarget extends AgentTarget implements Target {
   }
 
   private async startMaster(): Promise<void> {
-    const master = execa(SSH, masterArgs(this.settings), {
-      reject: false,
-      stdin: 'pipe',
-      buffer: { stdout: false, stderr: true },
-      cleanup: true,
-      forceKillAfterDelay: 2000,
-    });
+    const master = spawnSsh(masterArgs(this.settings));
     this.master = master;
     master.stderr?.on('data', (c: Buffer) => void (this.masterStderr += c.toString()));
     let exited = false;
@@ -193,16 +186,19 @@ export class SshTarget extends AgentTarget implements Target {
     await this.startConsole();
   }
 
+  /**
+   * A long session on the master running command. sshd makes the
+   * session's shell a process group leader; its pid, kept in the run's
+   * directory, names the group the clean-up kills.
+   */
+  private session(pidFile: string, command: string): Proc {
+    return spawnSsh(commandArgs(this.settings, `echo $$ > ${this.remoteDir}/${pidFile} && exec ${command}`));
+  }
+
   /** Starts the agent on its own session; its process group is killed at clean-up. */
   async startAgent(bootTimeoutMs: number): Promise<void> {
     const d = this.remoteDir;
-    const agent = execa(SSH, commandArgs(this.settings, `echo $$ > ${d}/agent.pid && exec bash -c ${shq(`. ${d}/agent.sh && agent_loop ${this.opts.agentIdleSec} ${d} bash`)}`), {
-      reject: false,
-      stdin: 'pipe',
-      buffer: { stdout: false, stderr: true },
-      cleanup: true,
-      forceKillAfterDelay: 2000,
-    });
+    const agent = this.session('agent.pid', `bash -c ${shq(`. ${d}/agent.sh && agent_loop ${this.opts.agentIdleSec} ${d} bash`)}`);
     this.agent = agent;
     agent.stdout?.setEncoding('utf8');
     agent.stdout?.on('data', (c: string) => this.channel.push(c));
@@ -228,14 +224,7 @@ export class SshTarget extends AgentTarget implements Target {
 
   private openKmsg(): void {
     // A reader the ring buffer overtakes gets EPIPE and cat stops: open it again (KmsgConsole drops what it saw).
-    // sshd makes the session's shell a process group leader: its pid names the group to kill at clean-up.
-    const k = execa(SSH, commandArgs(this.settings, `echo $$ > ${this.remoteDir}/kmsg.pid && exec cat /dev/kmsg`), {
-      reject: false,
-      stdin: 'pipe',
-      buffer: { stdout: false, stderr: true },
-      cleanup: true,
-      forceKillAfterDelay: 2000,
-    });
+    const k = this.session('kmsg.pid', 'cat /dev/kmsg');
     this.kmsg = k;
     k.stdout?.setEncoding('utf8');
     k.stdout?.on('data', (chunk: string) => {
@@ -329,6 +318,11 @@ export class SshTarget extends AgentTarget implements Target {
 
   /** After close: what the clean-up could not undo, or could not see (empty when all is well). */
   leftBehind: string[] = [];
+}
+
+/** An ssh process the harness holds for the run (the master, a session): killed if Node exits. */
+function spawnSsh(args: string[]): Proc {
+  return execa(SSH, args, { reject: false, stdin: 'pipe', buffer: { stdout: false, stderr: true }, cleanup: true, forceKillAfterDelay: 2000 });
 }
 
 function lastLine(s: string): string {
