@@ -12,22 +12,16 @@ import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.js';
-import { agentBeside, initramfsEntries, type Initramfs } from '../initramfs/build.js';
+import { initramfsEntries, type Initramfs } from '../initramfs/build.js';
+import { buildStatic } from '../initramfs/static-program.js';
+import type { ChannelModule } from '../vm/command-channel.js';
 
 export const GUEST_FLOOD_PATH = '/lib/flood';
 export const GUEST_DUMMY_PATH = '/lib/dummy.ko';
 
-/** Compiles src/bench/flood.c statically (the guest has no libc), cached by its source. */
-export async function buildFlood(repoRoot: string): Promise<string> {
-  const src = path.join(repoRoot, 'src/bench/flood.c');
-  const text = await readFile(src);
-  const { dir } = await cachedDir('flood', hashOf(text), async (tmp) => {
-    const r = await execa('gcc', ['-O2', '-Wall', '-static', '-o', path.join(tmp, 'flood'), src], { reject: false, timeout: 120_000 });
-    if (r.exitCode !== 0) {
-      throw new HarnessError(`cannot build the flood program: ${String(r.stderr).split('\n').slice(0, 5).join(' | ')}`, 'apt-get install gcc libc6-dev (static libc: /usr/lib/x86_64-linux-gnu/libc.a)');
-    }
-  });
-  return path.join(dir, 'flood');
+/** src/bench/flood.c, static (the guest has no libc). */
+export function buildFlood(repoRoot: string): Promise<string> {
+  return buildStatic(repoRoot, 'src/bench/flood.c', 'flood');
 }
 
 /**
@@ -59,20 +53,20 @@ async function packed(kind: string, entries: CpioEntry[], key: string): Promise<
   return { path: file, cached: hit, bytes: (await readFile(file)).length };
 }
 
-export async function buildBenchInitramfs(inputs: { busybox: string; init: string; module: string; flood: string; dummy: Buffer | null }): Promise<Initramfs> {
+export async function buildBenchInitramfs(inputs: { busybox: string; init: string; agent: string; module: string; channelModules: readonly ChannelModule[]; flood: string; dummy: Buffer | null }): Promise<Initramfs> {
   const [busybox, init, agent, module, flood] = await Promise.all([
     readFile(inputs.busybox),
     readFile(inputs.init),
-    readFile(agentBeside(inputs.init)),
+    readFile(inputs.agent),
     readFile(inputs.module),
     readFile(inputs.flood),
   ]);
   const entries: CpioEntry[] = [
-    ...initramfsEntries(busybox, init, agent, module),
+    ...initramfsEntries(busybox, init, agent, module, inputs.channelModules),
     { type: 'file', path: GUEST_FLOOD_PATH.slice(1), data: flood, mode: 0o755 },
     ...(inputs.dummy ? [{ type: 'file' as const, path: GUEST_DUMMY_PATH.slice(1), data: inputs.dummy, mode: 0o644 }] : []),
   ];
-  return packed('bench-initramfs', entries, hashOf(busybox, init, agent, module, flood, inputs.dummy ?? ''));
+  return packed('bench-initramfs', entries, hashOf(busybox, init, agent, module, flood, inputs.dummy ?? '', ...inputs.channelModules.flatMap((m) => [m.name, m.data])));
 }
 
 /** The floor's init: nothing but power off, so its boot is what any run must pay. */

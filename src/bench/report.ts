@@ -35,6 +35,12 @@ export interface FloodReport {
 }
 
 /** One kernel's results: everything measured in one boot. */
+export interface ChannelTiming {
+  /** "virtio-serial, C agent", ... */
+  way: string;
+  spread: Spread;
+}
+
 export interface KernelBench {
   kernelArg: string | null;
   release: string;
@@ -54,10 +60,10 @@ export interface KernelBench {
   balanced: boolean;
   /**
    * Milliseconds of one scenario step in the command channel (a hold, then
-   * a read of the devices file): the agent's fork-free way, and through a
-   * shell script. Absent in reports of older versions.
+   * a read of the devices file), each way the guest can be reached, the
+   * way scenarios use first. Absent in reports of older versions.
    */
-  roundTrip?: { forkFree: Spread; script: Spread };
+  roundTrip?: ChannelTiming[];
 }
 
 export interface Comparison {

@@ -14,9 +14,11 @@ import { runStamp } from '../run/run-dir.js';
 import { TargetError } from '../target/target.js';
 import { benchChart } from './chart.js';
 import { floorBoot, timeVmTest } from './floor.js';
+import { buildAgent } from '../initramfs/static-program.js';
+import type { ChannelKind } from '../vm/command-channel.js';
 import { buildBenchInitramfs, buildFloorInitramfs, buildFlood, findDummyModule, GUEST_DUMMY_PATH, GUEST_FLOOD_PATH } from './images.js';
 import { BENCH_MODES, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from './parse.js';
-import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type FloodReport, type KernelBench } from './report.js';
+import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type ChannelTiming, type FloodReport, type KernelBench } from './report.js';
 import { spread, type Spread } from './stats.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
 import { formatBenchTable } from './table.js';
@@ -120,34 +122,45 @@ async function flood(guest: Guest, opts: BenchOptions, cpusOnline: number): Prom
 
 /**
  * What one scenario step costs in the command channel: one hold and one
- * read of the devices file, the agent's fork-free way (W and R) and through
- * a shell script as every command went before (sh, base64), alternated so
- * the host's load hits both alike. Each hold is put back.
+ * read of the devices file, every way this guest can be reached,
+ * alternated so the host's load hits all alike: the channel scenarios use
+ * (virtio-serial where the kernel has it) with the C agent's fork-free
+ * requests; with a virtio channel, the serial port ttyS1 the same way; and
+ * a shell script per command (sh forked, base64 both ways), as every
+ * command went before. Each hold is put back.
  */
-async function agentRoundTrip(guest: Guest, n = 30): Promise<{ forkFree: Spread; script: Spread }> {
+async function agentRoundTrip(guest: Guest, channel: ChannelKind, n = 30): Promise<ChannelTiming[]> {
   const { probe, target } = guest;
   const ctl = `${DEBUGFS_DIR}/ctl`;
-  await probe.must('alloc rprt0 0');
-  const fast: number[] = [];
-  const slow: number[] = [];
-  const time = async (fn: () => Promise<unknown>): Promise<number> => {
-    const t = performance.now();
-    await fn();
-    return performance.now() - t;
-  };
-  for (let i = 0; i < n; i++) {
-    fast.push(await time(async () => {
+  const devices = `${DEBUGFS_DIR}/devices`;
+  const main = channel === 'virtio' ? 'virtio-serial port' : 'serial port ttyS1';
+  const serial = guest.serialChannel;
+  const ways: { way: string; step: () => Promise<unknown> }[] = [
+    { way: `${main}, C agent, fork-free`, step: async () => {
       await probe.ctl('hold rprt0 0 1');
       await probe.devices();
-    }));
-    slow.push(await time(async () => {
+    } },
+    ...(serial ? [{ way: 'serial port ttyS1, C agent, fork-free', step: async () => {
+      await serial.write(ctl, 'hold rprt0 0 1');
+      await serial.read(devices);
+    } }] : []),
+    { way: `${main}, a script per command (sh)`, step: async () => {
       await target.run(`echo 'hold rprt0 0 1' > ${ctl}`);
-      await target.run(`cat ${DEBUGFS_DIR}/devices`);
-    }));
+      await target.run(`cat ${devices}`);
+    } },
+  ];
+  await probe.must('alloc rprt0 0');
+  const times = ways.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    for (const [w, { step }] of ways.entries()) {
+      const t = performance.now();
+      await step();
+      times[w]?.push(performance.now() - t);
+    }
   }
-  await probe.must(`put rprt0 0 ${2 * n}`);
+  await probe.must(`put rprt0 0 ${ways.length * n}`);
   await probe.must('free rprt0');
-  return { forkFree: spread(fast), script: spread(slow) };
+  return ways.map(({ way }, w) => ({ way, spread: spread(times[w] ?? []) }));
 }
 
 async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
@@ -158,7 +171,9 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
   const initramfs = await buildBenchInitramfs({
     busybox: opts.busybox,
     init: path.join(opts.repoRoot, 'vm/init'),
+    agent: await buildAgent(opts.repoRoot),
     module: prep.module.ko,
+    channelModules: prep.channel.modules,
     flood: floodBin,
     dummy,
   });
@@ -168,12 +183,12 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
   const onAbort = (): void => void guest?.close();
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    guest = await bootGuest({ ...prep, initramfs }, settings, { consoleLog, onConsoleLine: () => undefined, moduleParams: {}, progress: opts.progress });
+    guest = await bootGuest({ ...prep, initramfs }, settings, { consoleLog, onConsoleLine: () => undefined, moduleParams: {}, progress: opts.progress, serialToo: true });
     const { info } = guest;
     const online = info.topology.online;
     opts.progress(`guest: ${info.release}, variant ${info.variant}, online CPUs ${online.join(',')}, ${guest.target.description} (up in ${guest.bootMs} ms)`);
-    const roundTrip = await agentRoundTrip(guest);
-    opts.progress(`agent round trip (one hold + one devices read): ${roundTrip.forkFree.median.toFixed(1)} ms fork-free, ${roundTrip.script.median.toFixed(1)} ms through sh (median of ${roundTrip.forkFree.n})`);
+    const roundTrip = await agentRoundTrip(guest, prep.channel.plan.kind);
+    opts.progress(`agent round trip (one hold + one devices read, median of ${roundTrip[0]?.spread.n}): ${roundTrip.map((r) => `${r.way} ${r.spread.median.toFixed(2)} ms`).join('; ')}`);
     const { samples, raws } = await microbench(guest, opts, online.length);
     let floodReport: FloodReport | null = null;
     let floodSkipped: string | null = opts.skipFlood ? '--skip-flood' : null;

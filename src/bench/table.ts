@@ -26,9 +26,11 @@ function kernelTable(k: KernelBench): string[] {
     lines.push(`${p.mode.padEnd(9)} ${String(p.cpus).padStart(4)}  ${range(p.pairsPerSec, 1e6, 1).padEnd(24)} ${range(p.nsPerPair, 1, 2).padEnd(22)}`);
   }
   if (!k.balanced) lines.push('WARNING: the bench device did not read 1 after every run: a hold was not put');
-  if (k.roundTrip) {
-    const ms = (x: Spread): string => `${x.median.toFixed(1)} ms [${x.min.toFixed(1)}-${x.max.toFixed(1)}]`;
-    lines.push('', `command channel, one hold + one devices read (${k.roundTrip.forkFree.n} each, alternated): fork-free agent ${ms(k.roundTrip.forkFree)}, through sh ${ms(k.roundTrip.script)}`);
+  if (k.roundTrip?.length) {
+    const ms = (x: Spread): string => `${x.median.toFixed(2)} ms [${x.min.toFixed(2)}-${x.max.toFixed(2)}]`;
+    const width = Math.max(...k.roundTrip.map((r) => r.way.length));
+    lines.push('', `command channel, one hold + one devices read (${k.roundTrip[0]?.spread.n} each, alternated), median [min-max]:`);
+    for (const r of k.roundTrip) lines.push(`  ${r.way.padEnd(width)}  ${ms(r.spread)}`);
   }
   return lines;
 }

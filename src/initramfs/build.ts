@@ -1,6 +1,7 @@
 /**
  * Packs the guest: busybox-static, the guest init (vm/init), the command
- * agent it runs (vm/agent.sh, beside it) and the module,
+ * agent it runs (vm/agent.c, built static: initramfs/static-program.ts) and
+ * the module,
  * as a gzipped newc cpio. Cached by content: rebuilt only when an input changes.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -9,11 +10,16 @@ import { gzipSync } from 'node:zlib';
 import { cachedDir, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import type { ChannelModule } from '../vm/command-channel.js';
 
 export interface InitramfsInputs {
   busybox: string;
   init: string;
+  /** The built agent (buildAgent). */
+  agent: string;
   module: string;
+  /** Modules vm/init loads before the agent starts (the virtio-serial channel's), in order. */
+  channelModules?: readonly ChannelModule[];
 }
 
 export interface Initramfs {
@@ -46,15 +52,17 @@ export function hasInterpreter(elf: Buffer): boolean {
   return false;
 }
 
-/** vm/init sources the agent from here. */
-export const GUEST_AGENT_PATH = '/agent.sh';
+/** vm/init runs the agent from here. */
+export const GUEST_AGENT_PATH = '/bin/refprobe-agent';
 
-/** The agent's file: next to the init (vm/agent.sh beside vm/init). */
-export function agentBeside(init: string): string {
-  return path.join(path.dirname(init), 'agent.sh');
-}
+/** vm/init loads the .ko files here, in name order, before it starts the agent. */
+export const GUEST_CHANNEL_MODULES_DIR = '/lib/chan';
 
-export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, module: Buffer): CpioEntry[] {
+export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, module: Buffer, channelModules: readonly ChannelModule[] = []): CpioEntry[] {
+  const chan: CpioEntry[] = channelModules.length === 0 ? [] : [
+    { type: 'dir', path: GUEST_CHANNEL_MODULES_DIR.slice(1) },
+    ...channelModules.map((m, i): CpioEntry => ({ type: 'file', path: `${GUEST_CHANNEL_MODULES_DIR.slice(1)}/${String(i).padStart(2, '0')}-${m.name}`, data: m.data, mode: 0o644 })),
+  ];
   return [
     { type: 'dir', path: 'bin' },
     { type: 'dir', path: 'dev' },
@@ -65,8 +73,9 @@ export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, m
     { type: 'dir', path: 'tmp', mode: 0o1777 },
     { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
     { type: 'file', path: 'init', data: init, mode: 0o755 },
-    { type: 'file', path: GUEST_AGENT_PATH.slice(1), data: agent, mode: 0o644 },
+    { type: 'file', path: GUEST_AGENT_PATH.slice(1), data: agent, mode: 0o755 },
     { type: 'file', path: GUEST_MODULE_PATH.slice(1), data: module, mode: 0o644 },
+    ...chan,
   ];
 }
 
@@ -76,11 +85,13 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<Initramfs
     throw new HarnessError(`${inputs.busybox} is dynamically linked: it cannot run in the bare guest`, 'apt-get install busybox-static');
   }
   const init = await readInput(inputs.init, 'the guest init', 'run from a complete checkout (vm/init is part of it)');
-  const agent = await readInput(agentBeside(inputs.init), 'the command agent', 'run from a complete checkout (vm/agent.sh is part of it)');
+  const agent = await readInput(inputs.agent, 'the command agent', 'rebuild it (the harness builds vm/agent.c before packing)');
+  if (hasInterpreter(agent)) throw new HarnessError(`${inputs.agent} is dynamically linked: it cannot run in the bare guest`, 'build it with -static (initramfs/static-program.ts does)');
   const module = await readInput(inputs.module, 'the built module', 'rebuild it (the harness builds it before packing)');
-  const key = hashOf(busybox, init, agent, module);
+  const chan = inputs.channelModules ?? [];
+  const key = hashOf(busybox, init, agent, module, ...chan.flatMap((m) => [m.name, m.data]));
   const { dir, hit } = await cachedDir('initramfs', key, async (tmp) => {
-    const cpio = writeCpio(initramfsEntries(busybox, init, agent, module));
+    const cpio = writeCpio(initramfsEntries(busybox, init, agent, module, chan));
     await writeFile(path.join(tmp, 'initramfs.cpio.gz'), gzipSync(cpio, { level: 1 }));
   });
   const file = path.join(dir, 'initramfs.cpio.gz');

@@ -1,7 +1,7 @@
 /** The run's JSON report: everything a machine (or a later human) needs. */
 import type { CrashFinding } from '../crash/classify.js';
 import type { Topology, Variant } from '../model/types.js';
-import type { StepRecord } from '../scenarios/scenario.js';
+import type { ClaimWait, StepRecord } from '../scenarios/scenario.js';
 
 /**
  * setup: bad input or set-up (exit 2); guest: the guest died or hung (3);
@@ -30,6 +30,8 @@ export interface ScenarioResult {
   /** Why it stopped early (a refused command, a dead guest). */
   error?: string;
   durationMs: number;
+  /** The part of durationMs spent in waits the claim needs (scenario.ts ClaimWaits); absent when none. */
+  waits?: ClaimWait[];
   /** The console lines (1-based, first exclusive, last inclusive) written during it. */
   consoleLines: [number, number];
 }
@@ -39,6 +41,8 @@ export interface Phases {
   initramfs: number;
   boot: number;
   scenarios: number;
+  /** The part of scenarios spent in the waits the claims need (each scenario's waits, summed). */
+  claimWaits: number;
   total: number;
 }
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
 import { buildInitramfs, type Initramfs } from '../initramfs/build.js';
+import { buildAgent } from '../initramfs/static-program.js';
 import type { Kernel } from '../kernel/discover.js';
 import { selectKernel, type KernelSpec } from '../kernel/select.js';
 import { bootImage, type BootImage, type BootMode } from '../kernel/vmlinux.js';
@@ -16,9 +17,11 @@ import { buildModule, type BuiltModule } from '../module/build.js';
 import { RefProbe } from '../probe/client.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import { QemuTarget } from '../target/qemu-target.js';
+import type { AgentChannel } from '../target/agent-channel.js';
 import type { Target } from '../target/target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
 import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.js';
+import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
 
 export interface KernelSettings extends KernelSpec {
   boot: BootMode;
@@ -46,6 +49,8 @@ export interface PreparedGuest {
   module: BuiltModule;
   image: BootImage;
   initramfs: Initramfs;
+  /** What carries the command channel, and the modules the initramfs has for it. */
+  channel: KernelChannel;
   accel: AccelDecision;
   /** Milliseconds spent building the module and the boot image, and packing. */
   buildMs: number;
@@ -60,6 +65,8 @@ export interface Guest {
   bootMs: number;
   /** Stops QEMU and removes the guest's temporary files. */
   close: () => Promise<void>;
+  /** With BootOptions.serialToo and a virtio channel: the second agent, on ttyS1. */
+  serialChannel?: AgentChannel | null;
 }
 
 function since(t: number): number {
@@ -85,13 +92,16 @@ export async function prepareGuest(
   progress(`boot image: ${image.path} (${image.reason})`);
 
   t = performance.now();
-  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/init'), module: module.ko });
+  const channel = await readKernelChannel(kernel.release, kernel.kdir, settings.machine);
+  progress(`command channel: ${channel.plan.kind === 'virtio' ? 'virtio-serial' : 'serial port ttyS1'} (${channel.plan.why})`);
+  const agent = await buildAgent(repoRoot);
+  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/init'), agent, module: module.ko, channelModules: channel.modules });
   const initramfsMs = since(t);
   progress(`initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (${(initramfs.bytes / 1024).toFixed(0)} KiB)`);
 
   const accel = await chooseAccel(settings.accel, settings.qemu);
   progress(`accelerator: ${accel.accel} (${accel.reason})`);
-  return { kernel, module, image, initramfs, accel, buildMs, initramfsMs };
+  return { kernel, module, image, initramfs, channel, accel, buildMs, initramfsMs };
 }
 
 export interface BootOptions {
@@ -99,6 +109,8 @@ export interface BootOptions {
   onConsoleLine: (line: string) => void;
   moduleParams: Record<string, string | number | boolean>;
   progress: (line: string) => void;
+  /** With a virtio channel, a second agent on ttyS1 too (QemuTarget.serialChannel): the benchmark compares them. */
+  serialToo?: boolean;
 }
 
 export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
@@ -114,6 +126,8 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     possibleCpus: settings.possibleCpus,
     memoryMb: settings.memoryMb,
     channelSocket: path.join(tmp, 'channel.sock'),
+    channel: prep.channel.plan.kind,
+    serialSocket: opts.serialToo && prep.channel.plan.kind === 'virtio' ? path.join(tmp, 'serial.sock') : null,
     // In the guest's own directory, removed with it: QMP is only ever the harness's.
     qmpSocket: path.join(tmp, 'qmp.sock'),
     cmdline: [],
@@ -145,7 +159,7 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     const probe = new RefProbe(target);
     await probe.load(opts.moduleParams);
     const info = await probe.info();
-    return { target, probe, info, bootMs: since(t), close };
+    return { target, probe, info, bootMs: since(t), close, serialChannel: target.serialChannel };
   } catch (e) {
     await close();
     throw e;

@@ -11,7 +11,7 @@ import type { ProbeInfo } from '../probe/parse.js';
 import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
 import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
-import { Steps, type Scenario } from '../scenarios/scenario.js';
+import { ClaimWaits, Steps, type Scenario } from '../scenarios/scenario.js';
 import { TargetError, type Target } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
 import { connectRemote, type RemoteSettings } from './remote-guest.js';
@@ -166,6 +166,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       }
     }
     report.phasesMs.scenarios = since(t);
+    report.phasesMs.claimWaits = report.scenarios.reduce((a, r) => a + (r.waits ?? []).reduce((b, w) => b + w.ms, 0), 0);
     await tap(tapSummary(report.scenarios));
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
@@ -236,9 +237,10 @@ async function runScenario(
   const steps = new Steps(probe, (s) => {
     if (!s.ok) opts.progress(`  MISMATCH ${sc.name}: ${s.op}`);
   });
+  const waits = new ClaimWaits();
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, ...(opts.remote ? {} : { machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } }) });
+    await sc.run({ probe, info, steps, waits, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, ...(opts.remote ? {} : { machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } }) });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.
@@ -268,6 +270,7 @@ async function runScenario(
     crashes,
     ...(error ? { error } : {}),
     durationMs: Math.round(performance.now() - start),
+    ...(waits.list.length ? { waits: waits.list } : {}),
     consoleLines: [firstLine, consoleLines.length],
   };
 }

@@ -2,7 +2,7 @@ import { parseCpuList } from '../model/cpumask.js';
 import type { DeviceModel } from '../model/device.js';
 import type { CpuHotplug } from '../target/target.js';
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
-import { holdRefused, setCpuOnline } from './hotplug.js';
+import { holdRefused, setCpuOnline, WAIT_HOTPLUG } from './hotplug.js';
 import { unregisterWhileAway } from './unregister-offline.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -58,7 +58,7 @@ export const cpuUnplug: Scenario = {
 
 async function plugAndUnplug(ctx: ScenarioContext, dev: DeviceModel, hotplug: CpuHotplug): Promise<void> {
   const cpu0 = ctx.info.topology.online[0] ?? 0;
-  const n = await hotplug.plug();
+  const n = await ctx.waits.time(WAIT_HOTPLUG, () => hotplug.plug());
   ctx.steps.checkValue(
     `plug a CPU: CPU ${n} is present, offline, and was possible all along`,
     { possible: true, present: true, online: false },
@@ -72,7 +72,7 @@ async function plugAndUnplug(ctx: ScenarioContext, dev: DeviceModel, hotplug: Cp
   await hold(ctx, dev, n, K);
 
   if (!hotplug.unpluggable().includes(n)) throw new Error(`CPU ${n}, just plugged, is not unpluggable (unpluggable: ${hotplug.unpluggable().join(',') || 'none'})`);
-  await hotplug.unplug(n);
+  await ctx.waits.time(WAIT_HOTPLUG, () => hotplug.unplug(n));
   dev.cpuOffline(n);
   await ctx.steps.check(`CPU ${n} unplugged: its ${K} references still counted`, dev, { cpu: n });
   ctx.steps.checkValue(

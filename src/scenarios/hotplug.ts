@@ -1,5 +1,6 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice, unregister } from './device-ops.js';
 import type { DeviceModel } from '../model/device.js';
+import { writeLine } from '../target/target.js';
 import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
 const K = 3;
@@ -9,8 +10,11 @@ export function offlineRefused(ctx: ScenarioContext): string | null {
   return ctx.probe.target.cpuOfflineRefused ?? null;
 }
 
+/** What a CPU going offline or online costs: the kernel's hotplug state machine, slow under TCG. */
+export const WAIT_HOTPLUG = 'the kernel taking a CPU offline or online (its hotplug states), or QEMU plugging one';
+
 export async function setCpuOnline(ctx: ScenarioContext, cpu: number, online: boolean): Promise<void> {
-  const r = await ctx.probe.target.run(`echo ${online ? 1 : 0} > /sys/devices/system/cpu/cpu${cpu}/online`, { timeoutMs: 60_000 });
+  const r = await ctx.waits.time(WAIT_HOTPLUG, () => writeLine(ctx.probe.target, `/sys/devices/system/cpu/cpu${cpu}/online`, online ? '1' : '0', { timeoutMs: 60_000 }));
   if (r.exitCode !== 0) throw new Error(`CPU ${cpu} could not be brought ${online ? 'online' : 'offline'}: ${r.stderr.trim()}`);
 }
 

@@ -7,8 +7,17 @@ const N = 16384;
 /** Alloc/free cycles after the first: a leak grows by the whole cost each time. */
 const CYCLES = 2;
 
+/** What the memory claim waits for: the kernel's work, and the allocator's background balance. */
+const WAIT_BULK = 'the kernel allocating or freeing 2048-16384 devices at a time';
+const WAIT_SETTLE = "Percpu settling: the per-CPU allocator's background balance, two equal readings 150 ms apart";
+
+async function bulk(ctx: ScenarioContext, command: string): Promise<void> {
+  await ctx.waits.time(WAIT_BULK, () => ctx.probe.must(command));
+}
+
 async function percpuBytes(ctx: ScenarioContext): Promise<number> {
-  const r = await ctx.probe.target.run('cat /proc/meminfo');
+  const { target } = ctx.probe;
+  const r = await (target.read ? target.read('/proc/meminfo') : target.run('cat /proc/meminfo'));
   if (r.exitCode !== 0) throw new Error(`cannot read /proc/meminfo: ${r.stderr.trim()}`);
   return parseMeminfoPercpu(r.stdout);
 }
@@ -21,7 +30,7 @@ async function percpuBytes(ctx: ScenarioContext): Promise<number> {
 async function settledPercpu(ctx: ScenarioContext): Promise<{ bytes: number; settled: boolean }> {
   let last = await percpuBytes(ctx);
   for (const end = Date.now() + 3000; Date.now() < end; ) {
-    await new Promise((r) => setTimeout(r, 150));
+    await ctx.waits.time(WAIT_SETTLE, () => new Promise((r) => setTimeout(r, 150)));
     const now = await percpuBytes(ctx);
     if (now === last) return { bytes: now, settled: true };
     last = now;
@@ -57,7 +66,7 @@ async function probeRoom(ctx: ScenarioContext): Promise<{ from: { bytes: number;
   if (ctx.info.variant !== 'pcpu') return { from: first, devices: 0, room: null };
   let from = first;
   for (let i = 1; i <= PROBE_STEPS; i++) {
-    await ctx.probe.must(`alloc_bulk ${PROBE}`);
+    await bulk(ctx, `alloc_bulk ${PROBE}`);
     from = await settledPercpu(ctx);
     if (from.bytes > first.bytes || ctx.machine) return { from, devices: i * PROBE, room: null };
   }
@@ -95,13 +104,13 @@ export const memoryCost: Scenario = {
 
     const { from: before, devices: probed, room } = await probeRoom(ctx);
     if (room) {
-      await ctx.probe.must('free_bulk');
+      await bulk(ctx, 'free_bulk');
       ctx.steps.skip(room);
       return;
     }
-    await ctx.probe.must(`alloc_bulk ${N}`);
+    await bulk(ctx, `alloc_bulk ${N}`);
     const during = await settledPercpu(ctx);
-    await ctx.probe.must('free_bulk');
+    await bulk(ctx, 'free_bulk');
     const freed = await settledPercpu(ctx);
     ctx.steps.checkWithin(
       `alloc ${N} devices: per-CPU bytes per device`,
@@ -112,8 +121,8 @@ export const memoryCost: Scenario = {
     );
 
     for (let i = 0; i < CYCLES; i++) {
-      await ctx.probe.must(`alloc_bulk ${N}`);
-      await ctx.probe.must('free_bulk');
+      await bulk(ctx, `alloc_bulk ${N}`);
+      await bulk(ctx, 'free_bulk');
     }
     const cycled = await settledPercpu(ctx);
     ctx.steps.checkWithin(
@@ -125,9 +134,9 @@ export const memoryCost: Scenario = {
     );
 
     const dBefore = await settledPercpu(ctx);
-    await ctx.probe.must(`dummy_bulk ${N}`);
+    await bulk(ctx, `dummy_bulk ${N}`);
     const dDuring = await settledPercpu(ctx);
-    await ctx.probe.must('free_bulk');
+    await bulk(ctx, 'free_bulk');
     ctx.steps.checkWithin(
       `init_dummy_netdev ${N} devices: per-CPU bytes per device`,
       'bytesPerDevice',

@@ -27,6 +27,8 @@ export interface ScenarioContext {
   probe: RefProbe;
   info: ProbeInfo;
   steps: Steps;
+  /** Times the waits the claim itself needs, so a run's speed can be told apart from them. */
+  waits: ClaimWaits;
   /** The guest console so far, one entry per line (grows while the scenario runs). */
   console: readonly string[];
   /** The parameters the module was loaded with, to reload it the same way. */
@@ -119,4 +121,37 @@ export class Steps {
 /** How to get more online CPUs, for a skip: a QEMU guest takes an option, a running machine has what it has. */
 export function moreCpus(ctx: ScenarioContext, n: number): string {
   return ctx.machine ? `run with --smp ${n} or more` : `this machine has ${ctx.info.topology.online.length} online`;
+}
+
+/** One kind of wait a claim needs, and the milliseconds it took in a scenario. */
+export interface ClaimWait {
+  why: string;
+  ms: number;
+}
+
+/**
+ * The time a scenario spends waiting because its claim needs it: the
+ * kernel's own timers (netdev_unregister_timeout_secs, the 1 s rebroadcast),
+ * a window in which something must not happen, the kernel allocating tens of
+ * thousands of devices. The report keeps it apart, so the rest of a
+ * scenario's time (the harness's) can be held to the boot floor.
+ */
+export class ClaimWaits {
+  readonly list: ClaimWait[] = [];
+
+  async time<T>(why: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const ms = Math.round(performance.now() - t);
+      const w = this.list.find((x) => x.why === why);
+      if (w) w.ms += ms;
+      else this.list.push({ why, ms });
+    }
+  }
+
+  get totalMs(): number {
+    return this.list.reduce((a, w) => a + w.ms, 0);
+  }
 }

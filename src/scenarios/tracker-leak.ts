@@ -1,6 +1,6 @@
 import { free, lastOnlineCpu, registeredDevice } from './device-ops.js';
 import type { Scenario } from './scenario.js';
-import { setUnregisterTimeout, unregisterUntilWarned } from './unregister-wait.js';
+import { setUnregisterTimeout, unregisterUntilWarned, WAIT_RECHECK } from './unregister-wait.js';
 
 /**
  * A reference taken with a tracker (netdev_hold with a netdevice_tracker)
@@ -29,7 +29,7 @@ export const trackerLeak: Scenario = {
     try {
       const { mark, want, usage } = await unregisterUntilWarned(ctx, dev);
       // The tracker prints its report right after the usage line; give the console a moment to carry it.
-      await new Promise((r) => setTimeout(r, 500));
+      await ctx.waits.time('the reference tracker\'s report after the usage line (0.5 s)', () => new Promise((r) => setTimeout(r, 500)));
       const after = ctx.console.slice(mark);
       const leak = after.findIndex((l) => l.includes('leaked reference.'));
       const stack = leak >= 0 ? after.slice(leak, leak + 25).join('\n') : '';
@@ -41,7 +41,7 @@ export const trackerLeak: Scenario = {
       );
       await ctx.probe.must(`put_tracked ${dev.name} ${online0}`);
       dev.putTracked(online0);
-      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
+      const took = await ctx.waits.time(WAIT_RECHECK, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000));
       dev.unregisterCompleted();
       await ctx.steps.check(`put_tracked: unregister of ${dev.name} completes`, dev, { note: took === null ? 'still pending after 10 s' : `completed ${took} ms after the put` });
     } finally {

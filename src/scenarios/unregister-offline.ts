@@ -1,11 +1,13 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import { offlineRefused, setCpuOnline } from './hotplug.js';
+import { WAIT_RECHECK } from './unregister-wait.js';
 import type { DeviceModel } from '../model/device.js';
 import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
 const K = 2;
 /** How long unregister must still be waiting with the references on the offline CPU: past the first rebroadcast (1 s). */
 const STILL_PENDING_MS = 1500;
+const WAIT_STILL_PENDING = `unregister must still be waiting ${STILL_PENDING_MS} ms on (past the first rebroadcast)`;
 
 /**
  * unregister_async while CPU `away` (offline or unplugged) holds what the
@@ -16,12 +18,12 @@ export async function unregisterWhileAway(ctx: ScenarioContext, dev: DeviceModel
   const k = dev.references;
   await ctx.probe.must(`unregister_async ${dev.name}`);
   dev.unregisterStarted();
-  const early = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', STILL_PENDING_MS);
+  const early = await ctx.waits.time(WAIT_STILL_PENDING, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', STILL_PENDING_MS));
   await ctx.steps.check(`CPU ${away} ${how} with ${k} references: unregister still waiting after ${STILL_PENDING_MS} ms`, dev, {
     note: early === null ? `still pending after ${STILL_PENDING_MS} ms` : `finished after ${early} ms with the references still held`,
   });
   await put(ctx, dev, cpu0, k);
-  const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000);
+  const took = await ctx.waits.time(WAIT_RECHECK, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000));
   dev.unregisterCompleted();
   await ctx.steps.check(`unregister of ${dev.name} completes after the put on CPU ${cpu0}`, dev, {
     note: took === null ? 'still pending after 5 s' : `completed ${took} ms after the put`,

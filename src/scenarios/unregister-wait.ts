@@ -1,10 +1,16 @@
 import type { DeviceModel } from '../model/device.js';
 import { noWaitWindow, rebroadcastWindow, unregisterEvents, warningWindow } from '../model/unregister-timing.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
+import { writeLine } from '../target/target.js';
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const TIMEOUT_SYSCTL = '/proc/sys/net/core/netdev_unregister_timeout_secs';
+
+/** The claims' waits (ClaimWaits): the kernel's own timers, which no harness can hurry. */
+export const WAIT_WARNING = 'netdev_unregister_timeout_secs (1 s, the least it takes) until "waiting for NAME to become free"';
+export const WAIT_REBROADCAST = "the wait loop's rebroadcast of NETDEV_UNREGISTER, 1 s after unregister starts";
+export const WAIT_RECHECK = 'the wait loop noticing the put: it re-reads the count after sleeps growing to 250 ms';
 
 /** Polls the console from line `from` for a match; null after the timeout. */
 async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
@@ -15,12 +21,13 @@ async function waitForConsole(ctx: ScenarioContext, re: RegExp, from: number, ti
       if (m) return m;
     }
     if (Date.now() > end) return null;
-    await new Promise((r) => setTimeout(r, 100));
+    // The console is the harness's own buffer: polling it costs the guest nothing.
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 export async function setUnregisterTimeout(ctx: ScenarioContext, secs: number): Promise<void> {
-  const r = await ctx.probe.target.run(`echo ${secs} > ${TIMEOUT_SYSCTL}`);
+  const r = await writeLine(ctx.probe.target, TIMEOUT_SYSCTL, String(secs));
   if (r.exitCode !== 0) throw new Error(`cannot set ${TIMEOUT_SYSCTL}: ${r.stderr.trim()}`);
 }
 
@@ -40,7 +47,7 @@ export async function unregisterUntilWarned(
   dev.unregisterStarted();
   const want = dev.predict().refcnt;
   const re = new RegExp(`waiting for ${dev.name} to become free\\. Usage count = (-?\\d+)`);
-  const line = await waitForConsole(ctx, re, mark, 15_000);
+  const line = await ctx.waits.time(WAIT_WARNING, () => waitForConsole(ctx, re, mark, 15_000));
   return { mark, want, usage: line ? Number(line[1]) : 'no such line within 15 s', afterMs: line ? Date.now() - t0 : null };
 }
 
@@ -92,7 +99,7 @@ export const unregisterHeld: Scenario = {
         `${afterMs ?? 'never'} ms after unregister_async was sent; ${w.why}`,
       );
       await put(ctx, dev, online[0] ?? 0, 2);
-      const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000);
+      const took = await ctx.waits.time(WAIT_RECHECK, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000));
       dev.unregisterCompleted();
       await ctx.steps.check(`unregister of ${dev.name} completes after the put`, dev, {
         note: took === null ? 'still pending after 10 s' : `completed ${took} ms after the put`,
@@ -165,7 +172,7 @@ export const unregisterRebroadcast: Scenario = {
       { unreg: p.unreg, nlate: p.nlate },
       { unreg: now?.unreg, nlate: now?.nlate },
     );
-    const took = await ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000);
+    const took = await ctx.waits.time(WAIT_REBROADCAST, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 5000));
     dev.rebroadcast();
     dev.unregisterCompleted();
     await ctx.steps.check(`the wait loop re-sends NETDEV_UNREGISTER: the holder lets go, unregister completes`, dev, {

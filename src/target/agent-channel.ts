@@ -1,6 +1,7 @@
 /**
- * The harness's end of the command agent (vm/agent.sh), whatever carries
- * its bytes: a QEMU guest's serial port, an SSH session's stdin/stdout.
+ * The harness's end of the command agent (vm/agent.c in a QEMU guest,
+ * vm/agent.sh over SSH), whatever carries its bytes: a QEMU guest's
+ * virtio-serial or serial port, an SSH session's stdin/stdout.
  * Sends requests, matches replies by id, and gives every request its own
  * timeout. Once the agent is gone (the carrier says so, or a command timed
  * out and later answers cannot be trusted) every pending and later request

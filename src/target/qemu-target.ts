@@ -1,6 +1,7 @@
 /**
- * The Target for a QEMU guest: boots it, waits for the agent on ttyS1, and
- * runs each command with its own timeout. A guest that dies or stops
+ * The Target for a QEMU guest: boots it, waits for the agent on the command
+ * channel (a virtio-serial port or ttyS1), and runs each command with its
+ * own timeout. A guest that dies or stops
  * answering fails the pending command at once, never hangs it.
  *
  * With a QMP socket and the hotplug CPU layout (vm/cpu-layout.ts) it also
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { QemuProcess, type QemuExit } from '../vm/qemu.js';
 import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
 import { QmpClient } from '../vm/qmp.js';
-import { AgentTarget } from './agent-channel.js';
+import { AgentChannel, AgentTarget } from './agent-channel.js';
 import { QUIT } from './framing.js';
 import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
 import { TargetError, type Target } from './target.js';
@@ -31,6 +32,10 @@ export class QemuTarget extends AgentTarget implements Target {
   private qmp: QmpClient | null = null;
   /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
   cpuHotplug: QemuCpuHotplug | undefined = undefined;
+  /** With guest.serialSocket: the second agent, on ttyS1 (the benchmark compares the channels). */
+  readonly serialChannel: AgentChannel | null;
+  private serialServer: net.Server | null = null;
+  private serialSocket: net.Socket | null = null;
 
   private constructor(
     private readonly opts: QemuTargetOptions,
@@ -39,21 +44,40 @@ export class QemuTarget extends AgentTarget implements Target {
   ) {
     super(opts.defaultTimeoutMs);
     const g = opts.guest;
-    this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}`;
-    void qemu.exited.then((exit) => this.channel.fail(new TargetError('guest-died', describeExit(exit))));
+    this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}, commands on ${g.channel === 'virtio' ? 'virtio-serial' : 'ttyS1'}`;
+    this.serialChannel = g.serialSocket ? new AgentChannel(opts.defaultTimeoutMs) : null;
+    void qemu.exited.then((exit) => {
+      const err = new TargetError('guest-died', describeExit(exit));
+      this.channel.fail(err);
+      this.serialChannel?.fail(err);
+    });
+  }
+
+  private static listen(socket: string): Promise<net.Server> {
+    const server = net.createServer();
+    return new Promise<net.Server>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => resolve(server));
+    });
   }
 
   static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
-    const server = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.guest.channelSocket, resolve);
-    });
+    const server = await QemuTarget.listen(opts.guest.channelSocket);
+    const serialServer = opts.guest.serialSocket ? await QemuTarget.listen(opts.guest.serialSocket) : null;
     const qemu = new QemuProcess(opts.guest.qemu, qemuArgs(opts.guest), opts.consoleLog, opts.onConsoleLine);
     const target = new QemuTarget(opts, server, qemu);
     server.on('connection', (s) => target.attach(s));
+    target.serialServer = serialServer;
+    serialServer?.on('connection', (s) => {
+      target.serialSocket = s;
+      s.setEncoding('utf8');
+      s.on('data', (chunk: string) => target.serialChannel?.push(chunk));
+      s.on('error', () => undefined);
+      target.serialChannel?.attach((line) => s.write(line));
+    });
     try {
       await target.channel.waitReady(opts.bootTimeoutMs, 'the guest agent');
+      await target.serialChannel?.waitReady(opts.bootTimeoutMs, 'the guest agent on ttyS1');
       await target.startCpuHotplug();
     } catch (e) {
       if (e instanceof TargetError && e.kind === 'boot-timeout') e.message += await target.snapshotHungBoot();
@@ -112,12 +136,16 @@ export class QemuTarget extends AgentTarget implements Target {
   /** Asks the agent to power off, then makes sure QEMU is gone. */
   async close(): Promise<void> {
     if (this.socket && !this.failure && this.qemu.running) this.socket.write(QUIT);
-    this.channel.fail(new TargetError('closed', 'the target was closed'));
+    const closed = new TargetError('closed', 'the target was closed');
+    this.channel.fail(closed);
+    this.serialChannel?.fail(closed);
     await this.qemu.stop(this.failure?.kind === 'closed' ? 10_000 : 1000);
     this.qmp?.close();
     this.socket?.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.serialSocket?.destroy();
+    for (const server of [this.server, this.serialServer]) if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(this.opts.guest.channelSocket, { force: true });
+    if (this.opts.guest.serialSocket) await rm(this.opts.guest.serialSocket, { force: true });
     if (this.opts.guest.qmpSocket) await rm(this.opts.guest.qmpSocket, { force: true });
   }
 }
@@ -127,3 +155,4 @@ export function describeExit(exit: QemuExit): string {
   const err = exit.stderr.trim();
   return err ? `${how}: ${err.split('\n').slice(-3).join(' | ')}` : how;
 }
+

@@ -80,3 +80,8 @@ export class TargetError extends Error {
     this.name = 'TargetError';
   }
 }
+
+/** Writes one line to a file (a sysfs or sysctl knob), the target's fork-free way where it has one. */
+export function writeLine(target: Target, file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return target.write ? target.write(file, text, opts) : target.run(`echo ${text} > ${file}`, opts);
+}

@@ -1,9 +1,11 @@
 /**
  * The QEMU command line for one guest. Pure: configuration in, argv out.
  *
- * ttyS0 is the console (the kernel log, captured to a file); ttyS1 is the
- * command channel to the guest agent, connected to a unix socket the harness
- * listens on. Both ports are ISA serial ports, which microvm and pc both have.
+ * ttyS0 is the console (the kernel log, captured to a file). The command
+ * channel to the guest agent is a virtio-serial port where the kernel has
+ * the driver, else ttyS1 (command-channel.ts says which and why); either way
+ * it is connected to a unix socket the harness listens on. The serial ports
+ * are ISA ports, which microvm and pc both have.
  *
  * pc is the default. Under TCG microvm is no faster here (~7 s either way) and
  * hung in 3 of 14 boots: the kernel's PIT calibration of the TSC sometimes
@@ -12,6 +14,7 @@
  * both and booted 10 of 10 even when calibration failed.
  */
 import type { Accel } from './accel.js';
+import type { ChannelKind } from './command-channel.js';
 import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } from './cpu-layout.js';
 
 export type Machine = 'microvm' | 'pc';
@@ -29,6 +32,10 @@ export interface GuestConfig {
   memoryMb: number;
   /** Unix socket the harness listens on for the command channel. */
   channelSocket: string;
+  /** What carries the command channel (command-channel.ts); default serial. */
+  channel?: ChannelKind;
+  /** With a virtio channel: a second agent on ttyS1 at this socket (the benchmark compares them). */
+  serialSocket?: string | null;
   /** Unix socket QEMU serves QMP on (qmp.ts), or none. */
   qmpSocket?: string | null;
   /** Extra kernel command-line words. */
@@ -49,6 +56,7 @@ export function kernelCmdline(cfg: GuestConfig): string {
     'oops=panic',
     'quiet',
     `refprobe.idle=${cfg.agentIdleSec}`,
+    ...(cfg.channel === 'virtio' ? ['refprobe.chan=virtio', ...(cfg.serialSocket ? ['refprobe.serial=1'] : [])] : []),
     ...possibleCpusCmdline(guestCpuLayout(cfg)),
     ...cfg.cmdline,
   ].join(' ');
@@ -70,10 +78,22 @@ export function qemuArgs(cfg: GuestConfig): string[] {
     '-append', kernelCmdline(cfg),
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
-    '-chardev', `socket,id=channel,path=${cfg.channelSocket}`,
-    // -serial would not create a second port on microvm; the device does on both.
-    '-device', 'isa-serial,chardev=channel,index=1',
+    ...channelArgs(cfg),
     // QEMU serves, the harness connects when it wants to; wait=off lets QEMU start without it.
     ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
+  ];
+}
+
+// -serial would not create a second port on microvm; the device does on both.
+const ttyS1 = (chardev: string): string[] => ['-device', `isa-serial,chardev=${chardev},index=1`];
+
+function channelArgs(cfg: GuestConfig): string[] {
+  const sock = ['-chardev', `socket,id=channel,path=${cfg.channelSocket}`];
+  if (cfg.channel !== 'virtio') return [...sock, ...ttyS1('channel')];
+  return [
+    ...sock,
+    '-device', 'virtio-serial-pci,id=vser0',
+    '-device', 'virtserialport,bus=vser0.0,chardev=channel,name=refprobe',
+    ...(cfg.serialSocket ? ['-chardev', `socket,id=serialch,path=${cfg.serialSocket}`, ...ttyS1('serialch')] : []),
   ];
 }

@@ -36,7 +36,7 @@ t.test('the guest layout: init, busybox and the module where vm/init expects the
   t.ok(paths.includes('init'));
   t.ok(paths.includes('bin/busybox'));
   t.ok(paths.includes('lib/refprobe.ko'));
-  t.ok(paths.includes('agent.sh'), 'vm/init sources the agent from /agent.sh');
+  t.ok(paths.includes('bin/refprobe-agent'), 'vm/init runs the agent from /bin/refprobe-agent');
   t.ok(paths.includes('dev/console'));
   t.throws(() => writeCpio([{ type: 'dir', path: '/abs' }]), /relative/);
 });

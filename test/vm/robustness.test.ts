@@ -13,6 +13,7 @@ import { classifyConsole } from '../../src/crash/classify.js';
 import { discoverKernel } from '../../src/kernel/discover.js';
 import { buildModule } from '../../src/module/build.js';
 import { buildInitramfs } from '../../src/initramfs/build.js';
+import { buildAgent } from '../../src/initramfs/static-program.js';
 import { RefProbe } from '../../src/probe/client.js';
 import { QemuTarget } from '../../src/target/qemu-target.js';
 import { chooseAccel } from '../../src/vm/accel.js';
@@ -25,7 +26,7 @@ import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 t.test('bad input to the module: refused with errno and message, never an oops', async (t) => {
   const kernel = await discoverKernel();
   const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
-  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), module: mod.ko });
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), agent: await buildAgent(repoRoot), module: mod.ko });
   const accel = await chooseAccel('auto', 'qemu-system-x86_64');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
   const lines: string[] = [];
@@ -108,7 +109,7 @@ t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async
 t.test('a boot that never reaches the agent: the error says where the vCPUs were, the state is kept', async (t) => {
   const kernel = await discoverKernel();
   const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
-  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), module: mod.ko });
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), agent: await buildAgent(repoRoot), module: mod.ko });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
   try {
     // 300 ms: no kernel is up by then, which is all this needs: a boot that times out while QEMU runs.

@@ -1,0 +1,37 @@
+/**
+ * Small C programs the guest runs (the command agent, the benchmark's
+ * flood), compiled statically on the host: the guest has busybox and no
+ * libc. Cached by source, like every other build product.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cachedDir, hashOf } from '../cache.js';
+import { HarnessError } from '../errors.js';
+
+/** Compiles repoRoot/source into a static executable called name; returns its path. */
+export async function buildStatic(repoRoot: string, source: string, name: string): Promise<string> {
+  const src = path.join(repoRoot, source);
+  let text: Buffer;
+  try {
+    text = await readFile(src);
+  } catch {
+    throw new HarnessError(`${source} not found at ${src}`, 'run from a complete checkout');
+  }
+  const flags = ['-O2', '-Wall', '-static'];
+  const { dir } = await cachedDir(name, hashOf(text, flags.join(' ')), async (tmp) => {
+    const r = await execa('gcc', [...flags, '-o', path.join(tmp, name), src], { reject: false, timeout: 120_000 });
+    if (r.exitCode !== 0) {
+      throw new HarnessError(
+        `cannot build ${source}: ${String(r.stderr).split('\n').slice(0, 5).join(' | ')}`,
+        'apt-get install gcc libc6-dev (static libc: /usr/lib/x86_64-linux-gnu/libc.a); make vm-test installs them',
+      );
+    }
+  });
+  return path.join(dir, name);
+}
+
+/** The guest's command agent (vm/agent.c), which vm/init runs on the second serial port. */
+export function buildAgent(repoRoot: string): Promise<string> {
+  return buildStatic(repoRoot, 'vm/agent.c', 'refprobe-agent');
+}
