@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,7 +398,8 @@ int main(int argc, char **argv)
 	long idle;
 	char *nl;
 
-	if (argc != 3 || (idle = strtol(argv[1], &nl, 10)) <= 0 || *nl) {
+	idle = argc == 3 ? strtol(argv[1], &nl, 10) : 0;
+	if (idle <= 0 || *nl) {
 		dprintf(2, "usage: refprobe-agent IDLE-SECONDS DIR\n");
 		return 2;
 	}
@@ -405,7 +407,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		size_t start = 0;
 		ssize_t r;
-		int p = poll(&pfd, 1, idle * 1000);
+		int p = poll(&pfd, 1, idle > INT_MAX / 1000 ? -1 : (int)idle * 1000);
 
 		if (p < 0 && errno == EINTR)
 			continue;

@@ -60,10 +60,35 @@ export async function floorBoot(prep: PreparedGuest, floor: Initramfs, settings:
   }
 }
 
+export interface ScenarioWait {
+  scenario: string;
+  why: string;
+  ms: number;
+}
+
 export interface VmTestTiming {
   ok: boolean;
   report: string;
+  /** The report's phases, plus scenariosOwn: the scenarios phase less the claims' waits (the harness's own time). */
   phasesMs: Record<string, number>;
+  /** Every scenario's claim waits (ClaimWaits), in run order. */
+  waits: ScenarioWait[];
+}
+
+/** The timing a vm-test report carries: its phases, and what of the scenarios' time the claims' own waits took. */
+export function reportTiming(json: { phasesMs?: unknown; scenarios?: unknown }): { phasesMs: Record<string, number>; waits: ScenarioWait[] } {
+  const phasesMs: Record<string, number> = {};
+  if (json.phasesMs && typeof json.phasesMs === 'object') {
+    for (const [k, v] of Object.entries(json.phasesMs)) if (typeof v === 'number') phasesMs[k] = v;
+  }
+  const waits: ScenarioWait[] = [];
+  for (const s of Array.isArray(json.scenarios) ? (json.scenarios as { name?: unknown; waits?: unknown }[]) : []) {
+    for (const w of Array.isArray(s.waits) ? (s.waits as { why?: unknown; ms?: unknown }[]) : []) {
+      if (typeof s.name === 'string' && typeof w.why === 'string' && typeof w.ms === 'number') waits.push({ scenario: s.name, why: w.why, ms: w.ms });
+    }
+  }
+  if (phasesMs.scenarios !== undefined && phasesMs.claimWaits !== undefined) phasesMs.scenariosOwn = phasesMs.scenarios - phasesMs.claimWaits;
+  return { phasesMs, waits };
 }
 
 /** Runs `node dist/harness/vm-test.js` as a user would, and reads its report's phases. */
@@ -85,10 +110,6 @@ export async function timeVmTest(repoRoot: string, outDir: string, args: string[
     if (last) report = path.join(runs, last, 'report.json');
   }
   if (!report) throw new HarnessError(`vm-test left no report (exit ${r.exitCode}): ${stderr.split('\n').slice(-3).join(' | ')}`, 'run make vm-test by itself to see why');
-  const json = JSON.parse(await readFile(report, 'utf8')) as { ok?: unknown; phasesMs?: unknown };
-  const phasesMs: Record<string, number> = {};
-  if (json.phasesMs && typeof json.phasesMs === 'object') {
-    for (const [k, v] of Object.entries(json.phasesMs)) if (typeof v === 'number') phasesMs[k] = v;
-  }
-  return { ok: json.ok === true && r.exitCode === 0, report, phasesMs };
+  const json = JSON.parse(await readFile(report, 'utf8')) as { ok?: unknown; phasesMs?: unknown; scenarios?: unknown };
+  return { ok: json.ok === true && r.exitCode === 0, report, ...reportTiming(json) };
 }

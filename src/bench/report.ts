@@ -3,6 +3,7 @@
  * samples: points (mode x CPUs, repeats summarised) and comparisons
  * (ratio of medians, real only when the ranges do not overlap).
  */
+import type { ScenarioWait } from './floor.js';
 import { BENCH_MODES, nsPerPair, pairsPerSec, type BenchMode, type BenchSample, type FloodSample } from './parse.js';
 import { compareSpreads, spread, type Spread, type Verdict } from './stats.js';
 
@@ -85,6 +86,8 @@ export interface FloorReport {
     ok: boolean;
     report: string;
     phasesMs: Record<string, number>;
+    /** The claims' waits of that run, scenario by scenario (absent in older reports). */
+    waits?: ScenarioWait[];
   }[];
   /** median over vm-test runs of each phase, divided by the floor's median. */
   ratios: Record<string, number>;

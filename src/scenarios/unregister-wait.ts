@@ -165,7 +165,10 @@ export const unregisterRebroadcast: Scenario = {
     const bg = await ctx.probe.target.run(`(echo 'unregister ${dev.name}' > ${DEBUGFS_DIR}/ctl) >/dev/null 2>&1 &`);
     if (bg.exitCode !== 0) throw new Error(`cannot start unregister in the background: ${bg.stderr.trim()}`);
     dev.unregisterStarted();
-    const now = await ctx.probe.device(dev.name);
+    // The background write reaches the module a moment after the script that started it has
+    // returned: read once the module has seen it (or after 5 s, and judge what is there).
+    let now = await ctx.probe.device(dev.name);
+    await ctx.probe.waitFor(dev.name, (d) => (now = d)?.unreg !== 'none', 5000);
     const p = dev.predict();
     ctx.steps.checkValue(
       `unregister ${dev.name} (synchronous, in the background): waiting for the rebroadcast, and the module still answers`,

@@ -8,6 +8,7 @@ import { nsPerPair, pairsPerSec, parseBenchResult, parseFlood, rtCacheColumn, ty
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type KernelBench } from '../../src/bench/report.js';
 import { compareSpreads, spread } from '../../src/bench/stats.js';
 import { formatBenchTable } from '../../src/bench/table.js';
+import { reportTiming } from '../../src/bench/floor.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/bench');
 const fixture = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
@@ -110,6 +111,33 @@ t.test('points and comparisons', async (t) => {
 t.test('floor ratios: each vm-test phase over the bare boot', async (t) => {
   const r = floorRatios(spread([3000, 3100, 3200]), [{ boot: 3600, total: 15500 }, { boot: 3400, total: 14500 }]);
   t.same(r, { boot: 3500 / 3100, total: 15000 / 3100 });
+});
+
+t.test("a real vm-test report's timing: its phases, the claims' waits scenario by scenario, the harness's own part", async (t) => {
+  const json = JSON.parse(readFileSync(path.join(fixtures, '../runs/stock-virtio-smp2-possible4/report.json'), 'utf8')) as Parameters<typeof reportTiming>[0];
+  const { phasesMs, waits } = reportTiming(json);
+  t.equal(phasesMs.scenarios, 11599);
+  t.equal(phasesMs.claimWaits, 10336);
+  t.equal(phasesMs.scenariosOwn, 11599 - 10336, 'the scenarios less the waits');
+  t.equal(waits.reduce((a, w) => a + w.ms, 0), 10336, 'the waits add up to the phase');
+  t.same([...new Set(waits.map((w) => w.scenario))], ['unregister-held', 'unregister-rebroadcast', 'cpu-hotplug', 'unregister-offline-cpu', 'cpu-unplug', 'memory-cost']);
+  t.match(waits.find((w) => w.scenario === 'unregister-held')?.why, /netdev_unregister_timeout_secs/);
+  t.same(reportTiming({ phasesMs: { boot: 1 }, scenarios: [{ name: 'x' }] }), { phasesMs: { boot: 1 }, waits: [] }, 'an older report: no waits, no guess');
+  const report: BenchReport = {
+    tool: 't',
+    startedAt: '',
+    machine: { cpuModel: 'Test CPU', hostCpus: 2, loadAvgStart: [1], loadAvgEnd: [1], note: 'noisy' },
+    settings: { smp: 2, runs: 2, msec: 1000, floodPackets: 1, floodRuns: 1, kernels: ['stock'] },
+    kernels: [],
+    comparisons: [],
+    floor: { floorMs: spread([2000]), vmTest: [{ ok: true, report: 'r.json', phasesMs, waits }], ratios: floorRatios(spread([2000]), [phasesMs]) },
+    error: null,
+    files: { dir: 'd', json: 'j', svg: 's', table: 't' },
+  };
+  const text = formatBenchTable(report);
+  t.match(text, /scenarios 11\.60 s, of which the claims' waits 10\.34 s/);
+  t.match(text, /the scenarios less those waits 0\.63x/);
+  t.match(text, /memory-cost\s+2\.38 s  the kernel allocating/);
 });
 
 t.test('the table names the accelerator and says when a difference is real', async (t) => {

@@ -165,7 +165,8 @@ t.test('Ctrl-C with a CPU offline: exit 130, the CPU back online, the module unl
 });
 
 t.test('one run per machine: a second one while the first holds it is refused, and touches nothing', async (t) => {
-  const first = vmTestSsh(['--kdir', image.kbuild, '--allow-cpu-offline', '--scenario', 'unregister-offline-cpu', '--scenario', 'lifecycle']);
+  // Scenarios that wait on the kernel (~5 s): the first must still hold the machine when the second reads who has it.
+  const first = vmTestSsh(['--kdir', image.kbuild, '--allow-cpu-offline', '--scenario', 'unregister-offline-cpu', '--scenario', 'unregister-held', '--scenario', 'unregister-rebroadcast', '--scenario', 'lifecycle']);
   let second: Awaited<ReturnType<typeof vmTestSsh>> | null = null;
   let started = false;
   first.stderr?.on('data', (c: Buffer) => {
