@@ -31,9 +31,12 @@ Measures what the per-CPU net_device refcount buys. For each kernel, boots
 it in QEMU with refprobe and, for 1..N CPUs (N = --smp), runs dev_hold+dev_put
 pairs (the kernel's real ones), a shared atomic_t, a shared refcount_t and a
 per-CPU counter for --msec ms per point, --runs times (interleaved); then a
-UDP limited-broadcast flood that takes a device reference per packet. Then
-times make vm-test against the floor: a bare boot and power-off of the same
-kernel. Table on stdout, progress on stderr; JSON, SVG chart and table in
+UDP limited-broadcast flood that takes a device reference per packet. It
+times a scenario step (one hold, one devices read) on every command channel
+the guest has (virtio-serial, ttyS1, a shell script per command), then
+make vm-test against the floor (a bare boot and power-off of the same
+kernel), its scenarios split into the claims' own waits and the rest.
+Table on stdout, progress on stderr; JSON, SVG chart and table in
 OUT/bench/<time>-<pid>/.
 
 Kernel:
