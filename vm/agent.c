@@ -99,7 +99,11 @@ static int slurp(const char *file, struct buf *b)
 		r = read(fd, b->p + b->len, b->cap - b->len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || b->len + r > MAX_FILE)
+		if (r > 0 && b->len + r > MAX_FILE) {
+			errno = EFBIG;
+			r = -1;
+		}
+		if (r <= 0)
 			break;
 		b->len += r;
 	}
@@ -111,10 +115,6 @@ static int slurp(const char *file, struct buf *b)
 		return -1;
 	}
 	close(fd);
-	if (b->len > MAX_FILE) {
-		errno = EFBIG;
-		return -1;
-	}
 	b->p[b->len] = '\0';
 	return 0;
 }

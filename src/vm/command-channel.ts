@@ -15,7 +15,7 @@
  * kernel does not find), keeps the serial port. Pure except readKernelChannel.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseKconfig, type KconfigOptions } from '../kernel/config.js';
@@ -50,8 +50,9 @@ export function loadOrder(target: string, deps: ReadonlyMap<string, readonly str
   return out;
 }
 
+/** The module's path in modules.dep; plain or xz (what readModule can unpack), else none. */
 function moduleFor(deps: ReadonlyMap<string, readonly string[]>, name: string): string | undefined {
-  return [...deps.keys()].find((k) => path.basename(k).replace(/\.ko(\.[gx]z|\.zst)?$/, '') === name);
+  return [...deps.keys()].find((k) => new RegExp(`(^|/)${name}\\.ko(\\.xz)?$`).test(k));
 }
 
 /**
@@ -84,6 +85,14 @@ export interface KernelChannel {
   modules: ChannelModule[];
 }
 
+async function sameDir(a: string, b: string): Promise<boolean> {
+  try {
+    return (await realpath(a)) === (await realpath(b));
+  } catch {
+    return false;
+  }
+}
+
 async function readModule(file: string): Promise<Buffer> {
   if (!file.endsWith('.xz')) return readFile(file);
   const r = await execa('xz', ['-dc', file], { encoding: 'buffer', timeout: 60_000 });
@@ -96,7 +105,9 @@ export async function readKernelChannel(release: string, kdir: string, machine: 
   const config = configFile ? parseKconfig(await readFile(configFile, 'utf8')) : null;
   const modDir = path.join('/lib/modules', release);
   const depFile = path.join(modDir, 'modules.dep');
-  const deps = existsSync(depFile) ? parseModulesDep(await readFile(depFile, 'utf8')) : null;
+  // Installed modules belong to the installed kernel: a tree built elsewhere with the same release string would not take them.
+  const installed = await sameDir(kdir, path.join(modDir, 'build'));
+  const deps = installed && existsSync(depFile) ? parseModulesDep(await readFile(depFile, 'utf8')) : null;
   const plan = planChannel(config, deps, machine);
   if (plan.kind === 'serial') return { plan, modules: [] };
   try {

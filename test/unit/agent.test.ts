@@ -114,6 +114,20 @@ t.test('both agents give up after their idle time, with status 1', async (t) => 
   }
 });
 
+t.test('the C agent refuses a file over 16 MiB rather than cutting it short', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-agent-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const big = path.join(dir, 'big');
+  await writeFile(big, Buffer.alloc(17 << 20, 0x61));
+  const ag = start([await buildAgent(repoRoot), '30', dir]);
+  t.teardown(() => ag.child.kill('SIGKILL'));
+  await ag.channel.waitReady(10_000, 'refprobe-agent');
+  const r = await ag.channel.read(big);
+  t.equal(r.exitCode, 1);
+  t.equal(r.stdout, '', 'no part of it');
+  t.match(r.stderr, /big: File too large/);
+});
+
 t.test('the C agent refuses a bad command line', async (t) => {
   const bin = await buildAgent(repoRoot);
   for (const args of [[], ['x', '/tmp'], ['0', '/tmp'], ['5']]) {

@@ -36,6 +36,8 @@ t.test('built in: nothing to load; absent, or on microvm, or not installed: the 
   t.equal(planChannel(null, debianDeps, 'pc').kind, 'serial', 'no config: no guess');
   const partial = planChannel(config('CONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_CONSOLE=m\n'), new Map([['kernel/drivers/virtio/virtio.ko', []]]), 'pc');
   t.equal(partial.kind, 'serial', 'a module the dep file does not list is not there');
+  const zstd = new Map([...debianDeps].map(([k, v]) => [k.replace(/\.ko$/, '.ko.zst'), v.map((d) => d.replace(/\.ko$/, '.ko.zst'))]));
+  t.equal(planChannel(config('CONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_CONSOLE=m\n'), zstd, 'pc').kind, 'serial', 'zstd modules: busybox insmod cannot load them, so the serial port');
 });
 
 t.test('load order: dependencies first, each once; a cycle is an error', async (t) => {
