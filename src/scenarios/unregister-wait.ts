@@ -1,4 +1,5 @@
 import type { DeviceModel } from '../model/device.js';
+import type { DeviceReading } from '../model/types.js';
 import { noWaitWindow, rebroadcastWindow, unregisterEvents, warningWindow } from '../model/unregister-timing.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
 import { writeLine } from '../target/target.js';
@@ -167,7 +168,7 @@ export const unregisterRebroadcast: Scenario = {
     dev.unregisterStarted();
     // The background write reaches the module a moment after the script that started it has
     // returned: read once the module has seen it (or after 5 s, and judge what is there).
-    let now = await ctx.probe.device(dev.name);
+    let now: DeviceReading | undefined;
     await ctx.probe.waitFor(dev.name, (d) => (now = d)?.unreg !== 'none', 5000);
     const p = dev.predict();
     ctx.steps.checkValue(
