@@ -78,15 +78,16 @@ export class QemuTarget extends AgentTarget implements Target {
     }
     const qemu = new QemuProcess(opts.guest.qemu, qemuArgs(opts.guest), opts.consoleLog, opts.onConsoleLine);
     const target = new QemuTarget(opts, server, qemu);
-    server.on('connection', (s) => target.attach(s));
+    server.on('connection', (s) => {
+      target.socket = s;
+      connect(s, target.channel);
+    });
     target.serialServer = serialServer;
     serialServer?.on('connection', (s) => {
       target.serialSocket = s;
-      s.setEncoding('utf8');
-      s.on('data', (chunk: string) => target.serial?.push(chunk));
-      s.on('error', () => undefined);
+      if (!target.serial) return;
+      connect(s, target.serial);
       s.on('close', () => target.serial?.fail(new TargetError('connection-lost', 'the ttyS1 agent\'s socket closed')));
-      target.serial?.attach((line) => s.write(line));
     });
     try {
       await target.channel.waitReady(opts.bootTimeoutMs, 'the guest agent');
@@ -135,14 +136,6 @@ export class QemuTarget extends AgentTarget implements Target {
     this.cpuHotplug = await QemuCpuHotplug.create(this.qmp, (script) => this.run(script));
   }
 
-  private attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.channel.push(chunk));
-    socket.on('error', () => undefined);
-    this.channel.attach((line) => socket.write(line));
-  }
-
   async settled(): Promise<void> {
     if (this.failure?.kind === 'guest-died') await this.qemu.exited;
   }
@@ -162,6 +155,14 @@ export class QemuTarget extends AgentTarget implements Target {
     if (this.opts.guest.serialSocket) await rm(this.opts.guest.serialSocket, { force: true });
     if (this.opts.guest.qmpSocket) await rm(this.opts.guest.qmpSocket, { force: true });
   }
+}
+
+/** QEMU's end of a channel socket to the agent's channel: bytes in, request lines out. */
+function connect(socket: net.Socket, channel: AgentChannel): void {
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => channel.push(chunk));
+  socket.on('error', () => undefined);
+  channel.attach((line) => socket.write(line));
 }
 
 export function describeExit(exit: QemuExit): string {
