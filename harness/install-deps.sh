@@ -7,8 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# dwarves: pahole, for the BTF step of a module build against Debian's 6.12
+# headers (make vm-test runs debian-6.12); zstd: its vmlinuz is zstd-packed,
+# and the PVH boot needs the vmlinux inside.
 PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
-	gcc make libc6-dev kmod cpio xz-utils openssh-client)
+	gcc make libc6-dev kmod cpio xz-utils openssh-client dwarves zstd)
 for arg in "$@"; do
 	case $arg in
 	# What building kernels from source needs.

@@ -3,6 +3,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KERNEL_NAMES } from '../src/kernel/variants.js';
+import { isNamedKernel } from '../src/kernel/select.js';
+import { DEBIAN_KERNEL_EXAMPLES } from '../src/kernel/debian-archive.js';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { HELP, parseVmTestArgs } from '../src/cli/vm-test-args.js';
@@ -35,8 +37,8 @@ async function main(): Promise<number> {
   const baseline: LabelledRun[] | null = args.baseline ? await loadRuns(args.baseline) : null;
   // A missing kernel is the user's mistake, once: say so before any VM starts.
   for (const c of args.cells) {
-    const file = c.spec.kernelTree ?? (c.spec.kernel && !(KERNEL_NAMES as readonly string[]).includes(c.spec.kernel) ? c.spec.kernel : undefined);
-    if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${KERNEL_NAMES.join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
+    const file = c.spec.kernelTree ?? (c.spec.kernel && !isNamedKernel(c.spec.kernel) ? c.spec.kernel : undefined);
+    if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${[...KERNEL_NAMES, ...DEBIAN_KERNEL_EXAMPLES].join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
   }
   const interrupt = abortOnSignals('vm-test', 'stopping the guest and writing the report');
   const common = {

@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf } from './options.js';
 import { KERNEL_NAMES, VARIANT_NAMES, type KernelName, type VariantName } from '../kernel/variants.js';
+import { DEBIAN_KERNEL_EXAMPLES } from '../kernel/debian-archive.js';
+import { isNamedKernel } from '../kernel/select.js';
+import { existsSync } from 'node:fs';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { RunSettings } from '../run/vm-test.js';
 import type { Cell } from '../run/matrix.js';
@@ -66,7 +69,11 @@ report.json).
 
 Kernel:
   --kernel NAME|IMAGE   stock (default: the newest /boot/vmlinuz-* with a
-                        kbuild tree), a variant built from linux-source-6.1
+                        kbuild tree); one of Debian's archive: debian-6.1,
+                        debian-6.12, debian-6.12-rt (the newest apt knows) or
+                        one ABI (debian-6.12.107, debian-6.1.0-57), fetched
+                        with apt-get download into the cache, never installed;
+                        a variant built from linux-source-6.1
                         (pcpu, refcount, tracker; built on first use, about 5
                         minutes, then cached; make kernels builds them all),
                         or the path of a bzImage
@@ -400,16 +407,25 @@ function topology(smpRaw: string | undefined, possibleRaw: string | undefined): 
   return { smp, possibleCpus };
 }
 
+/** A kernel the harness knows by name (not a path): stock, a variant, one of Debian's. A bad debian-* name is refused here. */
+function isKernelName(k: string): boolean {
+  if (isNamedKernel(k)) return true;
+  if (k.startsWith('debian-') && !existsSync(k)) {
+    throw new HarnessError(`--kernel ${k}: not a Debian kernel name`, `pass ${DEBIAN_KERNEL_EXAMPLES.join(', ')}, or one ABI (debian-6.12.107, debian-6.1.0-57; -rt for PREEMPT_RT)`);
+  }
+  return false;
+}
+
 function parseKernels(kernel: string | undefined, kernels: string | undefined, tree: string | undefined, kdir: string | undefined): { kernel: string; spec: KernelSpec }[] {
   const given = [kernel, kernels, tree].filter((x) => x !== undefined).length;
   if (given > 1) throw new HarnessError('more than one of --kernel, --kernels, --kernel-tree', 'pass one of them');
-  if (kdir && (!kernel || KERNEL_NAMES.includes(kernel as KernelName))) {
+  if (kdir && (!kernel || isKernelName(kernel))) {
     throw new HarnessError('--kdir without --kernel IMAGE', 'pass --kernel IMAGE with --kdir DIR (the image that tree built), or --kernel-tree DIR');
   }
   if (tree) return [{ kernel: path.basename(path.resolve(tree)), spec: { kernelTree: tree } }];
-  if (kernel) return [{ kernel: KERNEL_NAMES.includes(kernel as KernelName) ? kernel : path.basename(kernel), spec: { kernel, ...(kdir ? { kdir } : {}) } }];
+  if (kernel) return [{ kernel: isKernelName(kernel) ? kernel : path.basename(kernel), spec: { kernel, ...(kdir ? { kdir } : {}) } }];
   const names = (kernels ?? 'stock').split(',').map((k) => k.trim()).filter(Boolean);
-  if (names.length === 0) throw new HarnessError('--kernels is empty', `pass --kernels with names from ${KERNEL_NAMES.join(', ')} or bzImage paths`);
+  if (names.length === 0) throw new HarnessError('--kernels is empty', `pass --kernels with names from ${[...KERNEL_NAMES, ...DEBIAN_KERNEL_EXAMPLES].join(', ')} or bzImage paths`);
   if (new Set(names).size !== names.length) throw new HarnessError(`--kernels ${kernels} names a kernel twice`, 'name each kernel once');
-  return names.map((k) => ({ kernel: KERNEL_NAMES.includes(k as KernelName) ? k : path.basename(k), spec: { kernel: k } }));
+  return names.map((k) => ({ kernel: isKernelName(k) ? k : path.basename(k), spec: { kernel: k } }));
 }

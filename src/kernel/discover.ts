@@ -17,6 +17,8 @@ export interface Kernel {
   banner: string;
   /** The uncompressed kernel of a built tree, bootable directly through PVH. */
   vmlinux?: string;
+  /** Its modules (lib/modules/<release>), where they are not the host's: a Debian kernel unpacked into the cache. */
+  modulesDir?: string;
 }
 
 export interface KernelChoice {

@@ -4,6 +4,7 @@
  * be accepted by that kernel before anything boots.
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
@@ -26,6 +27,20 @@ export async function sources(kmodDir: string): Promise<{ name: string; data: Bu
   return Promise.all(names.map(async (name) => ({ name, data: await readFile(path.join(kmodDir, name)) })));
 }
 
+/**
+ * A tree that ships vmlinux with CONFIG_DEBUG_INFO_BTF_MODULES=y (Debian's
+ * 6.12 headers) ends every module build with a BTF step run by pahole;
+ * without it make fails with "pahole: not found" after the module compiled.
+ */
+async function needPahole(kdir: string): Promise<void> {
+  const config = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => '');
+  if (!/^CONFIG_DEBUG_INFO_BTF_MODULES=y$/m.test(config) || !existsSync(path.join(kdir, 'vmlinux'))) return;
+  const found = await execa('sh', ['-c', 'command -v pahole'], { reject: false });
+  if (found.exitCode !== 0) {
+    throw new HarnessError(`the kbuild tree ${kdir} generates BTF for modules (CONFIG_DEBUG_INFO_BTF_MODULES=y), which needs pahole, and pahole is not installed`, 'apt-get install dwarves (make vm-test installs it)');
+  }
+}
+
 /** The kernel: its release and kbuild tree, and its image where there is one here (not for a machine over SSH). */
 export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { image?: string }, kmodDir: string): Promise<BuiltModule> {
   const src = await sources(kmodDir);
@@ -36,6 +51,7 @@ export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { i
   const image = kernel.image ? await stat(kernel.image) : null;
   const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image?.size ?? ''), String(image?.mtimeMs ?? ''), ...src.flatMap((s) => [s.name, s.data]));
   const { dir, hit } = await cachedDir('kmod', key, async (tmp) => {
+    await needPahole(kernel.kdir);
     for (const s of src) await writeFile(path.join(tmp, s.name), s.data);
     const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });
     await writeFile(path.join(tmp, 'build.log'), r.all ?? '');

@@ -70,6 +70,14 @@ export interface RunReport {
   startedAt: string;
   ok: boolean;
   kernel: { image: string; kdir: string; release: string; banner: string } | null;
+  /**
+   * Which release's rules the model applied (model/release-rules.ts) and why;
+   * mayNotHold names the scenarios whose predictions rest on rules not read
+   * for this release. Absent in reports of older versions.
+   */
+  rules?: { series: string; readFrom: string; exact: boolean; why: string; mayNotHold?: string[] } | null;
+  /** The machine's firmware as the model took it (vm/firmware.ts): QEMU runs only. */
+  firmware?: string;
   variant: Variant | null;
   tracker: boolean | null;
   topology: Topology | null;

@@ -4,7 +4,7 @@
  * and the benchmark. `prepareGuest` builds what the VM needs (no VM yet);
  * `bootGuest` boots it, loads the module and reads the topology.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
@@ -22,6 +22,10 @@ import type { Target } from '../target/target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
 import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.js';
 import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
+import { parseKconfig } from '../kernel/config.js';
+import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rules.js';
+import { describeFirmware, qemuCpuFirmware } from '../vm/firmware.js';
+import type { MachineFacts } from '../scenarios/scenario.js';
 
 export interface KernelSettings extends KernelSpec {
   boot: BootMode;
@@ -52,6 +56,10 @@ export interface PreparedGuest {
   /** What carries the command channel, and the modules the initramfs has for it. */
   channel: KernelChannel;
   accel: AccelDecision;
+  /** The kernel's release rules, chosen from its image's version before it boots. */
+  rules: RulesChoice;
+  /** Its CONFIG_NR_CPUS (from the kbuild tree's .config), or null when the tree has none. */
+  nrCpus: number | null;
   /** Milliseconds spent building the module and the boot image, and packing. */
   buildMs: number;
   initramfsMs: number;
@@ -63,6 +71,8 @@ export interface Guest {
   probe: RefProbe;
   info: ProbeInfo;
   bootMs: number;
+  /** The CPUs the harness gave the machine and what its firmware says of them; absent for a machine it did not make. */
+  machine?: MachineFacts;
   /** Stops QEMU and removes the guest's temporary files. */
   close: () => Promise<void>;
   /** With BootOptions.serialToo and a virtio channel: the second agent, on ttyS1. */
@@ -92,7 +102,7 @@ export async function prepareGuest(
   progress(`boot image: ${image.path} (${image.reason})`);
 
   t = performance.now();
-  const channel = await readKernelChannel(kernel.release, kernel.kdir, settings.machine);
+  const channel = await readKernelChannel(kernel.release, kernel.kdir, settings.machine, kernel.modulesDir);
   progress(`command channel: ${channel.plan.kind === 'virtio' ? 'virtio-serial' : 'serial port ttyS1'} (${channel.plan.why})`);
   const agent = await buildAgent(repoRoot);
   const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/init'), agent, module: module.ko, channelModules: channel.modules });
@@ -101,7 +111,16 @@ export async function prepareGuest(
 
   const accel = await chooseAccel(settings.accel, settings.qemu);
   progress(`accelerator: ${accel.accel} (${accel.reason})`);
-  return { kernel, module, image, initramfs, channel, accel, buildMs, initramfsMs };
+  const rules = rulesFor(kernelVersion(kernel.release, kernel.banner));
+  progress(`model: ${rules.why}`);
+  return { kernel, module, image, initramfs, channel, accel, rules, nrCpus: await configNrCpus(kernel.kdir), buildMs, initramfsMs };
+}
+
+/** CONFIG_NR_CPUS of the kbuild tree's .config, or null without one. */
+async function configNrCpus(kdir: string): Promise<number | null> {
+  const text = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => null);
+  const n = text === null ? undefined : parseKconfig(text).get('CONFIG_NR_CPUS');
+  return n === undefined ? null : Number(n);
 }
 
 export interface BootOptions {
@@ -134,6 +153,9 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
   };
   const layout = guestCpuLayout(guest);
+  // Without a .config the kernel's CPU limit is unknown: the topologies (at most 64 CPUs) stay below any x86 NR_CPUS default.
+  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.nrCpus ?? 8192);
+  const machine: MachineFacts = { smp: settings.smp, possibleCpus: settings.possibleCpus, firmware, firmwareText: describeFirmware(settings.machine, firmware) };
   const cpus = layout.kind === 'hotplug'
     ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
     : `${settings.smp} CPUs${settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : ''}`;
@@ -159,7 +181,7 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     const probe = new RefProbe(target);
     await probe.load(opts.moduleParams);
     const info = await probe.info();
-    return { target, probe, info, bootMs: since(t), close, serialChannel: target.serialChannel };
+    return { target, probe, info, bootMs: since(t), machine, close, serialChannel: target.serialChannel };
   } catch (e) {
     await close();
     throw e;

@@ -11,7 +11,8 @@ import type { ProbeInfo } from '../probe/parse.js';
 import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
 import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
-import { ClaimWaits, Steps, type Scenario } from '../scenarios/scenario.js';
+import { ClaimWaits, Steps, type MachineFacts, type Scenario } from '../scenarios/scenario.js';
+import { kernelVersion, RELEASE_DEPENDENT, rulesFor, type RulesChoice } from '../model/release-rules.js';
 import { TargetError, type Target } from '../target/target.js';
 import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
 import { connectRemote, type RemoteSettings } from './remote-guest.js';
@@ -77,6 +78,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     startedAt: new Date().toISOString(),
     ok: false,
     kernel: null,
+    rules: null,
     variant: null,
     tracker: null,
     topology: null,
@@ -100,6 +102,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   let headerDone = false;
   const leftovers: Leftovers = { stuck: new Set(), carried: [] };
   let guest: Guest | null = null;
+  let rules: RulesChoice | null = null;
   // --timeout bounds the run from the boot on: building a kernel (a user's tree, a variant) may take longer, and has its own limit.
   let timeout: AbortSignal | null = null;
   let signal: AbortSignal = opts.signal ?? new AbortController().signal;
@@ -122,12 +125,14 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       report.kernel = { image: `the running kernel of ${r.guest.target.description.replace(/^ssh /, '')}`, kdir: r.moduleBuilt, release: r.facts.release, banner: r.facts.banner };
       report.module = { vermagic: r.vermagic, params: opts.moduleParams, cached: false };
       report.phasesMs.build = r.buildMs;
+      rules = rulesFor(kernelVersion(r.facts.release, r.facts.banner));
     } else {
       const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, opts.signal);
       timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
       signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
       signal.addEventListener('abort', onAbort);
       report.kernel = prep.kernel;
+      rules = prep.rules;
       if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
       report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
       report.boot = prep.image;
@@ -140,6 +145,10 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     }
     if (signal.aborted) throw new Error(abortReason());
     const { target, probe, info } = guest;
+    if (!rules) throw new Error('internal: no release rules chosen before the scenarios');
+    const machine = guest.machine;
+    report.rules = { series: rules.rules.series, readFrom: rules.rules.readFrom, exact: rules.exact, why: rules.why, ...(rules.exact ? {} : { mayNotHold: [...RELEASE_DEPENDENT] }) };
+    if (machine) report.firmware = machine.firmwareText;
     report.target = target.description;
     report.variant = info.variant;
     report.tracker = info.tracker;
@@ -150,11 +159,11 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     );
 
     const t = performance.now();
-    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
+    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `model: ${rules.why}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
     headerDone = true;
     for (const [i, sc] of opts.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
-      const result = await runScenario(sc, probe, info, opts, consoleLines, target, leftovers);
+      const result = await runScenario(sc, { probe, info, rules, machine }, opts, consoleLines, target, leftovers);
       report.scenarios.push(result);
       await tap(tapScenario(i + 1, result));
       opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
@@ -222,10 +231,17 @@ interface Leftovers {
   carried: CrashFinding[];
 }
 
+/** What every scenario of a run shares: the module, what it reported, the kernel's rules, the machine. */
+interface RunFacts {
+  probe: RefProbe;
+  info: ProbeInfo;
+  rules: RulesChoice;
+  machine: MachineFacts | undefined;
+}
+
 async function runScenario(
   sc: Scenario,
-  probe: RefProbe,
-  info: ProbeInfo,
+  { probe, info, rules, machine }: RunFacts,
   opts: VmTestOptions,
   consoleLines: string[],
   target: Target,
@@ -240,7 +256,7 @@ async function runScenario(
   const waits = new ClaimWaits();
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, waits, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, ...(opts.remote ? {} : { machine: { smp: opts.smp, possibleCpus: opts.possibleCpus } }) });
+    await sc.run({ probe, info, steps, waits, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, rules, ...(machine ? { machine } : {}) });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

@@ -72,29 +72,37 @@ async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): 
   await put(ctx, dev, ctx.info.topology.online[0] ?? 0, K);
 }
 
-/** Possible CPUs that never came online are part of every sum, and read 0. */
+/**
+ * Possible CPUs that never came online are part of every sum, and read 0.
+ * How many CPUs are possible is the kernel's rule applied to the machine's
+ * firmware tables (model/release-rules.ts, vm/firmware.ts): 6.1 counts
+ * QEMU's empty sockets, 6.12 under TCG does not. The prediction is that
+ * rule's, for the release booted; where it leaves no CPU absent, the sum's
+ * part of the claim cannot be checked here and is a skip that says why.
+ */
 export const possibleNotPresent: Scenario = {
   name: 'possible-cpus',
-  claim: 'the kernel reserves the CPUs the machine can hot-add as possible; those absent are in the per-CPU set and the sum, and read 0',
+  claim: 'the kernel makes possible the CPUs its release\'s rule gives for the machine\'s firmware; those absent are in the per-CPU set and the sum, and read 0',
   async run(ctx) {
     const { possible, online } = ctx.info.topology;
-    // The machine's ACPI tables list P - S disabled (hot-pluggable) CPUs: a kernel must count them possible, or a CPU added later has no per-CPU counter.
-    const want = ctx.machine?.possibleCpus;
-    if (want) {
+    const want = ctx.machine ? ctx.rules.rules.possibleCpus(ctx.machine.firmware) : null;
+    if (ctx.machine && want) {
       ctx.steps.checkValue(
-        `possible CPUs: the ${ctx.machine?.smp} booted and the hot-pluggable ones the machine describes`,
-        { possible: want },
+        `possible CPUs: the kernel's rule (${ctx.rules.rules.series}) for the ${ctx.machine.smp} booted and the machine's hot-pluggable sockets`,
+        { possible: want.possible },
         { possible: possible.length },
-        `possible ${possible.join(',')}, online ${online.join(',')}`,
+        `${want.why}. Observed possible ${possible.join(',')}, online ${online.join(',')}. ${ctx.machine.firmwareText}${ctx.rules.exact ? '' : `. ${ctx.rules.why}`}`,
       );
     }
     const absent = possible.filter((c) => !online.includes(c));
     const dev = await registeredDevice(ctx, 'rpposs0');
     if (absent.length === 0) {
       ctx.steps.skip(
-        ctx.machine
-          ? 'every possible CPU is online (run with --possible-cpus above --smp)'
-          : 'every possible CPU is online on this machine: a running machine cannot be given absent ones (its firmware or a possible_cpus= boot parameter decides)',
+        !ctx.machine
+          ? 'every possible CPU is online on this machine: a running machine cannot be given absent ones (its firmware or a possible_cpus= boot parameter decides)'
+          : want && want.possible > ctx.machine.smp
+            ? 'every possible CPU is online'
+            : `no possible CPU is absent: ${want?.why ?? 'the machine has no more CPUs than it boots'}${ctx.machine.possibleCpus !== null && ctx.machine.possibleCpus > ctx.machine.smp ? '' : ' (run with --possible-cpus above --smp)'}`,
       );
     } else {
       // Every check compares all possible CPUs' counters: the absent ones must be there, at 0.

@@ -6,6 +6,7 @@
  */
 import type { CrashKind } from '../crash/classify.js';
 import { DeviceModel, observe } from '../model/device.js';
+import type { CpuFirmware, RulesChoice } from '../model/release-rules.js';
 import type { DeviceReading, Prediction } from '../model/types.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import type { RefProbe } from '../probe/client.js';
@@ -36,7 +37,18 @@ export interface ScenarioContext {
   /** Seeds the stress streams; printed, so a failing run can be replayed (--seed). */
   seed: number;
   /** The CPUs the machine was given (online at boot, possible), when the harness made the machine. */
-  machine?: { smp: number; possibleCpus: number | null };
+  machine?: MachineFacts;
+  /** The kernel's rules that differ between releases, chosen by its release (model/release-rules.ts). */
+  rules: RulesChoice;
+}
+
+/** What the harness gave a machine it made: CPUs asked for, and what its firmware tables say (vm/firmware.ts). */
+export interface MachineFacts {
+  smp: number;
+  possibleCpus: number | null;
+  firmware: CpuFirmware;
+  /** The firmware in a sentence, for notes. */
+  firmwareText: string;
 }
 
 export interface Scenario {

@@ -99,14 +99,18 @@ async function readModule(file: string): Promise<Buffer> {
   return Buffer.from(r.stdout);
 }
 
-/** The channel for an installed or built kernel: its .config from the kbuild tree, its modules from /lib/modules/<release>. */
-export async function readKernelChannel(release: string, kdir: string, machine: Machine): Promise<KernelChannel> {
+/**
+ * The channel for an installed or built kernel: its .config from the kbuild
+ * tree, its modules from /lib/modules/<release>, or from modulesDir where
+ * the kernel has its own (a Debian kernel unpacked into the cache).
+ */
+export async function readKernelChannel(release: string, kdir: string, machine: Machine, modulesDir?: string): Promise<KernelChannel> {
   const configFile = [path.join(kdir, '.config'), `/boot/config-${release}`].find((f) => existsSync(f));
   const config = configFile ? parseKconfig(await readFile(configFile, 'utf8')) : null;
-  const modDir = path.join('/lib/modules', release);
+  const modDir = modulesDir ?? path.join('/lib/modules', release);
   const depFile = path.join(modDir, 'modules.dep');
   // Installed modules belong to the installed kernel: a tree built elsewhere with the same release string would not take them.
-  const installed = await sameDir(kdir, path.join(modDir, 'build'));
+  const installed = modulesDir !== undefined || (await sameDir(kdir, path.join(modDir, 'build')));
   const deps = installed && existsSync(depFile) ? parseModulesDep(await readFile(depFile, 'utf8')) : null;
   const plan = planChannel(config, deps, machine);
   if (plan.kind === 'serial') return { plan, modules: [] };
