@@ -15,7 +15,7 @@ PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
 for arg in "$@"; do
 	case $arg in
 	# What building kernels from source needs.
-	kernels) PACKAGES+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev patch) ;;
+	kernels) PACKAGES+=(linux-source-6.1 linux-source-6.12 flex bison bc libelf-dev libssl-dev patch) ;;
 	# A Debian system from Debian's packages, as an ext4 image.
 	debian-image) PACKAGES+=(mmdebstrap e2fsprogs) ;;
 	*) echo "install-deps: unknown argument $arg (kernels, debian-image)" >&2; exit 2 ;;

@@ -1,24 +1,26 @@
 #!/usr/bin/env node
-/** `make kernels`: builds (or reuses) the kernel variants from linux-source-6.1. */
+/** `make kernels`: builds (or reuses) the kernel variants from linux-source-6.1 and linux-source-6.12. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { buildVariant } from '../src/kernel/build-variant.js';
-import { isVariant, VARIANT_NAMES, VARIANTS, type VariantName } from '../src/kernel/variants.js';
+import { isVariant, KINDS, SOURCES, VARIANT_NAMES, variantOf, type VariantName } from '../src/kernel/variants.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const HELP = `Usage: kernels [--variant NAME]...      (make kernels ARGS="...")
 
-Builds the minimal guest kernels from Debian's linux-source-6.1, one per
-variant, with the fragments in vm/kernel-config/ on top of tinyconfig:
-${VARIANT_NAMES.map((n) => `  ${n.padEnd(9)} ${VARIANTS[n].what}`).join('\n')}
-Each is built in the cache (~/.cache/pcpu-refcnt-harness/kernels/<variant>-<version>/,
-or $REFPROBE_CACHE_DIR), about 5 minutes on 2 idle cores, and reused until the
-source or a fragment changes. The build log is build.log in that directory.
-Then: make vm-test ARGS="--kernel pcpu"
+Builds the minimal guest kernels from Debian's kernel sources, one per
+variant and release, with the fragments in vm/kernel-config/ on top of
+tinyconfig (the same fragments for both releases):
+${VARIANT_NAMES.map((n) => `  ${n.padEnd(14)} ${SOURCES[variantOf(n).release].package}: ${KINDS[variantOf(n).kind].what}`).join('\n')}
+Each is built in the cache (~/.cache/pcpu-refcnt-harness/kernels/src-<variant>-<key>/build/,
+or $REFPROBE_CACHE_DIR), the first of a release about 6 minutes on 2 idle
+cores, each other from its objects, and reused until the source or a
+fragment changes. The build log is build.log in that directory.
+Then: make vm-test ARGS="--kernel pcpu" (or pcpu-6.12, or --kernels pcpu,pcpu-6.12)
 
   --variant NAME   build only NAME (repeatable; default: all)
   -h, --help       this text
@@ -47,10 +49,10 @@ async function main(): Promise<number> {
       progress(`${name}: interrupted; the next make kernels resumes the build`);
       return 130;
     }
-    rows.push(`${name.padEnd(9)} ${b.release.padEnd(18)} ${(b.reused ? 'reused' : `built in ${b.seconds} s`).padEnd(18)} ${b.dir}`);
+    rows.push(`${name.padEnd(14)} ${b.release.padEnd(20)} ${(b.reused ? 'reused' : `built in ${b.seconds} s`).padEnd(18)} ${b.dir}`);
     progress(`${name}: ${b.reused ? 'up to date' : `built in ${b.seconds} s`}`);
   }
-  process.stdout.write(`${['variant   release            status             tree', ...rows].join('\n')}\n`);
+  process.stdout.write(`${[`${'variant'.padEnd(14)} ${'release'.padEnd(20)} ${'status'.padEnd(18)} tree`, ...rows].join('\n')}\n`);
   return 0;
 }
 

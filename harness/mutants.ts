@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { HarnessError } from '../src/errors.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
+import { mutantKey } from '../src/kernel/mutant.js';
 import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
@@ -55,9 +56,10 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const known = (await loadMutants(repoRoot)).map((m) => m.name);
+  const all = await loadMutants(repoRoot);
+  const known = [...new Set([...all.map((m) => m.name), ...all.map(mutantKey)])];
   for (const m of values.mutant ?? []) {
-    if (!known.includes(m)) throw new HarnessError(`no mutant "${m}"`, `pass --mutant with one of: ${known.join(', ')}`);
+    if (!known.includes(m)) throw new HarnessError(`no mutant "${m}"`, `pass --mutant with one of: ${[...new Set(all.map((x) => x.name))].join(', ')} (every release's), or VARIANT/NAME for one (${mutantKey(all[0] ?? { variant: 'pcpu', name: 'NAME' })})`);
   }
   const seed = values.seed !== undefined ? Number(values.seed) : randomInt(2 ** 32);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new HarnessError(`--seed ${values.seed} is not a u32`, 'pass --seed N with 0 <= N < 4294967296');

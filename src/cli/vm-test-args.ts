@@ -73,9 +73,11 @@ Kernel:
                         debian-6.12, debian-6.12-rt (the newest apt knows) or
                         one ABI (debian-6.12.107, debian-6.1.0-57), fetched
                         with apt-get download into the cache, never installed;
-                        a variant built from linux-source-6.1
-                        (pcpu, refcount, tracker; built on first use, about 5
-                        minutes, then cached; make kernels builds them all),
+                        a variant built from linux-source-6.1 (pcpu,
+                        refcount, tracker) or linux-source-6.12 (pcpu-6.12,
+                        refcount-6.12, tracker-6.12; built on first use,
+                        about 6 minutes, then cached; make kernels builds
+                        them all),
                         or the path of a bzImage
   --kdir DIR            the kbuild tree of --kernel IMAGE
                         (default: /lib/modules/<release>/build)
@@ -85,8 +87,9 @@ Kernel:
                         O= directory) builds in place with its own config,
                         checked for what the suite needs; a clean source tree
                         builds in DIR/.refprobe-build with the suite's pcpu
-                        config (started from the cached pcpu kernel's objects
-                        when DIR is 6.1). A build that fails exits 125
+                        config (started from the cached pcpu or pcpu-6.12
+                        kernel's objects when DIR is that release: 6.1.192
+                        or 6.12.118). A build that fails exits 125
   --kernels A,B,...     several kernels (names or bzImage paths): every
                         kernel runs on every topology, in parallel VMs
 
@@ -98,8 +101,10 @@ Verify a patch:
                         cached by the patches' text) and run the suite on the
                         base and on the patched kernel, side by side
   --base VARIANT        the kernel the patch applies to: pcpu (default),
-                        refcount or tracker, from linux-source-6.1; never
-                        modified (the patched kernel is a copy)
+                        refcount or tracker from linux-source-6.1, or
+                        pcpu-6.12, refcount-6.12, tracker-6.12 from
+                        linux-source-6.12; never modified (the patched
+                        kernel is a copy)
   --kernel-tree DIR     with --patch: your tree is the base instead, built as
                         above; the patched kernel is a copy of it (sources
                         linked, objects copied, .git left out), never DIR
@@ -282,10 +287,10 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
           ? 'a --patch run is its own comparison (the base beside the patched kernel): drop --baseline'
           : other === 'bisect'
             ? 'bisect the tree the patch is in (git bisect run ... --kernel-tree DIR --bisect), or verify the patch on one base'
-            : 'a --patch run builds its own kernels: choose the base with --base pcpu|refcount|tracker (linux-source-6.1) or --kernel-tree DIR (your tree)',
+            : 'a --patch run builds its own kernels: choose the base with --base VARIANT (pcpu, refcount, tracker from linux-source-6.1; pcpu-6.12, ... from linux-source-6.12) or --kernel-tree DIR (your tree)',
       );
     }
-    if (v.base !== undefined && v['kernel-tree'] !== undefined) throw new HarnessError('--base with --kernel-tree', 'the patch applies to one base: --base VARIANT (linux-source-6.1) or --kernel-tree DIR (your tree)');
+    if (v.base !== undefined && v['kernel-tree'] !== undefined) throw new HarnessError('--base with --kernel-tree', 'the patch applies to one base: --base VARIANT (pcpu, pcpu-6.12, ...) or --kernel-tree DIR (your tree)');
   }
   if (bisect) {
     const other = (['kernel', 'kernels', 'kdir', 'baseline', 'shard'] as const).find((k) => v[k] !== undefined);

@@ -34,7 +34,9 @@ const PATTERNS: readonly Pattern[] = [
   { kind: 'panic', re: /Kernel panic - not syncing: (.*)/, title: (m) => `kernel panic: ${m[1]}` },
   { kind: 'refcount', re: /refcount_t: ([^.]+)\./, title: (m) => `refcount_t: ${m[1]}` },
   { kind: 'unregister-wait', re: /unregister_netdevice: waiting for (\S+) to become free\. Usage count = (-?\d+)/, title: (m) => `unregister_netdevice: waiting for ${m[1]} (usage count ${m[2]})` },
+  // 6.1 says "leaked reference."; 6.12 "ref_tracker: NAME@ADDR has N/M users at" and the stack (model/release-rules.ts).
   { kind: 'ref-leak', re: /leaked reference\./, title: () => 'ref_tracker: leaked reference' },
+  { kind: 'ref-leak', re: /ref_tracker: (\S+)@\S+ has (\d+)\/(\d+) users at/, title: (m) => `ref_tracker: ${m[1]} has ${m[2]}/${m[3]} users` },
   { kind: 'hung-task', re: /INFO: task (\S+) blocked for more than (\d+) seconds/, title: (m) => `hung task ${m[1]}` },
   { kind: 'rcu-stall', re: /rcu: INFO: (\S+) detected (?:expedited )?stalls/, title: (m) => `RCU stall (${m[1]})` },
   { kind: 'oops', re: /Oops: (.*)|general protection fault(.*)/, title: (m) => `oops: ${(m[1] ?? m[2] ?? '').trim()}` },

@@ -1,5 +1,6 @@
 /**
- * A named kernel variant, built (or reused) in the cache. Each variant
+ * A named kernel variant (variants.ts), built (or reused) in the cache from
+ * its release's Debian source. Each variant
  * builds from its own hard-linked copy of the source
  * (<cache>/kernels/src-<variant>-<source key>/), in its build/ subdirectory,
  * rebuilt incrementally when the source or a fragment changes (the stamp
@@ -15,23 +16,31 @@ import { cacheRoot, hashOf } from '../cache.js';
 import { buildTree, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';
 import { linkedSource, patchedTree } from './patched-tree.js';
-import { DEFAULT_TARBALL, kernelSource } from './source.js';
-import { VARIANT_NAMES, VARIANTS, type VariantName } from './variants.js';
+import { kernelSource } from './source.js';
+import { KINDS, SOURCES, VARIANT_NAMES, variantOf, type VariantName } from './variants.js';
 
 export interface VariantBuildOptions {
   repoRoot: string;
   progress: (line: string) => void;
   signal?: AbortSignal;
+  /** Another tarball instead of the variant's release's (tests). */
   tarball?: string;
 }
 
 export async function variantFragments(name: VariantName, repoRoot: string): Promise<string[]> {
-  return Promise.all(VARIANTS[name].fragments.map((f) => readFile(path.join(repoRoot, 'vm/kernel-config', f), 'utf8')));
+  return Promise.all(KINDS[variantOf(name).kind].fragments.map((f) => readFile(path.join(repoRoot, 'vm/kernel-config', f), 'utf8')));
+}
+
+/** The source tarball a variant is built from: its release's linux-source package. */
+export function variantTarball(name: VariantName, opts: Pick<VariantBuildOptions, 'tarball'>): { tarball: string; package: string } {
+  const src = SOURCES[variantOf(name).release];
+  return { tarball: opts.tarball ?? src.tarball, package: src.package };
 }
 
 /** Where a variant is built and from what; its source is linked on first use. */
 export async function variantTree(name: VariantName, opts: VariantBuildOptions): Promise<TreeBuild> {
-  const source = await kernelSource(opts.tarball ?? DEFAULT_TARBALL, opts.progress);
+  const { tarball, package: pkg } = variantTarball(name, opts);
+  const source = await kernelSource(tarball, opts.progress, pkg);
   const fragments = await variantFragments(name, opts.repoRoot);
   const srcOf = (v: VariantName): string => path.join(cacheRoot(), 'kernels', `src-${v}-${source.key}`);
   const src = srcOf(name);
@@ -45,7 +54,8 @@ export async function variantTree(name: VariantName, opts: VariantBuildOptions):
     label: name,
     source: src,
     buildDir: path.join(src, 'build'),
-    seeds: VARIANT_NAMES.filter((v) => v !== name).map((v) => path.join(srcOf(v), 'build')),
+    // Only a sibling of the same source can seed: its objects are this source's.
+    seeds: VARIANT_NAMES.filter((v) => v !== name && variantOf(v).release === variantOf(name).release).map((v) => path.join(srcOf(v), 'build')),
     fragments,
     inputsKey: hashOf(source.key, ...fragments),
     progress: opts.progress,
@@ -58,9 +68,10 @@ export async function variantTree(name: VariantName, opts: VariantBuildOptions):
  * tree (patched-tree.ts), started from the variant's objects: build the
  * variant itself first.
  */
-export async function variantPatchedTree(base: TreeBuild, patches: readonly Patch[], label: string, opts: VariantBuildOptions): Promise<TreeBuild> {
-  const source = await kernelSource(opts.tarball ?? DEFAULT_TARBALL, opts.progress);
-  return patchedTree({ base, sourceDir: source.dir, patches, label, progress: opts.progress });
+export async function variantPatchedTree(variant: VariantName, base: TreeBuild, patches: readonly Patch[], label: string, opts: VariantBuildOptions): Promise<TreeBuild> {
+  const { tarball, package: pkg } = variantTarball(variant, opts);
+  const source = await kernelSource(tarball, opts.progress, pkg);
+  return patchedTree({ base, sourceDir: source.dir, sourcePackage: pkg, patches, label, progress: opts.progress });
 }
 
 export async function buildVariant(name: VariantName, opts: VariantBuildOptions): Promise<BuiltTree> {

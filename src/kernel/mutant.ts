@@ -1,9 +1,12 @@
 /**
- * Mutant kernels: small patches to the 6.1 source, each a plausible bug in
- * the reference count of one kernel variant: vm/mutants/<variant>/NAME.patch
- * is applied to that variant's source and built with its config, as
- * `vm-test --patch` builds any patch. A patch file starts with a paragraph
- * saying what the bug is, then a unified diff. Pure.
+ * Mutant kernels: small patches to a variant's source (6.1 or 6.12), each a
+ * plausible bug in the reference count of one kernel variant:
+ * vm/mutants/<variant>/NAME.patch is applied to that variant's source and
+ * built with its config, as `vm-test --patch` builds any patch. A patch file
+ * starts with a paragraph saying what the bug is, then a unified diff. The
+ * same bug in another release has the same NAME under that release's
+ * variant (pcpu-6.12); where it does not apply there, its file is only a
+ * paragraph saying why ("... does not apply ..."). Pure.
  */
 import { parsePatch, type Patch } from './patch.js';
 import type { VariantName } from './variants.js';
@@ -13,12 +16,22 @@ export interface Mutant extends Patch {
   variant: VariantName;
   /** The first paragraph of the patch file. */
   what: string;
+  /**
+   * A mutant of one release that has no counterpart in this one, or none this
+   * machine can tell from the correct kernel: its file is a paragraph saying
+   * why, and no diff. It is reported as such, never run, never a kill.
+   */
+  notApplicable?: true;
 }
+
+/** How a mutant is named across releases: vm/mutants/<variant>/<name>.patch -> variant/name. */
+export const mutantKey = (m: { variant?: string; kernel?: string; name: string }): string => `${m.variant ?? m.kernel}/${m.name}`;
 
 export function parseMutant(name: string, variant: VariantName, text: string): Mutant {
   const what = text.split(/\n\s*\n/)[0]?.replace(/\s+/g, ' ').trim() ?? '';
-  const p = parsePatch(`mutant ${variant}/${name}`, text);
   if (!what || what.startsWith('---')) throw new Error(`mutant ${variant}/${name}: the patch must start with a paragraph saying what the bug is`);
+  if (!/^(---|\+\+\+) /m.test(text) && /\bdoes not apply\b/.test(what)) return { name, files: [], text, variant, what, notApplicable: true };
+  const p = parsePatch(`mutant ${variant}/${name}`, text);
   return { ...p, name, variant, what };
 }
 

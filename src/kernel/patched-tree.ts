@@ -60,7 +60,7 @@ async function patch(dir: string, text: string, args: string[]): Promise<{ ok: b
  * Applies the patches in order. Each is tried first (a dry run), so one
  * that does not apply touches nothing and its rejected hunks are shown.
  */
-export async function applyPatches(dir: string, patches: readonly Patch[], pristine = dir, baseName = 'the 6.1 source'): Promise<void> {
+export async function applyPatches(dir: string, patches: readonly Patch[], pristine = dir, baseName = 'the 6.1 source', refreshAgainst = 'linux-source-6.1'): Promise<void> {
   for (const [i, p] of patches.entries()) {
     const dry = await patch(dir, p.text, ['--forward', '--dry-run']);
     if (!dry.ok) {
@@ -71,7 +71,7 @@ export async function applyPatches(dir: string, patches: readonly Patch[], prist
       const after = i > 0 ? ` after ${patches.slice(0, i).map((x) => x.name).join(', ')}` : '';
       throw new HarnessError(
         `${p.name} does not apply to ${baseName}${after}:\n${shown}`,
-        `refresh the patch against ${baseName === 'the 6.1 source' ? 'linux-source-6.1' : baseName} (\`patch -p1 --dry-run -d ${pristine} < ${p.name}\` shows the same${i > 0 ? ' once the patches before it are in' : ''}); patches apply in the order given`,
+        `refresh the patch against ${refreshAgainst} (\`patch -p1 --dry-run -d ${pristine} < ${p.name}\` shows the same${i > 0 ? ' once the patches before it are in' : ''}); patches apply in the order given`,
         dry.out.trim(),
       );
     }
@@ -104,6 +104,8 @@ export interface PatchedTreeOptions {
   base: TreeBuild;
   /** The unpacked source the base is linked from. */
   sourceDir: string;
+  /** Its Debian package (linux-source-6.12), for messages; default linux-source-6.1. */
+  sourcePackage?: string;
   patches: readonly Patch[];
   label: string;
   progress: (l: string) => void;
@@ -121,7 +123,8 @@ export async function patchedTree(o: PatchedTreeOptions): Promise<TreeBuild> {
     await rm(tmp, { recursive: true, force: true });
     try {
       await linkedSource(o.sourceDir, tmp, o.progress);
-      await applyPatches(tmp, o.patches, o.base.source);
+      const pkg = o.sourcePackage ?? 'linux-source-6.1';
+      await applyPatches(tmp, o.patches, o.base.source, `the ${pkg.replace(/^linux-source-/, '')} source`, pkg);
       await writeFile(path.join(tmp, USED), ''); // before it is published: prune never sees it unused
       await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e; // another run made the same tree

@@ -1,7 +1,7 @@
 /**
  * --kernel and --kernel-tree to a Kernel: the distribution's kernel
  * ("stock", the default), one of Debian's archive by name (debian-6.12,
- * fetched into the cache, never installed), a named variant (built from linux-source-6.1 in
+ * fetched into the cache, never installed), a named variant (built from linux-source-6.1 or -6.12 in
  * the cache on first use), the user's tree (built incrementally before
  * the run), a tree the harness built, or a bzImage path.
  */

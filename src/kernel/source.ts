@@ -1,6 +1,6 @@
 /**
- * The kernel source the variants are built from: Debian's linux-source-6.1
- * tarball, unpacked once into the cache (keyed by the tarball) so builds and
+ * The kernel source the variants are built from: Debian's linux-source-X.Y
+ * tarball (variants.ts SOURCES), unpacked once into the cache (keyed by the tarball) so builds and
  * mutant patches never touch /usr/src.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -8,8 +8,6 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
 import { HarnessError } from '../errors.js';
-
-export const DEFAULT_TARBALL = '/usr/src/linux-source-6.1.tar.xz';
 
 export interface KernelSource {
   dir: string;
@@ -28,12 +26,12 @@ export function makefileVersion(makefile: string): string {
   return `${get('VERSION')}.${get('PATCHLEVEL')}.${get('SUBLEVEL')}`;
 }
 
-export async function kernelSource(tarball: string, progress: (line: string) => void): Promise<KernelSource> {
+export async function kernelSource(tarball: string, progress: (line: string) => void, pkg = 'linux-source-6.1'): Promise<KernelSource> {
   const st = await stat(tarball).catch(() => null);
   if (!st) {
     throw new HarnessError(
       `no kernel source tarball at ${tarball}`,
-      'run `make kernels` (it installs linux-source-6.1 with apt-get), or apt-get install linux-source-6.1',
+      `run \`make kernels\` (it installs ${pkg} with apt-get), or apt-get install ${pkg}`,
     );
   }
   const key = hashOf(path.resolve(tarball), String(st.size), String(st.mtimeMs));

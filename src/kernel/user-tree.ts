@@ -11,8 +11,9 @@
  *  - a clean source tree (no .config): built out of tree in
  *    DIR/.refprobe-build (git ignores it: the kernel's .gitignore ignores
  *    dot-files) with the suite's pcpu configuration. The first build starts
- *    from a copy of the cached pcpu kernel's objects when DIR holds the same
- *    release; when files differ from linux-source-6.1, the copied objects
+ *    from a copy of the cached pcpu kernel's objects of its release (pcpu,
+ *    pcpu-6.12) when DIR holds the same version; when files differ from that
+ *    linux-source, the copied objects
  *    are dated before the oldest of them, so make rebuilds whatever could
  *    depend on one (never the user's files: their times are theirs).
  *
@@ -31,7 +32,8 @@ import { buildTree, relocateTools, relocations, runMake, TREE_LOCK, withTreeLock
 import type { Patch } from './patch.js';
 import { applyPatches, prune } from './patched-tree.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
-import { variantFragments, variantTree, type VariantBuildOptions } from './build-variant.js';
+import { variantFragments, variantTarball, variantTree, type VariantBuildOptions } from './build-variant.js';
+import { DEFAULT_RELEASE, SOURCES, sourceReleaseOf, variantName } from './variants.js';
 import { parseUtsRelease } from './release.js';
 import { makefileVersion } from './source.js';
 
@@ -162,9 +164,16 @@ export interface UserTreeOptions extends VariantBuildOptions {
   label: string;
 }
 
-/** A clean source tree, built in its .refprobe-build with the pcpu configuration, seeded from the cached pcpu kernel when it can be. */
+/**
+ * A clean source tree, built in its .refprobe-build with the pcpu
+ * configuration, seeded from the cached pcpu kernel of its release (pcpu for
+ * 6.1, pcpu-6.12 for 6.12) when that is built and of the same version.
+ */
 async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBuild> {
-  const fragments = await variantFragments('pcpu', o.repoRoot);
+  const mine = await treeVersion(layout.source);
+  const release = mine === null ? null : sourceReleaseOf(mine);
+  const variant = variantName('pcpu', release ?? DEFAULT_RELEASE);
+  const fragments = await variantFragments(variant, o.repoRoot);
   const b: TreeBuild = {
     label: o.label,
     source: layout.source,
@@ -177,26 +186,31 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
     untestable: true,
     fixHint: UNTESTABLE_HINT,
   };
-  if (existsSync(path.join(layout.buildDir, 'vmlinux'))) return b;
-  const pcpu = await variantTree('pcpu', o);
+  if (existsSync(path.join(layout.buildDir, 'vmlinux')) || release === null) return b;
+  const pkg = SOURCES[release].package;
+  if (!existsSync(variantTarball(variant, o).tarball)) {
+    o.progress(`kernel ${o.label}: ${pkg} is not installed, so there are no cached ${variant} objects to start from: building from nothing (apt-get install ${pkg} for next time)`);
+    return b;
+  }
+  const pcpu = await variantTree(variant, o);
   if (!existsSync(path.join(pcpu.buildDir, 'vmlinux'))) return b;
-  const [mine, theirs] = [await treeVersion(layout.source), await treeVersion(pcpu.source)];
-  if (mine === null || mine !== theirs) return b;
-  o.progress(`kernel ${o.label}: comparing ${layout.source} with linux-source-6.1, to start from the pcpu kernel's objects`);
+  const theirs = await treeVersion(pcpu.source);
+  if (mine !== theirs) return b;
+  o.progress(`kernel ${o.label}: comparing ${layout.source} with ${pkg}, to start from the ${variant} kernel's objects`);
   const added = await newHeader(layout.source, pcpu.source);
   if (added) {
-    o.progress(`kernel ${o.label}: ${added} is not in linux-source-6.1 and may shadow a header the cached objects used: building from nothing`);
+    o.progress(`kernel ${o.label}: ${added} is not in ${pkg} and may shadow a header the cached objects used: building from nothing`);
     return b;
   }
   const differ = await differingFiles(layout.source, pcpu.source);
   if (differ.length === 0) {
-    o.progress(`kernel ${o.label}: no file differs from linux-source-6.1`);
+    o.progress(`kernel ${o.label}: no file differs from ${pkg}`);
     return { ...b, seeds: [pcpu.buildDir] };
   }
   // Whole seconds: the copy's times must be older, not merely equal to within a tick.
   const before = new Date(Math.floor(Math.min(...differ.map((d) => d.mtimeMs)) / 1000) * 1000 - 1000);
   const names = differ.map((d) => d.file);
-  o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from linux-source-6.1 (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}): the copied objects are dated ${before.toISOString()}, before the oldest of them, so make rebuilds what they reach`);
+  o.progress(`kernel ${o.label}: ${differ.length} file(s) differ from ${pkg} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}): the copied objects are dated ${before.toISOString()}, before the oldest of them, so make rebuilds what they reach`);
   return { ...b, seeds: [pcpu.buildDir], backdateSeedTo: before };
 }
 
@@ -322,7 +336,7 @@ export async function userPatchPair(dir: string, patches: readonly Patch[], o: U
     // The copy was made under the tree's lock: the lock file came with it, and names this very process.
     await rm(path.join(copyBuild, TREE_LOCK), { force: true });
     await relocateTools(path.join(copyBuild, 'tools'), await relocations([[layout.buildDir, copyBuild], [layout.source, copy]]));
-    await applyPatches(copy, patches, layout.source, layout.source);
+    await applyPatches(copy, patches, layout.source, layout.source, layout.source);
     const now = new Date();
     for (const f of new Set(patches.flatMap((p) => p.files))) await utimes(path.join(copy, f), now, now).catch(() => undefined); // a file the patch deleted
     const fix = `fix the patch (${patches.map((p) => p.name).join(', ')}) so that ${layout.source} builds with it, then run again`;

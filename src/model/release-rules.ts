@@ -72,10 +72,16 @@ export interface ReleaseRules {
   /** The tree the rules were read from. */
   readFrom: string;
   possibleCpus(fw: CpuFirmware): PossibleCpusRule;
+  /**
+   * The first line of the reference tracker's report of a reference still
+   * held when the unregister wait warns (netdev_wait_allrefs_any ->
+   * ref_tracker_dir_print); the stack that took it follows.
+   */
+  trackerLeak: { re: RegExp; source: string };
 }
 
 /** The scenarios whose predictions depend on a rule that differs between releases. */
-export const RELEASE_DEPENDENT = ['possible-cpus', 'cpu-unplug'] as const;
+export const RELEASE_DEPENDENT = ['possible-cpus', 'cpu-unplug', 'tracker-leak'] as const;
 
 const fadtAtLeast63 = (fw: CpuFirmware): boolean => fw.fadt.major > 6 || (fw.fadt.major === 6 && fw.fadt.minor >= 3);
 
@@ -94,6 +100,7 @@ function describe(fw: CpuFirmware): string {
 const RULES_6_1: ReleaseRules = {
   series: '6.1',
   readFrom: "Debian's linux-source-6.1 (6.1.192)",
+  trackerLeak: { re: /leaked reference\./, source: 'lib/ref_tracker.c:31 pr_err("leaked reference.\\n"), then the stack' },
   possibleCpus(fw) {
     const usable = fadtAtLeast63(fw) && !fw.onlineCapable ? 0 : fw.disabled;
     const asked = fw.possibleCpusParam ?? fw.enabled + usable;
@@ -117,6 +124,8 @@ const RULES_6_1: ReleaseRules = {
 const RULES_6_12: ReleaseRules = {
   series: '6.12',
   readFrom: "Debian's linux-source-6.12 (6.12.118)",
+  // 6.12's tracker groups the references still held by the stack that took them (ref_tracker_get_stats).
+  trackerLeak: { re: /ref_tracker: \S+@\S+ has \d+\/\d+ users at/, source: 'lib/ref_tracker.c:110 "%s@%pK has %d/%d users at\\n%s\\n" (pr_fmt "ref_tracker: "), the stack in the same record' },
   possibleCpus(fw) {
     const usable = fadtAtLeast63(fw) ? (fw.onlineCapable ? fw.disabled : 0) : fw.hypervisor !== 'none' ? fw.disabled : 0;
     const limit = Math.min(fw.possibleCpusParam ?? fw.nrCpus, fw.nrCpus);

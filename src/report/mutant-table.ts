@@ -9,7 +9,7 @@ export function mutantTable(outcomes: readonly MutantOutcome[]): string {
     o.kernel,
     o.verdict,
     o.killedBy ?? '-',
-    clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
+    clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : o.verdict === 'not-applicable' ? o.what : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
     o.failing.filter((f) => f !== o.killedBy).join(', ') || '-',
     `${o.buildSeconds} s`,
     `${o.runSeconds} s`,
@@ -58,9 +58,10 @@ export function mutantsResult(
     stdout += `\nscenarios no mutant made fail: ${unprovenScenarios(outcomes, o.scenarios).join(', ') || 'none'}\n`;
   }
   const killed = outcomes.filter((x) => x.verdict === 'killed').length;
+  const inapplicable = outcomes.filter((x) => x.verdict === 'not-applicable').length;
   const bases = outcomes.filter((x) => x.name === 'unpatched');
   const errors = outcomes.filter((x) => x.verdict === 'error');
   let stderr = errors.map((x) => `${tool}: ${x.name}: error of the run, not a kill: ${x.error}\n`).join('');
-  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length} mutants killed (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
+  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length - inapplicable} mutants killed${inapplicable ? `, ${inapplicable} not applicable to their release (the table says why)` : ''} (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
   return { stdout, stderr, exit: errors.length ? 2 : ok ? 0 : 1 };
 }

@@ -15,6 +15,7 @@ import { runStamp } from './run-dir.js';
 import { checkShards } from './shard.js';
 import { VARIANT_NAMES } from '../kernel/variants.js';
 import { mutantsOk, type MutantOutcome, type MutantsReport } from './mutants.js';
+import { mutantKey } from '../kernel/mutant.js';
 
 /** A shard's report.json: a vm-test matrix's or a make mutants run's. */
 export async function loadShard(raw: string): Promise<{ matrix: MatrixReport } | { mutants: MutantsReport }> {
@@ -51,7 +52,7 @@ export function mergeMutantShards(parts: readonly { where: string; report: Mutan
     parts.map((p) => ({
       shard: p.report.shard,
       planned: p.report.planned,
-      ran: p.report.outcomes.filter((o) => o.name !== 'unpatched').map((o) => o.name),
+      ran: p.report.outcomes.filter((o) => o.name !== 'unpatched').map(mutantKey),
       fingerprint: p.report.fingerprint,
       where: p.where,
     })),
@@ -59,7 +60,7 @@ export function mergeMutantShards(parts: readonly { where: string; report: Mutan
   const all = parts.flatMap((p) => p.report.outcomes);
   const outcomes: MutantOutcome[] = [];
   for (const v of VARIANT_NAMES) {
-    const mine = planned.map((n) => all.find((o) => o.name === n && o.kernel === v)).filter((o) => o !== undefined);
+    const mine = planned.map((k) => all.find((o) => mutantKey(o) === k && o.kernel === v)).filter((o) => o !== undefined);
     outcomes.push(...all.filter((o) => o.kernel === v && o.name === 'unpatched'), ...mine);
   }
   const first = parts[0]?.report;

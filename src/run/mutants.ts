@@ -14,8 +14,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildTree, type BuiltTree } from '../kernel/build-tree.js';
 import { variantPatchedTree, variantTree } from '../kernel/build-variant.js';
-import { parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
-import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
+import { mutantKey, parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
+import { VARIANT_NAMES, variantOf, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
 import { firstDifferingReading } from '../report/results.js';
 import { progressLine } from '../report/progress.js';
@@ -29,8 +29,12 @@ export interface MutantOutcome {
   name: string;
   kernel: VariantName;
   what: string;
-  /** 'passed' for the unpatched kernel; for a mutant, killed or survived. */
-  verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error';
+  /**
+   * 'passed' for the unpatched kernel; for a mutant, killed or survived;
+   * 'not-applicable' for a mutant whose file says why it has no counterpart
+   * in this release (never run, never a kill).
+   */
+  verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error' | 'not-applicable';
   /** Why the run could not judge the kernel (verdict error). */
   error?: string;
   /** The first scenario that failed: the one that killed the mutant. */
@@ -47,7 +51,7 @@ export interface MutantOutcome {
 export interface MutantsReport {
   ok: boolean;
   shard: Shard | null;
-  /** Every chosen mutant's name, in run order (the whole set, when sharded). */
+  /** Every chosen mutant, variant/name (mutantKey), in run order (the whole set, when sharded). */
   planned: string[];
   /** The options that decide the verdicts: shards must agree to be merged. */
   fingerprint?: string;
@@ -58,12 +62,16 @@ export interface MutantsReport {
 
 /**
  * The verdict over outcomes: every unpatched kernel passed, every planned
- * mutant was judged and killed. Pure.
+ * mutant was judged and killed (or says why it does not apply). Pure.
  */
 export function mutantsOk(outcomes: readonly MutantOutcome[], planned: readonly string[]): boolean {
   const bases = outcomes.filter((o) => o.name === 'unpatched');
   const judged = outcomes.filter((o) => o.name !== 'unpatched');
-  return bases.every((o) => o.verdict === 'passed') && judged.every((o) => o.verdict === 'killed') && planned.every((n) => judged.some((o) => o.name === n));
+  return (
+    bases.every((o) => o.verdict === 'passed') &&
+    judged.every((o) => o.verdict === 'killed' || o.verdict === 'not-applicable') &&
+    planned.every((k) => judged.some((o) => mutantKey(o) === k))
+  );
 }
 
 export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'builtTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
@@ -92,10 +100,8 @@ export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
     const ms = await Promise.all(names.map(async (n) => parseMutant(n.replace(/\.patch$/, ''), variant, await readFile(path.join(dir, n), 'utf8'))));
     all.push(...ms.sort((a, b) => Number(touchesHeader(a)) - Number(touchesHeader(b)) || a.name.localeCompare(b.name)));
   }
-  const seen = new Set<string>();
   for (const m of all) {
-    if (seen.has(m.name) || m.name === 'unpatched') throw new Error(`mutant name "${m.name}" is taken: names are unique across vm/mutants/*/`);
-    seen.add(m.name);
+    if (m.name === 'unpatched') throw new Error(`vm/mutants/${m.variant}/unpatched.patch: "unpatched" names the variant itself, not a mutant`);
   }
   return all;
 }
@@ -147,7 +153,8 @@ function errored(m: Mutant, e: unknown): MutantOutcome {
 
 export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
   const all = await loadMutants(opts.repoRoot);
-  const chosen = opts.only.length ? all.filter((m) => opts.only.includes(m.name)) : all;
+  // --mutant NAME takes the bug in every release; --mutant VARIANT/NAME one of them.
+  const chosen = opts.only.length ? all.filter((m) => opts.only.includes(m.name) || opts.only.includes(mutantKey(m))) : all;
   const mutants = shardOf(chosen, opts.shard ?? null);
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
@@ -170,7 +177,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const out: MutantOutcome = {
       name,
       kernel,
-      what: m?.what ?? `the 6.1 source as Debian ships it (${kernel} config)`,
+      what: m?.what ?? `the ${variantOf(kernel).release} source as Debian ships it (${variantOf(kernel).kind} config)`,
       verdict,
       killedBy: verdict === 'killed' || verdict === 'failed' ? (first?.scenario ?? null) : null,
       failing,
@@ -193,8 +200,13 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     outcomes.push(await trial(variant, null, await buildTree(tree)));
     for (const m of ms) {
       if (opts.signal?.aborted) break;
+      if (m.notApplicable) {
+        outcomes.push({ name: m.name, kernel: variant, what: m.what, verdict: 'not-applicable', killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null });
+        opts.progress(`${variant}/${m.name}: does not apply (${m.what}) ${done()}`);
+        continue;
+      }
       // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
-      const o = await variantPatchedTree(tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
+      const o = await variantPatchedTree(variant, tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
         .then(buildTree)
         .then((tb) => trial(variant, m, tb))
         .catch((e: unknown) => {
@@ -206,9 +218,9 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
       outcomes.push(o);
     }
   }
-  const ok = mutantsOk(outcomes, mutants.map((m) => m.name));
+  const ok = mutantsOk(outcomes, mutants.map(mutantKey));
   const fingerprint = hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.seed, opts.failFast, opts.smp, opts.possibleCpus, opts.memoryMb, opts.machine, opts.boot, opts.accel]));
-  const report: MutantsReport = { ok, shard: opts.shard ?? null, planned: chosen.map((m) => m.name), fingerprint, seed: opts.seed, failFast: opts.failFast, outcomes };
+  const report: MutantsReport = { ok, shard: opts.shard ?? null, planned: chosen.map(mutantKey), fingerprint, seed: opts.seed, failFast: opts.failFast, outcomes };
   await writeFile(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return { outcomes, dir, ok };
 }

@@ -22,7 +22,7 @@ import { runMatrix, worstExit, type Cell, type MatrixOptions, type MatrixReport 
 /** The base kernel fails the suite: nothing can be said about the patch. */
 export const EXIT_BASE_FAILS = 4;
 
-/** What a patch applies to: a variant of linux-source-6.1, or the user's tree (--kernel-tree). */
+/** What a patch applies to: a variant (of linux-source-6.1 or -6.12), or the user's tree (--kernel-tree). */
 export type PatchBase = { variant: VariantName } | { tree: string };
 
 /** The label the base's runs carry: the variant, or the tree's directory name. */
@@ -88,7 +88,7 @@ export async function buildPatchPair(
   const base = await buildTree(baseTree);
   vopts.progress(`kernel ${baseName}: ${base.reused ? 'reused' : `built in ${base.seconds} s`} (${base.dir})`);
   const label = patchedName(baseName);
-  const patched = await buildTree(await variantPatchedTree(baseTree, patches, label, vopts));
+  const patched = await buildTree(await variantPatchedTree(on.variant, baseTree, patches, label, vopts));
   vopts.progress(`kernel ${label}: ${patched.reused ? 'reused' : `built in ${patched.seconds} s`} (${patched.dir})`);
   return { base, patched };
 }

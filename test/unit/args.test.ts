@@ -132,7 +132,7 @@ t.test('--patch: the patches and the base; what cannot go with it is refused', a
   t.equal(parseVmTestArgs(['--patch', 'a.patch'], SCENARIOS).base, 'pcpu', 'the default base: the 2010 mechanism');
   t.throws(() => parseVmTestArgs(['--base', 'pcpu'], SCENARIOS), /--base without --patch/);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--base', 'stock'], SCENARIOS), /--base stock is not known.*pcpu\|refcount\|tracker/s);
-  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base pcpu\|refcount\|tracker/s);
+  t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base VARIANT \(pcpu, refcount, tracker from linux-source-6\.1; pcpu-6\.12/s);
   const mine = parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src/linux'], SCENARIOS);
   t.equal(mine.baseTree, '/src/linux', '--kernel-tree is the base of the patch');
   t.equal(mine.kernelTree, undefined, '... not a kernel of its own');
@@ -163,4 +163,13 @@ t.test('--bisect: a tree, one topology (2:4 unless told), nothing that judges ot
   t.throws(() => parseVmTestArgs(['--kernel-tree', '/s', '--bisect', '--topology', '2:4,4:64'], SCENARIOS), /--bisect with more than one topology/);
   t.throws(() => parseVmTestArgs(['--kernel-tree', '/s', '--bisect', '--baseline', 'x'], SCENARIOS), /--bisect with --baseline/);
   t.equal(parseVmTestArgs(['--kernel-tree', '/s'], SCENARIOS).bisect, false);
+});
+
+t.test("--kernel and --kernels take Debian's kernels by name, and the 6.12 variants", async (t) => {
+  const a = parseVmTestArgs(['--kernels', 'stock,debian-6.12,debian-6.12-rt,pcpu-6.12'], SCENARIOS);
+  t.same([...new Set(a.cells.map((c) => c.kernel))], ['stock', 'debian-6.12', 'debian-6.12-rt', 'pcpu-6.12'], 'names label the runs as given');
+  t.same(parseVmTestArgs(['--kernel', 'debian-6.1.0-57'], SCENARIOS).cells[0]?.spec, { kernel: 'debian-6.1.0-57' });
+  t.throws(() => parseVmTestArgs(['--kernel', 'debian-sid'], SCENARIOS), /--kernel debian-sid: not a Debian kernel name\n  fix: pass debian-6\.1, debian-6\.12, debian-6\.12-rt/);
+  t.throws(() => parseVmTestArgs(['--kernel', 'debian-6.12', '--kdir', '/tmp'], SCENARIOS), /--kdir without --kernel IMAGE/, 'a named kernel brings its own kbuild tree');
+  t.equal(parseVmTestArgs(['--patch', 'a', '--base', 'pcpu-6.12'], SCENARIOS).base, 'pcpu-6.12');
 });

@@ -4,7 +4,9 @@ import { parseKconfig, unmetOptions } from '../../src/kernel/config.js';
 import { makefileVersion } from '../../src/kernel/source.js';
 import { mutantTable, unprovenScenarios } from '../../src/report/mutant-table.js';
 import type { RunReport } from '../../src/report/report.js';
-import { firstDifference, loadMutants, mutantVerdict, type MutantOutcome } from '../../src/run/mutants.js';
+import { firstDifference, loadMutants, mutantsOk, mutantVerdict, type MutantOutcome } from '../../src/run/mutants.js';
+import { mutantKey } from '../../src/kernel/mutant.js';
+import { VARIANT_NAMES } from '../../src/kernel/variants.js';
 import { scenarioKills } from '../../src/report/mutant-table.js';
 import { repoRoot } from '../fixtures.js';
 
@@ -12,19 +14,34 @@ const o = (name: string, verdict: MutantOutcome['verdict'], failing: string[], k
   name, kernel, what: '', verdict, killedBy: failing[0] ?? null, failing, differed: failing.length ? 'x' : null, buildSeconds: 1, runSeconds: 2, report: null,
 });
 
-t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patches the 6.1 source', async (t) => {
+t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patches its release\'s source', async (t) => {
   const ms = await loadMutants(repoRoot);
   t.ok(ms.length >= 6, `${ms.length} mutants`);
   for (const m of ms) {
     t.ok(m.what.length > 20, `${m.variant}/${m.name}: ${m.what}`);
-    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
+    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c|arch\/x86\/kernel\/acpi\/boot\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
   }
-  for (const v of ['pcpu', 'refcount', 'tracker']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
+  for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
+  // Every 6.1 pcpu mutant has its 6.12 counterpart, or a file that says why it does not apply there.
+  const of = (v: string): string[] => ms.filter((m) => m.variant === v).map((m) => m.name).sort();
+  t.same(of('pcpu').filter((n) => !of('pcpu-6.12').includes(n)), [], 'every pcpu bug has a pcpu-6.12 file');
+  for (const m of ms.filter((x) => x.notApplicable)) t.match(m.what, /does not apply/, `${mutantKey(m)} says why it does not apply`);
   // Per variant, the .c mutants run before the header ones, which share their rebuilds.
-  const order = ms.map((m) => `${m.variant}:${touchesHeader(m) ? 1 : 0}`);
-  t.same(order, [...order].sort((a, b) => ['pcpu', 'refcount', 'tracker'].indexOf(a.split(':')[0] ?? '') - ['pcpu', 'refcount', 'tracker'].indexOf(b.split(':')[0] ?? '') || a.localeCompare(b)));
+  const order = ms.map((m) => `${VARIANT_NAMES.indexOf(m.variant)}:${touchesHeader(m) ? 1 : 0}`);
+  t.same(order, [...order].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
   t.throws(() => parseMutant('x', 'pcpu', 'no diff here\n'), /not a unified diff/);
   t.throws(() => parseMutant('x', 'pcpu', '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n'), /must start with a paragraph/);
+  const na = parseMutant('x', 'pcpu-6.12', 'The bug does not apply to 6.12: the function is gone.\n');
+  t.same([na.notApplicable, na.files, mutantKey(na)], [true, [], 'pcpu-6.12/x'], 'a paragraph that says why, and no diff: not applicable');
+});
+
+t.test('mutants of two releases share names: planned and judged by variant/name', async (t) => {
+  const killed = (name: string, kernel: MutantOutcome['kernel']): MutantOutcome => o(name, 'killed', ['possible-cpus'], kernel);
+  const base = (kernel: MutantOutcome['kernel']): MutantOutcome => ({ ...o('unpatched', 'passed', []), kernel });
+  const outcomes = [base('pcpu'), killed('sum-online-only', 'pcpu'), base('pcpu-6.12'), { ...o('possible-is-present', 'not-applicable', []), kernel: 'pcpu-6.12' as const }];
+  t.ok(mutantsOk(outcomes, ['pcpu/sum-online-only', 'pcpu-6.12/possible-is-present']), 'not applicable is no survivor');
+  t.notOk(mutantsOk(outcomes, ['pcpu/sum-online-only', 'pcpu-6.12/sum-online-only']), 'the 6.12 one was never judged');
+  t.notOk(mutantsOk([...outcomes, o('x', 'survived', [], 'pcpu-6.12')], ['pcpu-6.12/x']));
 });
 
 t.test('kernel config: requested options Kconfig dropped are named', async (t) => {
@@ -87,17 +104,17 @@ t.test('make merge of make mutants shards: each mutant once, in the planned orde
   const { shardOf } = await import('../../src/run/shard.js');
   const { mutantsResult } = await import('../../src/report/mutant-table.js');
   const ms = await loadMutants(repoRoot);
-  const planned = ms.map((m) => m.name);
+  const planned = ms.map(mutantKey);
   const outcome = (name: string, kernel: MutantOutcome['kernel'], verdict: MutantOutcome['verdict']): MutantOutcome => ({ name, kernel, what: name, verdict, killedBy: verdict === 'killed' ? 'extremes' : null, failing: verdict === 'killed' ? ['extremes'] : [], differed: null, buildSeconds: 1, runSeconds: 1, report: null });
   const shardReport = (k: number, n: number, verdictOf = (_: string): MutantOutcome['verdict'] => 'killed', fingerprint = 'f') => {
     const mine = shardOf(ms, { k, n });
     const variants = [...new Set(mine.map((m) => m.variant))];
-    const outcomes = variants.flatMap((v) => [outcome('unpatched', v, 'passed'), ...mine.filter((m) => m.variant === v).map((m) => outcome(m.name, v, verdictOf(m.name)))]);
+    const outcomes = variants.flatMap((v) => [outcome('unpatched', v, 'passed'), ...mine.filter((m) => m.variant === v).map((m) => outcome(m.name, v, verdictOf(mutantKey(m))))]);
     return { where: `shard${k}`, report: { ok: true, shard: { k, n }, planned, fingerprint, seed: 7, failFast: false, outcomes } };
   };
   const merged = mergeMutantShards([shardReport(2, 2), shardReport(1, 2)]);
   t.ok(merged.ok, 'every mutant killed, every unpatched kernel passed');
-  t.same(merged.outcomes.filter((o) => o.name !== 'unpatched').map((o) => o.name), planned, 'each mutant once, in the unsharded order');
+  t.same(merged.outcomes.filter((o) => o.name !== 'unpatched').map(mutantKey), planned, 'each mutant once, in the unsharded order');
   t.equal(merged.shard, null);
   t.equal(merged.seed, 7);
   const bases = merged.outcomes.filter((o) => o.name === 'unpatched');

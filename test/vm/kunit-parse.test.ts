@@ -9,12 +9,13 @@
 import t from 'tap';
 import path from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_TARBALL, kernelSource } from '../../src/kernel/source.js';
+import { kernelSource } from '../../src/kernel/source.js';
+import { SOURCES } from '../../src/kernel/variants.js';
 import { repoRoot } from '../fixtures.js';
 
 /** The kernel's own reader (linux-source-6.1's kunit.py) on a saved document. */
 async function kunitParse(fixture: string): Promise<{ exitCode: number | undefined; out: string }> {
-  const src = await kernelSource(DEFAULT_TARBALL, () => undefined);
+  const src = await kernelSource(SOURCES['6.1'].tarball, () => undefined);
   const kunit = path.join(src.dir, 'tools/testing/kunit/kunit.py');
   const r = await execa('python3', [kunit, 'parse', path.join(repoRoot, 'test/fixtures', fixture)], { reject: false, all: true, timeout: 60_000 });
   return { exitCode: r.exitCode, out: r.all ?? '' };

@@ -34,6 +34,7 @@ t.test('make vm-test on the stock kernel: both default topologies, every scenari
     t.equal(report.ok, true, `${cell.label}: ok`);
     t.same(report.scenarios.map((s) => s.name), SCENARIOS.map((s) => s.name), `${cell.label}: every scenario ran`);
     t.equal(report.variant, 'pcpu', 'Debian 6.1 has CONFIG_PCPU_DEV_REFCNT=y');
+    t.same([report.rules?.series, report.rules?.exact], ['6.1', true], "the model applies 6.1's rules, chosen from the kernel's version");
     t.equal(report.topology?.online.length, cell.cell.smp);
     t.equal(report.topology?.possible.length, cell.cell.possibleCpus, 'the possible CPUs are the topology asked for');
     t.equal(report.seed, matrix.seed, 'one seed for the whole matrix');

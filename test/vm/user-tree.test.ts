@@ -15,7 +15,8 @@ import { cacheRoot } from '../../src/cache.js';
 import { buildVariant } from '../../src/kernel/build-variant.js';
 import { parsePatch } from '../../src/kernel/patch.js';
 import { applyPatches } from '../../src/kernel/patched-tree.js';
-import { DEFAULT_TARBALL, kernelSource } from '../../src/kernel/source.js';
+import { kernelSource } from '../../src/kernel/source.js';
+import { SOURCES } from '../../src/kernel/variants.js';
 import { repoRoot } from '../fixtures.js';
 import { OUT, strayQemus, streamProgress, VM_TEST, vmTest } from '../vm-harness.js';
 
@@ -41,7 +42,7 @@ let harmless = '';
 t.before(async () => {
   // The tree starts from the pcpu kernel's objects: build (or reuse) it first.
   await buildVariant('pcpu', { repoRoot, progress });
-  unpacked = (await kernelSource(DEFAULT_TARBALL, progress)).dir;
+  unpacked = (await kernelSource(SOURCES['6.1'].tarball, progress)).dir;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   await execa('cp', ['-al', unpacked, tree]);
@@ -97,5 +98,21 @@ t.test('git bisect run finds the bad commit and skips the one that does not buil
   t.match(run.all, /vm-test: bisect: skip \(this commit cannot be judged\) \(exit 125\): kernel linux: build failed/, 'the commit that does not build was skipped, not called bad');
   t.match(log, new RegExp(`git bisect skip ${broken}`), `git's log: ${broken.slice(0, 12)} skipped`);
   t.match(log, new RegExp(`git bisect good (${fixed}|${harmless})`), 'a good commit was tested');
+  t.same(await strayQemus(), []);
+});
+
+t.test('a 6.12 tree: --patch --kernel-tree starts from the pcpu-6.12 kernel\'s objects and judges with 6.12\'s rules', async (t) => {
+  await buildVariant('pcpu-6.12', { repoRoot, progress });
+  const source = (await kernelSource(SOURCES['6.12'].tarball, progress, SOURCES['6.12'].package)).dir;
+  const tree612 = path.join(work, 'linux-6.12');
+  await execa('cp', ['-al', source, tree612]);
+  const r = await vmTest(['--patch', patchFile('vm/mutants/pcpu-6.12/sum-in-short.patch'), '--kernel-tree', tree612, '--topology', '2:4', '--scenario', 'extremes'], 1_500_000);
+  t.equal(r.exitCode, 1, `exit status 1\n${r.all?.slice(-6000)}`);
+  t.match(r.stderr, /kernel linux-6\.12: starting from a copy of \S+src-pcpu-6\.12-[0-9a-f]+\/build's objects/, 'seeded from pcpu-6.12, not from 6.1\'s pcpu');
+  t.match(r.stderr, /kernel linux-6\.12: no file differs from linux-source-6\.12/);
+  t.match(r.stderr, /PATCH FAILS: 1 scenario\(s\) fail on linux-6\.12\+patch that pass on linux-6\.12; first: extremes/);
+  t.match(r.stderr, /model: kernel 6\.12\.\d+: the rules of 6\.12, read from Debian's linux-source-6\.12/, 'the release\'s rules, from the built kernel\'s version');
+  const made = /kernel linux-6\.12\+patch: make compiled (\d+) objects: (.*)$/m.exec(r.stderr);
+  t.ok(made && Number(made[1]) <= 10, `the patched kernel rebuilt its file, not the kernel: ${made?.[1]} objects`);
   t.same(await strayQemus(), []);
 });
