@@ -14,11 +14,15 @@ import { parseShard } from '../src/run/shard.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const HELP = `Usage: mutants [--mutant NAME]... [--fail-fast] [--seed N] [--shard K/N]      (make mutants ARGS="...")
+const HELP = `Usage: mutants [--mutant NAME|VARIANT/NAME]... [--fail-fast] [--seed N] [--shard K/N]      (make mutants ARGS="...")
 
 Proves the suite catches broken kernels. Mutants live in
 vm/mutants/<variant>/NAME.patch, each a plausible bug in the reference
-count of that kernel variant (pcpu, refcount, tracker: see make kernels).
+count of that kernel variant (pcpu, refcount, tracker from linux-source-6.1;
+pcpu-6.12 from linux-source-6.12: see make kernels). The same bug in both
+releases has the same NAME; where it has no counterpart in a release, its
+file there is a paragraph saying why, reported as not-applicable (never
+built, never a kill).
 For each variant that has mutants: run the whole suite on the variant
 (built and cached as by make kernels; it must pass), then on each of its
 mutants, built as vm-test --patch builds a patch (a copy of the variant's
@@ -27,7 +31,9 @@ cached by the patch's text; the variant itself is never patched), on 3
 CPUs (4 possible). Every mutant must be killed; the table names the
 scenario that killed each and what differed.
 
-  --mutant NAME   only this mutant (repeatable; default: all)
+  --mutant NAME   only this mutant, in every release that has it
+                  (repeatable; default: all); VARIANT/NAME for one release
+                  (pcpu-6.12/sum-in-short)
   --fail-fast     stop each mutant's run at its first failing scenario: the
                   verdicts in less time, without the per-scenario table
   --seed N        seed of the stress streams (default: random, printed)
@@ -45,7 +51,8 @@ does not build, a command was refused, a harness error) is an error of the
 run: it kills nothing, and the whole run fails with exit status 2.
 After the table, a second one shows per scenario which mutants it kills.
 
-Exit status: 0 every unpatched variant passed and every mutant was killed;
+Exit status: 0 every unpatched variant passed and every mutant was killed
+(or does not apply, and says why);
 1 a mutant survived or an unpatched variant failed; 2 set-up error or a
 mutant run that ended in an error; 130 interrupted.
 `;

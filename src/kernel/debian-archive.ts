@@ -20,7 +20,7 @@ export interface DebianKernelName {
   name: string;
   /** "6.1", "6.12". */
   series: string;
-  /** One ABI ("6.12.107+deb12", "6.1.0-57"), or null for the newest in apt's lists. */
+  /** One ABI as written ("6.12.107", "6.1.0-57"; matched against apt's "6.12.107+deb12"), or null for the newest in apt's lists. */
   abi: string | null;
   flavour: DebianFlavour;
 }
@@ -40,9 +40,12 @@ export function parseDebianKernelName(name: string): DebianKernelName {
   const series = m[1] as string;
   const flavour: DebianFlavour = m[3] ? 'rt-amd64' : 'amd64';
   if (!m[2]) return { name, series, abi: null, flavour };
-  // 6.1's ABIs are 6.1.0-N; 6.12's are 6.12.N+deb12.
-  const abi = m[2].includes('-') ? `${series}.${m[2]}` : `${series}.${m[2]}+deb12`;
-  return { name, series, abi, flavour };
+  return { name, series, abi: `${series}.${m[2]}`, flavour };
+}
+
+/** The ABI of apt's list a name means: "6.1.0-57" itself, "6.12.107" the one with a Debian suffix ("6.12.107+deb12"). */
+export function matchAbi(abis: readonly string[], wanted: string): string | undefined {
+  return abis.find((a) => a === wanted || a.startsWith(`${wanted}+`));
 }
 
 const escape = (s: string): string => s.replace(/[.+]/g, (c) => `\\${c}`);

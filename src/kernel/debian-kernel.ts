@@ -17,6 +17,7 @@ import {
   DEBIAN_KERNEL_EXAMPLES,
   headersPackage,
   kernelPackages,
+  matchAbi,
   parseAptShow,
   parseDebianKernelName,
   relativeHeadersMakefile,
@@ -44,8 +45,8 @@ export async function resolveDebianKernel(name: string): Promise<DebianKernelPac
     throw new HarnessError((e as Error).message, `pass --kernel with one of ${DEBIAN_KERNEL_EXAMPLES.join(', ')}`);
   }
   const abis = availableAbis(await apt(['apt-cache', 'pkgnames', 'linux-image-'], `looking up ${name}`), parsed.series, parsed.flavour);
-  const abi = parsed.abi ?? abis[0];
-  if (!abi || !abis.includes(abi)) {
+  const abi = parsed.abi === null ? abis[0] : matchAbi(abis, parsed.abi);
+  if (!abi) {
     throw new HarnessError(
       `apt knows no ${parsed.flavour} kernel ${parsed.abi ?? parsed.series} (linux-image-${parsed.abi ?? `${parsed.series}.*`}-${parsed.flavour}-unsigned)`,
       abis.length ? `pick one apt has: ${abis.map((a) => `debian-${a.replace(/\+deb\d+$/, '')}${parsed.flavour === 'rt-amd64' ? '-rt' : ''}`).join(', ')}` : 'run apt-get update (as root); Debian 12 has 6.1 in bookworm and 6.12 in bookworm-security',

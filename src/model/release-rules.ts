@@ -12,6 +12,8 @@
  * topology rework and the acpi_is_processor_usable() fixes in 6.12 stable).
  */
 
+import { HarnessError } from '../errors.js';
+
 export interface KernelVersion {
   major: number;
   minor: number;
@@ -27,7 +29,7 @@ export interface KernelVersion {
 export function kernelVersion(release: string, banner = ''): KernelVersion {
   const debian = / Debian (\d+)\.(\d+)\.(\d+)/.exec(banner);
   const m = debian ?? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  if (!m) throw new Error(`kernel release "${release}" does not start with a version (X.Y or X.Y.Z)`);
+  if (!m) throw new HarnessError(`kernel release "${release}" does not start with a version (X.Y or X.Y.Z): the model cannot tell which release's rules apply`, 'boot a kernel whose release (uname -r) starts with its version, as every kernel tree makes it');
   return { major: Number(m[1]), minor: Number(m[2]), sublevel: Number(m[3] ?? 0) };
 }
 
@@ -47,7 +49,11 @@ export interface CpuFirmware {
   onlineCapable: boolean;
   /** The FADT's revision (major.minor): 6.3 and later announce Online Capable. */
   fadt: { major: number; minor: number };
-  /** The hypervisor the kernel recognises (detect_hypervisor_vendor()), or 'none': it believes it runs on bare metal. */
+  /**
+   * The hypervisor the kernel recognises (detect_hypervisor_vendor()), or
+   * 'none': it believes it runs on bare metal. KVM needs both the KVM
+   * accelerator and a kernel with CONFIG_KVM_GUEST (hypervisor.c:39).
+   */
   hypervisor: 'none' | 'kvm';
   /** possible_cpus= on the kernel command line, or null. */
   possibleCpusParam: number | null;
@@ -93,14 +99,14 @@ function describe(fw: CpuFirmware): string {
 /**
  * 6.1.192, arch/x86/kernel/acpi/boot.c:198 acpi_is_processor_usable(): a
  * disabled entry counts unless the FADT announces Online Capable (>= 6.3,
- * boot.c:154) and the entry lacks the flag. smpboot.c:1539 prefill_possible_map():
+ * boot.c:154) and the entry lacks the flag. smpboot.c:1538 prefill_possible_map():
  * possible = enabled + disabled, or exactly possible_cpus= when given (it may
  * raise the count), at most nr_cpu_ids (NR_CPUS).
  */
 const RULES_6_1: ReleaseRules = {
   series: '6.1',
   readFrom: "Debian's linux-source-6.1 (6.1.192)",
-  trackerLeak: { re: /leaked reference\./, source: 'lib/ref_tracker.c:31 pr_err("leaked reference.\\n"), then the stack' },
+  trackerLeak: { re: /leaked reference\./, source: 'lib/ref_tracker.c:55 ref_tracker_dir_print(): pr_err("leaked reference.\\n") (no pr_fmt prefix), then the stack' },
   possibleCpus(fw) {
     const usable = fadtAtLeast63(fw) && !fw.onlineCapable ? 0 : fw.disabled;
     const asked = fw.possibleCpusParam ?? fw.enabled + usable;
@@ -117,7 +123,7 @@ const RULES_6_1: ReleaseRules = {
  * a FADT of 6.3 or later a disabled entry counts only if Online Capable;
  * with an older FADT only when the kernel detects a hypervisor (QEMU's
  * legacy Enabled=0 entries, "x86/acpi/boot: Correct acpi_is_processor_usable()
- * check again", 1c7ac68c05bc in 6.12 stable). topology.c:445
+ * check again", in 6.12.77). topology.c:445
  * topology_init_possible_cpus(): possible = min(enabled + usable disabled,
  * nr_cpu_ids), and possible_cpus= (topology.c:421) only lowers nr_cpu_ids.
  */
@@ -143,7 +149,7 @@ const RULES_6_12: ReleaseRules = {
 export interface RulesChoice {
   rules: ReleaseRules;
   version: KernelVersion;
-  /** True when the kernel is of a release the rules were read from (its series, at or after the sublevel read). */
+  /** True when the kernel is of a series the rules were read from, at a sublevel where they hold (6.12: 6.12.77 and later). */
   exact: boolean;
   /** What was chosen and why, for the report; says what may not hold when not exact. */
   why: string;
@@ -161,15 +167,16 @@ export function rulesFor(v: KernelVersion): RulesChoice {
     return { rules: RULES_6_1, version: v, exact: true, why: `kernel ${version}: the rules of 6.1, read from ${RULES_6_1.readFrom}` };
   }
   if (v.major === 6 && v.minor === 12) {
-    // The possible-CPU rule changed inside 6.12 stable; Debian's 6.12 kernels (6.12.107 and later) all have the fix.
-    const exact = v.sublevel >= 107;
+    // The possible-CPU rule changed inside 6.12 stable, in 6.12.77 (Debian's changelog, linux 6.12.85-1:
+    // "x86/acpi/boot: Correct acpi_is_processor_usable() check again" under ChangeLog-6.12.77).
+    const exact = v.sublevel >= 77;
     return {
       rules: RULES_6_12,
       version: v,
       exact,
       why: exact
         ? `kernel ${version}: the rules of 6.12, read from ${RULES_6_12.readFrom}`
-        : `kernel ${version}: the rules of 6.12.118 applied, but 6.12 stable changed acpi_is_processor_usable() before it (1c7ac68c05bc): ${dependent} may predict what ${version} does not do`,
+        : `kernel ${version}: the rules of 6.12.118 applied, but 6.12.77 changed acpi_is_processor_usable() ("Correct acpi_is_processor_usable() check again"): ${dependent} may predict what ${version} does not do`,
     };
   }
   const older = v.major < 6 || (v.major === 6 && v.minor < 9);

@@ -24,7 +24,7 @@ import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.
 import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
 import { parseKconfig } from '../kernel/config.js';
 import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { describeFirmware, qemuCpuFirmware } from '../vm/firmware.js';
+import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
 import type { MachineFacts } from '../scenarios/scenario.js';
 
 export interface KernelSettings extends KernelSpec {
@@ -58,8 +58,8 @@ export interface PreparedGuest {
   accel: AccelDecision;
   /** The kernel's release rules, chosen from its image's version before it boots. */
   rules: RulesChoice;
-  /** Its CONFIG_NR_CPUS (from the kbuild tree's .config), or null when the tree has none. */
-  nrCpus: number | null;
+  /** From its kbuild tree's .config: the CPU limit and whether it recognises KVM (vm/firmware.ts). */
+  cpuConfig: KernelCpuConfig;
   /** Milliseconds spent building the module and the boot image, and packing. */
   buildMs: number;
   initramfsMs: number;
@@ -113,14 +113,19 @@ export async function prepareGuest(
   progress(`accelerator: ${accel.accel} (${accel.reason})`);
   const rules = rulesFor(kernelVersion(kernel.release, kernel.banner));
   progress(`model: ${rules.why}`);
-  return { kernel, module, image, initramfs, channel, accel, rules, nrCpus: await configNrCpus(kernel.kdir), buildMs, initramfsMs };
+  return { kernel, module, image, initramfs, channel, accel, rules, cpuConfig: await kernelCpuConfig(kernel.kdir), buildMs, initramfsMs };
 }
 
-/** CONFIG_NR_CPUS of the kbuild tree's .config, or null without one. */
-async function configNrCpus(kdir: string): Promise<number | null> {
+/**
+ * CONFIG_NR_CPUS and CONFIG_KVM_GUEST of the kbuild tree's .config. Without
+ * one the limit is unknown: the topologies (at most 64 CPUs) stay below any
+ * x86 default, and KVM is taken as recognised, as on a distribution kernel.
+ */
+async function kernelCpuConfig(kdir: string): Promise<KernelCpuConfig> {
   const text = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => null);
-  const n = text === null ? undefined : parseKconfig(text).get('CONFIG_NR_CPUS');
-  return n === undefined ? null : Number(n);
+  if (text === null) return { nrCpus: 8192, kvmGuest: true };
+  const config = parseKconfig(text);
+  return { nrCpus: Number(config.get('CONFIG_NR_CPUS') ?? 8192), kvmGuest: config.get('CONFIG_KVM_GUEST') === 'y' };
 }
 
 export interface BootOptions {
@@ -153,8 +158,7 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
   };
   const layout = guestCpuLayout(guest);
-  // Without a .config the kernel's CPU limit is unknown: the topologies (at most 64 CPUs) stay below any x86 NR_CPUS default.
-  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.nrCpus ?? 8192);
+  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig);
   const machine: MachineFacts = { smp: settings.smp, possibleCpus: settings.possibleCpus, firmware, firmwareText: describeFirmware(settings.machine, firmware) };
   const cpus = layout.kind === 'hotplug'
     ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`

@@ -159,8 +159,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
-  // Every variant with mutants runs unpatched first: that many more kernels to judge.
-  const total = mutants.length + new Set(mutants.map((m) => m.variant)).size;
+  // Every variant with mutants to run runs unpatched first: that many more kernels to judge.
+  const total = mutants.length + new Set(mutants.filter((m) => !m.notApplicable).map((m) => m.variant)).size;
   const started = performance.now();
   const done = (): string => progressLine(outcomes.length, total, performance.now() - started, new Date());
 
@@ -193,18 +193,20 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
 
   const vopts = { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal };
   for (const variant of VARIANT_NAMES) {
-    const ms = mutants.filter((m) => m.variant === variant);
-    if (ms.length === 0 || opts.signal?.aborted) continue;
+    const all = mutants.filter((m) => m.variant === variant);
+    if (all.length === 0 || opts.signal?.aborted) continue;
+    // A mutant that does not apply is reported as such; a variant with nothing else chosen is not even built.
+    for (const m of all.filter((x) => x.notApplicable)) {
+      outcomes.push({ name: m.name, kernel: variant, what: m.what, verdict: 'not-applicable', killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null });
+      opts.progress(`${variant}/${m.name}: does not apply (${m.what.slice(0, 120)}...)`);
+    }
+    const ms = all.filter((m) => !m.notApplicable);
+    if (ms.length === 0) continue;
     opts.progress(`${variant}: the unpatched kernel, then ${ms.length} mutant(s) ${done()}`);
     const tree = await variantTree(variant, vopts);
     outcomes.push(await trial(variant, null, await buildTree(tree)));
     for (const m of ms) {
       if (opts.signal?.aborted) break;
-      if (m.notApplicable) {
-        outcomes.push({ name: m.name, kernel: variant, what: m.what, verdict: 'not-applicable', killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null });
-        opts.progress(`${variant}/${m.name}: does not apply (${m.what}) ${done()}`);
-        continue;
-      }
       // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
       const o = await variantPatchedTree(variant, tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
         .then(buildTree)

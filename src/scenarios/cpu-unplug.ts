@@ -56,7 +56,14 @@ export const cpuUnplug: Scenario = {
       return;
     }
     const rule = ctx.machine ? ctx.rules.rules.possibleCpus(ctx.machine.firmware) : null;
-    const cannot = rule && rule.hotAddable === 0 ? `the kernel makes no hot-pluggable socket possible (${rule.why})` : hotplug.cannotPlug();
+    const { possible, online } = ctx.info.topology;
+    const cannot =
+      rule && rule.hotAddable === 0
+        ? `the kernel makes no hot-pluggable socket possible (${rule.why})`
+        : // The rule promised room the kernel did not make: possible-cpus fails on it; a plug here would only time out.
+          rule && possible.length <= online.length
+          ? `the kernel made no CPU possible beyond the ${online.length} online, though its rule says ${rule.possible} (possible-cpus shows the difference)`
+          : hotplug.cannotPlug();
     if (cannot === null) {
       await plugAndUnplug(ctx, dev, hotplug);
     } else {

@@ -10,8 +10,12 @@
  *  - microvm: "ACPI: FACP ... (v05", MADT v01; it has no CPU hotplug, so its
  *    MADT lists only the CPUs it boots.
  *  - Under TCG the CPUID hypervisor leaf says "TCGTCGTCGTCG", which no kernel
- *    driver knows: the kernel finds no hypervisor (RELEASES.md: no
- *    "Hypervisor detected" line). Under KVM it finds KVM.
+ *    driver knows: the kernel finds no hypervisor (no "Hypervisor detected"
+ *    line in test/fixtures/console-6.12-pc-tcg-smp3-sockets4.log). Under KVM
+ *    it finds KVM only if it was built with CONFIG_KVM_GUEST
+ *    (arch/x86/kernel/cpu/hypervisor.c:39): Debian's kernels are, the
+ *    harness's variants (no CONFIG_PARAVIRT) are not.
+ * The tables are QEMU 7.2's; the report names the QEMU version (provenance).
  */
 import type { CpuFirmware } from '../model/release-rules.js';
 import type { Accel } from './accel.js';
@@ -23,8 +27,15 @@ const FADT: Record<Machine, { major: number; minor: number }> = {
   microvm: { major: 5, minor: 0 },
 };
 
-export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Accel, nrCpus: number): CpuFirmware {
-  const common = { onlineCapable: false, fadt: FADT[machine], hypervisor: accel === 'kvm' ? ('kvm' as const) : ('none' as const), nrCpus };
+/** What the kernel's config decides of its side: its CPU limit, and whether it can recognise KVM. */
+export interface KernelCpuConfig {
+  nrCpus: number;
+  kvmGuest: boolean;
+}
+
+export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Accel, kernel: KernelCpuConfig): CpuFirmware {
+  const hypervisor = accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
+  const common = { onlineCapable: false, fadt: FADT[machine], hypervisor, nrCpus: kernel.nrCpus };
   if (layout.kind === 'hotplug') {
     const enabled = 1 + layout.deviceSockets.length;
     return { ...common, enabled, disabled: layout.sockets - enabled, possibleCpusParam: null };

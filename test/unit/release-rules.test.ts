@@ -2,7 +2,7 @@ import t from 'tap';
 import { kernelVersion, rulesFor, type CpuFirmware } from '../../src/model/release-rules.js';
 import { chooseCpuLayout } from '../../src/vm/cpu-layout.js';
 import { qemuCpuFirmware } from '../../src/vm/firmware.js';
-import { availableAbis, kernelPackages, parseAptShow, parseDebianKernelName, relativeHeadersMakefile } from '../../src/kernel/debian-archive.js';
+import { availableAbis, kernelPackages, matchAbi, parseAptShow, parseDebianKernelName, relativeHeadersMakefile } from '../../src/kernel/debian-archive.js';
 import { fixture } from '../fixtures.js';
 
 const DEBIAN_61_BANNER = '6.1.0-57-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)';
@@ -16,13 +16,14 @@ t.test('kernel version: Debian 6.1 from its banner, everyone else from the relea
 });
 
 /** QEMU pc under TCG, the hotplug layout for S online and P possible, as the harness boots it. */
-const pc = (smp: number, possible: number, accel: 'tcg' | 'kvm' = 'tcg', nrCpus = 8192): CpuFirmware =>
-  qemuCpuFirmware('pc', chooseCpuLayout('pc', smp, possible), accel, nrCpus);
+const pc = (smp: number, possible: number, accel: 'tcg' | 'kvm' = 'tcg', nrCpus = 8192, kvmGuest = true): CpuFirmware =>
+  qemuCpuFirmware('pc', chooseCpuLayout('pc', smp, possible), accel, { nrCpus, kvmGuest });
 
 t.test('firmware: QEMU pc lists every socket, the empty ones disabled; microvm only what it boots, possible_cpus= beside', async (t) => {
   t.same(pc(3, 5), { onlineCapable: false, fadt: { major: 1, minor: 0 }, hypervisor: 'none', nrCpus: 8192, enabled: 3, disabled: 2, possibleCpusParam: null });
   t.equal(pc(2, 4, 'kvm').hypervisor, 'kvm');
-  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 4), 'tcg', 64);
+  t.equal(pc(2, 4, 'kvm', 64, false).hypervisor, 'none', 'a kernel without CONFIG_KVM_GUEST (the variants) sees no KVM under KVM either');
+  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 4), 'tcg', { nrCpus: 64, kvmGuest: false });
   t.same([micro.enabled, micro.disabled, micro.possibleCpusParam, micro.fadt.major], [2, 0, 4, 5]);
 });
 
@@ -32,7 +33,7 @@ t.test('6.1: every disabled MADT entry is possible; possible_cpus= sets the coun
   t.ok(r.exact);
   t.same([2, 4, 64].map((p) => r.rules.possibleCpus(pc(2, p)).possible), [2, 4, 64]);
   t.same(r.rules.possibleCpus(pc(3, 5)), { possible: 5, hotAddable: 2, why: r.rules.possibleCpus(pc(3, 5)).why }, '3:5: two sockets to add');
-  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 5), 'tcg', 64);
+  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 5), 'tcg', { nrCpus: 64, kvmGuest: false });
   t.same(r.rules.possibleCpus(micro), { possible: 5, hotAddable: 0, why: r.rules.possibleCpus(micro).why }, 'possible_cpus=5 raises the count; nothing to plug');
   t.equal(r.rules.possibleCpus(pc(4, 64, 'tcg', 8)).possible, 8, 'NR_CPUS=8 caps 64');
   const onlineCapableFadt = { ...pc(2, 4), fadt: { major: 6, minor: 3 } };
@@ -48,7 +49,8 @@ t.test('6.12: under TCG no disabled entry of QEMU 7.2 is possible; under KVM all
   t.equal(r.rules.possibleCpus(pc(3, 4)).hotAddable, 0);
   t.match(r.rules.possibleCpus(pc(3, 4)).why, /FADT before 6\.3 and no hypervisor/);
   t.same(r.rules.possibleCpus(pc(3, 5, 'kvm')), { possible: 5, hotAddable: 2, why: r.rules.possibleCpus(pc(3, 5, 'kvm')).why }, 'a detected hypervisor makes them count');
-  const micro = (smp: number, p: number): CpuFirmware => qemuCpuFirmware('microvm', chooseCpuLayout('microvm', smp, p), 'tcg', 8192);
+  t.equal(r.rules.possibleCpus(pc(3, 5, 'kvm', 64, false)).possible, 3, 'pcpu-6.12 under KVM: no CONFIG_KVM_GUEST, no hypervisor, none counts');
+  const micro = (smp: number, p: number): CpuFirmware => qemuCpuFirmware('microvm', chooseCpuLayout('microvm', smp, p), 'tcg', { nrCpus: 8192, kvmGuest: true });
   t.equal(r.rules.possibleCpus(micro(2, 4)).possible, 2, 'possible_cpus=4 cannot raise 2');
   t.equal(r.rules.possibleCpus({ ...micro(3, 3), possibleCpusParam: 2 }).possible, 2, 'possible_cpus=2 lowers 3');
   t.equal(r.rules.possibleCpus({ ...pc(2, 4), fadt: { major: 6, minor: 5 }, onlineCapable: true }).possible, 4, 'Online Capable entries count on a 6.5 FADT');
@@ -57,9 +59,10 @@ t.test('6.12: under TCG no disabled entry of QEMU 7.2 is possible; under KVM all
 
 t.test('which rules: the releases read are exact; any other says which it took and what may not hold', async (t) => {
   t.ok(rulesFor(kernelVersion('6.12.107+deb12-amd64')).exact, '6.12.107 has the same acpi_is_processor_usable()');
-  const early = rulesFor(kernelVersion('6.12.20'));
+  t.ok(rulesFor(kernelVersion('6.12.77')).exact, 'the fix came in 6.12.77');
+  const early = rulesFor(kernelVersion('6.12.76'));
   t.notOk(early.exact);
-  t.match(early.why, /1c7ac68c05bc.*possible-cpus, cpu-unplug/);
+  t.match(early.why, /6\.12\.77 changed acpi_is_processor_usable\(\).*possible-cpus, cpu-unplug, tracker-leak/);
   t.ok(rulesFor(kernelVersion('6.1.0-57-amd64', DEBIAN_61_BANNER)).exact);
 });
 
@@ -74,7 +77,10 @@ t.test('which rules: 6.6 takes 6.1\'s, 6.18 takes 6.12\'s, and both say so', asy
 t.test('Debian kernel names', async (t) => {
   t.same(parseDebianKernelName('debian-6.12'), { name: 'debian-6.12', series: '6.12', abi: null, flavour: 'amd64' });
   t.same(parseDebianKernelName('debian-6.12-rt').flavour, 'rt-amd64');
-  t.same(parseDebianKernelName('debian-6.12.107').abi, '6.12.107+deb12');
+  t.same(parseDebianKernelName('debian-6.12.107').abi, '6.12.107');
+  const abis = availableAbis(fixture('debian/apt-pkgnames-linux-image.txt'), '6.12', 'amd64');
+  t.equal(matchAbi(abis, '6.12.107'), '6.12.107+deb12', 'the Debian suffix comes from apt, not from the name');
+  t.equal(matchAbi(abis, '6.12.10'), undefined, '6.12.10 is not 6.12.107');
   t.same(parseDebianKernelName('debian-6.1.0-57-rt'), { name: 'debian-6.1.0-57-rt', series: '6.1', abi: '6.1.0-57', flavour: 'rt-amd64' });
   t.throws(() => parseDebianKernelName('debian-latest'), /not a Debian kernel name/);
 });
@@ -99,4 +105,25 @@ t.test('Debian archive: the newest ABI of a series from apt\'s lists, and its fo
     'include ../linux-headers-6.12.118+deb12-common/Makefile\n',
   );
   t.throws(() => relativeHeadersMakefile('obj-m := x.o\n'), /does not include/);
+});
+
+t.test('the rules against real boot logs: QEMU 7.2 pc, 3 CPUs in 4 sockets, TCG, loglevel=8 (test/fixtures/console-6.1*-pc-tcg-smp3-sockets4.log)', async (t) => {
+  const facts = (log: string): { fadt: string | undefined; madt: string | undefined; hypervisor: boolean; possible: number } => ({
+    fadt: /ACPI: FACP \S+ \S+ \(v(\d+) /.exec(log)?.[1],
+    madt: /ACPI: APIC \S+ \S+ \(v(\d+) /.exec(log)?.[1],
+    hypervisor: /Hypervisor detected/.test(log),
+    possible: Number(/nr_cpu_ids:(\d+)/.exec(log)?.[1]),
+  });
+  const fw = pc(3, 4);
+  for (const [file, release, banner] of [
+    ['console-6.1-pc-tcg-smp3-sockets4.log', '6.1.0-57-amd64', DEBIAN_61_BANNER],
+    ['console-6.12-pc-tcg-smp3-sockets4.log', '6.12.118+deb12-amd64', ''],
+  ] as const) {
+    const log = fixture(file);
+    const seen = facts(log);
+    t.same([seen.fadt, seen.madt, seen.hypervisor], [String(fw.fadt.major).padStart(2, '0'), '01', false], `${file}: the firmware the model assumes (FADT v01, MADT v01, no hypervisor under TCG)`);
+    t.equal(rulesFor(kernelVersion(release, banner)).rules.possibleCpus(fw).possible, seen.possible, `${file}: the rule predicts the kernel's nr_cpu_ids`);
+  }
+  t.match(fixture('console-6.12-pc-tcg-smp3-sockets4.log'), /CPU topo: Allowing 3 present CPUs plus 0 hotplug CPUs/);
+  t.match(fixture('console-6.1-pc-tcg-smp3-sockets4.log'), /smpboot: Allowing 4 CPUs, 1 hotplug CPUs/);
 });
