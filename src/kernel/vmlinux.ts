@@ -30,13 +30,25 @@ const TOOLS: Partial<Record<PayloadFormat, string[]>> = {
   lz4: ['lz4', '-dc'],
 };
 
+/**
+ * Kbuild appends the uncompressed size (4 bytes, little-endian) after the
+ * compressed stream (scripts/Makefile.lib size_append). gzip and xz
+ * --single-stream stop at the stream's end; zstd reads the 4 bytes as a
+ * broken second frame and fails (Debian's 6.12 vmlinuz is zstd), so they are
+ * cut off here and checked against what came out.
+ */
 async function decompress(format: PayloadFormat, data: Buffer): Promise<Buffer> {
   if (format === 'gzip') return gunzipSync(data);
   const tool = TOOLS[format];
   if (!tool) throw new Error(`no decompressor for a ${format} payload`);
   const [cmd, ...args] = tool as [string, ...string[]];
-  const r = await execa(cmd, args, { input: data, encoding: 'buffer', stripFinalNewline: false, timeout: 120_000 });
-  return Buffer.from(r.stdout);
+  const input = format === 'zstd' ? data.subarray(0, data.length - 4) : data;
+  const r = await execa(cmd, args, { input, encoding: 'buffer', stripFinalNewline: false, timeout: 120_000 });
+  const out = Buffer.from(r.stdout);
+  if (format === 'zstd' && out.length !== data.readUInt32LE(data.length - 4)) {
+    throw new Error(`the zstd payload gave ${out.length} bytes where the image says ${data.readUInt32LE(data.length - 4)}`);
+  }
+  return out;
 }
 
 export async function bootImage(image: string, mode: BootMode, vmlinux?: string): Promise<BootImage> {

@@ -37,3 +37,31 @@ t.test('PVH entry note: Xen type 18', async (t) => {
   t.equal(hasPvhEntry(elfWithNote('GNU', 18)), false);
   t.equal(hasPvhEntry(Buffer.from('MZ not elf')), false);
 });
+
+t.test("a zstd payload with kbuild's size after it (Debian 6.12's vmlinuz): decompressed and booted through PVH", async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const elf = elfWithNote('Xen', 18);
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(elf.length);
+  const payload = Buffer.concat([execFileSync('zstd', ['-q', '-c'], { input: elf }), size]);
+  const head = fixtureBytes('bzimage-6.1.0-57-amd64.head');
+  const start = ((head[0x1f1] || 4) + 1) * 512 + head.readUInt32LE(0x248);
+  const img = Buffer.concat([head.subarray(0, start), payload]);
+  img.writeUInt32LE(payload.length, 0x24c);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-zstd-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const saved = process.env.REFPROBE_CACHE_DIR;
+  process.env.REFPROBE_CACHE_DIR = dir;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.REFPROBE_CACHE_DIR;
+    else process.env.REFPROBE_CACHE_DIR = saved;
+  });
+  t.equal(readPayload(img).format, 'zstd');
+  await writeFile(path.join(dir, 'bzImage'), img);
+  const { bootImage } = await import('../../src/kernel/vmlinux.js');
+  const b = await bootImage(path.join(dir, 'bzImage'), 'auto');
+  t.equal(b.mode, 'pvh', `${b.reason}`);
+});
