@@ -153,6 +153,16 @@ Guest:
   --machine pc|microvm  QEMU machine (default pc; microvm boots no faster
                         under TCG here and hangs in about 1 boot in 5: it has
                         no HPET or PM timer when TSC calibration fails)
+  --present-as auto|qemu|vmware
+                        how the machine presents itself to the guest. qemu:
+                        as QEMU is (under TCG the kernel sees no hypervisor).
+                        vmware: QEMU's VMware backdoor port, a VMware DMI
+                        serial and no CPUID hypervisor bit, so the kernel
+                        knows it is a guest: 6.12 then counts the empty CPU
+                        sockets as possible and cpu-unplug can hot-add there
+                        (pc only). auto (default): vmware where that makes
+                        more CPUs possible (6.12 under TCG), else qemu. The
+                        model predicts each from the release's rule
   --boot auto|pvh|bzimage
                         how QEMU loads the kernel (default auto: the
                         uncompressed vmlinux through its PVH entry when the
@@ -234,6 +244,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         jobs: { type: 'string' },
         accel: { type: 'string' },
         machine: { type: 'string' },
+        'present-as': { type: 'string' },
         boot: { type: 'string' },
         smp: { type: 'string' },
         'possible-cpus': { type: 'string' },
@@ -256,7 +267,6 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         shard: { type: 'string' },
         bisect: { type: 'boolean' },
         target: { type: 'string' },
-        identity: { type: 'string' },
         'ssh-option': { type: 'string', multiple: true },
         'connect-timeout': { type: 'string' },
         'allow-cpu-offline': { type: 'boolean' },
@@ -306,6 +316,9 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
   if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
   if (shard && v.seed === undefined) throw new HarnessError('--shard without --seed', 'pass the same --seed N to every shard: the merged matrix has one seed, and make merge refuses shards that differ');
   if (patches.length > 0 && v.fault !== undefined) throw new HarnessError('--patch with --fault', 'the fault breaks the base as much as the patched kernel, so nothing could be judged: drop --fault');
+  const machine = oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc');
+  const presentAs = oneOf('present-as', v['present-as'], ['auto', 'qemu', 'vmware'] as const, 'auto');
+  if (presentAs === 'vmware' && machine !== 'pc') throw new HarnessError('--present-as vmware with --machine microvm', 'microvm has no VMware backdoor port (vmport) and no CPU hotplug to gain from it: use --machine pc');
   const cells = shardOf(planned, shard);
   const first = (cells[0] ?? planned[0]) as Cell;
   const { smp, possibleCpus } = first;
@@ -318,7 +331,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     plannedCells: planned,
     jobs: intOption('jobs', v.jobs, Math.max(1, os.availableParallelism()), 1, 64),
     accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
-    machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
+    machine,
+    presentAs,
     boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
     smp,
     possibleCpus,
@@ -349,7 +363,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** What only a QEMU guest has: refused with --target. */
-const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox'];
+const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'present-as', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox'];
 const SSH_ONLY = ['identity', 'ssh-option', 'connect-timeout', 'allow-cpu-offline', 'allow-tainted'];
 
 /** --target and the SSH options; null without --target. */

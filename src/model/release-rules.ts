@@ -54,7 +54,7 @@ export interface CpuFirmware {
    * 'none': it believes it runs on bare metal. KVM needs both the KVM
    * accelerator and a kernel with CONFIG_KVM_GUEST (hypervisor.c:39).
    */
-  hypervisor: 'none' | 'kvm';
+  hypervisor: 'none' | 'kvm' | 'vmware';
   /** possible_cpus= on the kernel command line, or null. */
   possibleCpusParam: number | null;
   /** The kernel's CONFIG_NR_CPUS. */

@@ -20,11 +20,12 @@ import { QemuTarget } from '../target/qemu-target.js';
 import type { AgentChannel } from '../target/agent-channel.js';
 import type { Target } from '../target/target.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
-import { guestCpuLayout, type GuestConfig, type Machine } from '../vm/qemu-args.js';
+import type { GuestConfig, Machine } from '../vm/qemu-args.js';
+import { chooseCpuLayout } from '../vm/cpu-layout.js';
 import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
 import { parseKconfig } from '../kernel/config.js';
 import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
+import { choosePresentation, describeFirmware, qemuCpuFirmware, type KernelCpuConfig, type PresentChoice } from '../vm/firmware.js';
 import type { MachineFacts } from '../scenarios/scenario.js';
 
 export interface KernelSettings extends KernelSpec {
@@ -40,6 +41,8 @@ export interface GuestSettings extends KernelSettings {
    * ACPI tables (hot-pluggable sockets) or possible_cpus=: vm/cpu-layout.ts.
    */
   possibleCpus: number | null;
+  /** How the machine presents itself to the guest (qemu-args.ts, firmware.ts); default auto. */
+  presentAs?: PresentChoice;
   memoryMb: number;
   qemu: string;
   busybox: string;
@@ -123,9 +126,9 @@ export async function prepareGuest(
  */
 async function kernelCpuConfig(kdir: string): Promise<KernelCpuConfig> {
   const text = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => null);
-  if (text === null) return { nrCpus: 8192, kvmGuest: true };
+  if (text === null) return { nrCpus: 8192, kvmGuest: true, hypervisorGuest: true };
   const config = parseKconfig(text);
-  return { nrCpus: Number(config.get('CONFIG_NR_CPUS') ?? 8192), kvmGuest: config.get('CONFIG_KVM_GUEST') === 'y' };
+  return { nrCpus: Number(config.get('CONFIG_NR_CPUS') ?? 8192), kvmGuest: config.get('CONFIG_KVM_GUEST') === 'y', hypervisorGuest: config.get('CONFIG_HYPERVISOR_GUEST') === 'y' };
 }
 
 export interface BootOptions {
@@ -140,6 +143,8 @@ export interface BootOptions {
 export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
   const t = performance.now();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  const layout = chooseCpuLayout(settings.machine, settings.smp, settings.possibleCpus);
+  const present = choosePresentation(settings.presentAs ?? 'auto', settings.machine, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
   const guest: GuestConfig = {
     qemu: settings.qemu,
     kernel: prep.image.path,
@@ -148,6 +153,7 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     machine: settings.machine,
     cpus: settings.smp,
     possibleCpus: settings.possibleCpus,
+    presentAs: present.presentAs,
     memoryMb: settings.memoryMb,
     channelSocket: path.join(tmp, 'channel.sock'),
     channel: prep.channel.plan.kind,
@@ -157,13 +163,12 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     cmdline: [],
     agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
   };
-  const layout = guestCpuLayout(guest);
-  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig);
+  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);
   const machine: MachineFacts = { smp: settings.smp, possibleCpus: settings.possibleCpus, firmware, firmwareText: describeFirmware(settings.machine, firmware) };
   const cpus = layout.kind === 'hotplug'
     ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
     : `${settings.smp} CPUs${settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : ''}`;
-  opts.progress(`boot: ${settings.machine}, ${cpus}, ${settings.memoryMb} MiB; console -> ${opts.consoleLog}`);
+  opts.progress(`boot: ${settings.machine}, ${cpus}, ${settings.memoryMb} MiB, presented ${present.why}; console -> ${opts.consoleLog}`);
   let target: QemuTarget;
   try {
     target = await QemuTarget.boot({

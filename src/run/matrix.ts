@@ -67,7 +67,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
     tool: 'pcpu-refcnt-harness vm-test (matrix)',
     shard: opts.shard ?? null,
     planned: opts.planned ?? opts.cells.map(cellLabel),
-    fingerprint: hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.moduleParams, opts.memoryMb, opts.seed, opts.machine, opts.boot, opts.accel])),
+    fingerprint: hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.moduleParams, opts.memoryMb, opts.seed, opts.machine, opts.boot, opts.accel, opts.presentAs ?? 'auto'])),
     startedAt: new Date().toISOString(),
     ok: false,
     seed: opts.seed,

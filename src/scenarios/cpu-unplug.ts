@@ -2,7 +2,7 @@ import { parseCpuList } from '../model/cpumask.js';
 import type { DeviceModel } from '../model/device.js';
 import type { CpuHotplug } from '../target/target.js';
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
-import { holdRefused, setCpuOnline, WAIT_HOTPLUG } from './hotplug.js';
+import { holdRefused, presentAsHint, setCpuOnline, WAIT_HOTPLUG } from './hotplug.js';
 import { unregisterWhileAway } from './unregister-offline.js';
 import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
@@ -59,7 +59,7 @@ export const cpuUnplug: Scenario = {
     const { possible, online } = ctx.info.topology;
     const cannot =
       rule && rule.hotAddable === 0
-        ? `the kernel makes no hot-pluggable socket possible (${rule.why})`
+        ? `the kernel makes no hot-pluggable socket possible (${rule.why})${presentAsHint(ctx)}`
         : // The rule promised room the kernel did not make: possible-cpus fails on it; a plug here would only time out.
           rule && possible.length <= online.length
           ? `the kernel made no CPU possible beyond the ${online.length} online, though its rule says ${rule.possible} (possible-cpus shows the difference)`

@@ -50,7 +50,7 @@ export class QemuTarget extends AgentTarget implements Target {
   ) {
     super(opts.defaultTimeoutMs);
     const g = opts.guest;
-    this.description = `qemu ${g.accel} ${g.machine} smp=${g.cpus}, commands on ${g.channel === 'virtio' ? 'virtio-serial' : 'ttyS1'}`;
+    this.description = `qemu ${g.accel} ${g.machine}${g.presentAs === 'vmware' ? ' as VMware' : ''} smp=${g.cpus}, commands on ${g.channel === 'virtio' ? 'virtio-serial' : 'ttyS1'}`;
     this.serial = g.serialSocket ? new AgentChannel(opts.defaultTimeoutMs) : null;
     void qemu.exited.then((exit) => {
       const err = new TargetError('guest-died', describeExit(exit));

@@ -19,6 +19,19 @@ import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } f
 
 export type Machine = 'microvm' | 'pc';
 
+/**
+ * How the machine presents itself to the guest. qemu: as QEMU does (under
+ * TCG its CPUID hypervisor leaf says "TCGTCGTCGTCG", which no kernel driver
+ * knows: the kernel believes it runs on bare metal). vmware: QEMU's VMware
+ * backdoor port (vmport), a DMI serial starting "VMware-" and no CPUID
+ * hypervisor bit, which is how arch/x86/kernel/cpu/vmware.c recognises
+ * VMware without its CPUID leaf: the kernel then knows it is a guest, and
+ * 6.12 counts the firmware's hot-pluggable sockets (firmware.ts). Measured
+ * on Debian's 6.12 under TCG: "Hypervisor detected: VMware", "CPU topo:
+ * Allowing 3 present CPUs plus 1 hotplug CPUs".
+ */
+export type Presentation = 'qemu' | 'vmware';
+
 export interface GuestConfig {
   qemu: string;
   kernel: string;
@@ -29,6 +42,8 @@ export interface GuestConfig {
   cpus: number;
   /** Possible CPUs (>= cpus), or null for as many as online. How they are made: cpu-layout.ts. */
   possibleCpus?: number | null;
+  /** How the machine presents itself to the guest (default qemu). */
+  presentAs?: Presentation;
   memoryMb: number;
   /** Unix socket the harness listens on for the command channel. */
   channelSocket: string;
@@ -63,10 +78,13 @@ export function kernelCmdline(cfg: GuestConfig): string {
 }
 
 export function qemuArgs(cfg: GuestConfig): string[] {
-  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  const vmware = cfg.presentAs === 'vmware';
+  const cpu = `${cfg.accel === 'kvm' ? 'host' : 'max'}${vmware ? ',-hypervisor' : ''}`;
+  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', cpu] : ['-accel', 'tcg,thread=multi', '-cpu', cpu];
   return [
-    '-M', cfg.machine,
+    '-M', vmware ? `${cfg.machine},vmport=on` : cfg.machine,
     ...accel,
+    ...(vmware ? ['-smbios', 'type=1,serial=VMware-refprobe'] : []),
     ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
     '-m', `${cfg.memoryMb}M`,
     '-no-reboot',
