@@ -267,6 +267,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         shard: { type: 'string' },
         bisect: { type: 'boolean' },
         target: { type: 'string' },
+        identity: { type: 'string' },
         'ssh-option': { type: 'string', multiple: true },
         'connect-timeout': { type: 'string' },
         'allow-cpu-offline': { type: 'boolean' },
