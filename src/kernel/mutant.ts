@@ -22,6 +22,13 @@ export interface Mutant extends Patch {
    * why, and no diff. It is reported as such, never run, never a kill.
    */
   notApplicable?: true;
+  /**
+   * The machine the bug shows on, where it is not the default one: a
+   * "Present-as: qemu|vmware" line before the diff (vm/qemu-args.ts). The
+   * 6.12 possible-CPU rule has a branch for each: a hypervisor recognised or
+   * not, and each has its mutant.
+   */
+  presentAs?: 'qemu' | 'vmware';
 }
 
 /** How a mutant is named across releases: vm/mutants/<variant>/<name>.patch -> variant/name. */
@@ -32,7 +39,10 @@ export function parseMutant(name: string, variant: VariantName, text: string): M
   if (!what || what.startsWith('---')) throw new Error(`mutant ${variant}/${name}: the patch must start with a paragraph saying what the bug is`);
   if (!/^(---|\+\+\+) /m.test(text) && /\bdoes not apply\b/.test(what)) return { name, files: [], text, variant, what, notApplicable: true };
   const p = parsePatch(`mutant ${variant}/${name}`, text);
-  return { ...p, name, variant, what };
+  const header = text.slice(0, text.search(/^--- /m));
+  const present = /^Present-as: (\S+)\s*$/m.exec(header)?.[1];
+  if (present !== undefined && present !== 'qemu' && present !== 'vmware') throw new Error(`mutant ${variant}/${name}: "Present-as: ${present}" is not qemu or vmware`);
+  return { ...p, name, variant, what, ...(present ? { presentAs: present } : {}) };
 }
 
 /** A patched header rebuilds everything that includes it: such mutants run last. */

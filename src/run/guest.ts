@@ -126,9 +126,9 @@ export async function prepareGuest(
  */
 async function kernelCpuConfig(kdir: string): Promise<KernelCpuConfig> {
   const text = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => null);
-  if (text === null) return { nrCpus: 8192, kvmGuest: true, hypervisorGuest: true };
+  if (text === null) return { nrCpus: 8192, kvmGuest: true, vmwareByDmi: true };
   const config = parseKconfig(text);
-  return { nrCpus: Number(config.get('CONFIG_NR_CPUS') ?? 8192), kvmGuest: config.get('CONFIG_KVM_GUEST') === 'y', hypervisorGuest: config.get('CONFIG_HYPERVISOR_GUEST') === 'y' };
+  return { nrCpus: Number(config.get('CONFIG_NR_CPUS') ?? 8192), kvmGuest: config.get('CONFIG_KVM_GUEST') === 'y', vmwareByDmi: config.get('CONFIG_HYPERVISOR_GUEST') === 'y' && config.get('CONFIG_DMI') === 'y' };
 }
 
 export interface BootOptions {

@@ -168,7 +168,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const name = m?.name ?? 'unpatched';
     opts.progress(`${kernel}/${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, label: `${kernel}-${name}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
+    const r = await runVmTest({ ...opts, ...(m?.presentAs ? { presentAs: m.presentAs } : {}), label: `${kernel}-${name}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const judged = mutantVerdict(r);
     const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';

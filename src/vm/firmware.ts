@@ -35,13 +35,17 @@ export interface KernelCpuConfig {
   nrCpus: number;
   /** CONFIG_KVM_GUEST: KVM's CPUID signature (hypervisor.c:39). */
   kvmGuest: boolean;
-  /** CONFIG_HYPERVISOR_GUEST: builds vmware.c, which also knows VMware by DMI and its backdoor port. */
-  hypervisorGuest: boolean;
+  /**
+   * CONFIG_HYPERVISOR_GUEST (builds vmware.c) and CONFIG_DMI: without the
+   * CPUID hypervisor bit vmware.c knows VMware by its DMI serial and backdoor
+   * port (vmware.c:479, dmi_available && dmi_name_in_serial("VMware")).
+   */
+  vmwareByDmi: boolean;
 }
 
 export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Accel, kernel: KernelCpuConfig, presentAs: Presentation = 'qemu'): CpuFirmware {
   const hypervisor =
-    presentAs === 'vmware' && kernel.hypervisorGuest ? ('vmware' as const) : accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
+    presentAs === 'vmware' && kernel.vmwareByDmi ? ('vmware' as const) : accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
   const common = { onlineCapable: false, fadt: FADT[machine], hypervisor, nrCpus: kernel.nrCpus };
   if (layout.kind === 'hotplug') {
     const enabled = 1 + layout.deviceSockets.length;

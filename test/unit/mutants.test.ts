@@ -19,7 +19,7 @@ t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patch
   t.ok(ms.length >= 6, `${ms.length} mutants`);
   for (const m of ms) {
     t.ok(m.what.length > 20, `${m.variant}/${m.name}: ${m.what}`);
-    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c|arch\/x86\/kernel\/acpi\/boot\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
+    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c|arch\/x86\/kernel\/acpi\/boot\.c|arch\/x86\/kernel\/cpu\/topology\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
   }
   for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12', 'tracker-6.12']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
   // Every 6.1 pcpu mutant has its 6.12 counterpart, or a file that says why it does not apply there.
@@ -33,6 +33,11 @@ t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patch
   t.throws(() => parseMutant('x', 'pcpu', '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n'), /must start with a paragraph/);
   const na = parseMutant('x', 'pcpu-6.12', 'The bug does not apply to 6.12: the function is gone.\n');
   t.same([na.notApplicable, na.files, mutantKey(na)], [true, [], 'pcpu-6.12/x'], 'a paragraph that says why, and no diff: not applicable');
+  const diff = '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n';
+  t.equal(parseMutant('x', 'pcpu-6.12', `A bug seen as QEMU is.\n\nPresent-as: qemu\n\n${diff}`).presentAs, 'qemu', 'the machine it is judged on');
+  t.equal(parseMutant('x', 'pcpu-6.12', `A bug.\n\n${diff}`).presentAs, undefined, 'the default machine otherwise');
+  t.throws(() => parseMutant('x', 'pcpu-6.12', `A bug.\n\nPresent-as: kvm\n\n${diff}`), /"Present-as: kvm" is not qemu or vmware/);
+  t.equal(ms.find((m) => mutantKey(m) === 'pcpu-6.12/disabled-cpus-usable')?.presentAs, 'qemu', 'the no-hypervisor branch of the 6.12 rule is judged as QEMU is');
 });
 
 t.test('mutants of two releases share names: planned and judged by variant/name', async (t) => {

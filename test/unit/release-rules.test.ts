@@ -17,13 +17,13 @@ t.test('kernel version: Debian 6.1 from its banner, everyone else from the relea
 
 /** QEMU pc under TCG, the hotplug layout for S online and P possible, as the harness boots it. */
 const pc = (smp: number, possible: number, accel: 'tcg' | 'kvm' = 'tcg', nrCpus = 8192, kvmGuest = true): CpuFirmware =>
-  qemuCpuFirmware('pc', chooseCpuLayout('pc', smp, possible), accel, { nrCpus, kvmGuest, hypervisorGuest: true });
+  qemuCpuFirmware('pc', chooseCpuLayout('pc', smp, possible), accel, { nrCpus, kvmGuest, vmwareByDmi: true });
 
 t.test('firmware: QEMU pc lists every socket, the empty ones disabled; microvm only what it boots, possible_cpus= beside', async (t) => {
   t.same(pc(3, 5), { onlineCapable: false, fadt: { major: 1, minor: 0 }, hypervisor: 'none', nrCpus: 8192, enabled: 3, disabled: 2, possibleCpusParam: null });
   t.equal(pc(2, 4, 'kvm').hypervisor, 'kvm');
   t.equal(pc(2, 4, 'kvm', 64, false).hypervisor, 'none', 'a kernel without CONFIG_KVM_GUEST (the variants) sees no KVM under KVM either');
-  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 4), 'tcg', { nrCpus: 64, kvmGuest: false, hypervisorGuest: true });
+  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 4), 'tcg', { nrCpus: 64, kvmGuest: false, vmwareByDmi: true });
   t.same([micro.enabled, micro.disabled, micro.possibleCpusParam, micro.fadt.major], [2, 0, 4, 5]);
 });
 
@@ -33,7 +33,7 @@ t.test('6.1: every disabled MADT entry is possible; possible_cpus= sets the coun
   t.ok(r.exact);
   t.same([2, 4, 64].map((p) => r.rules.possibleCpus(pc(2, p)).possible), [2, 4, 64]);
   t.same(r.rules.possibleCpus(pc(3, 5)), { possible: 5, hotAddable: 2, why: r.rules.possibleCpus(pc(3, 5)).why }, '3:5: two sockets to add');
-  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 5), 'tcg', { nrCpus: 64, kvmGuest: false, hypervisorGuest: true });
+  const micro = qemuCpuFirmware('microvm', chooseCpuLayout('microvm', 2, 5), 'tcg', { nrCpus: 64, kvmGuest: false, vmwareByDmi: true });
   t.same(r.rules.possibleCpus(micro), { possible: 5, hotAddable: 0, why: r.rules.possibleCpus(micro).why }, 'possible_cpus=5 raises the count; nothing to plug');
   t.equal(r.rules.possibleCpus(pc(4, 64, 'tcg', 8)).possible, 8, 'NR_CPUS=8 caps 64');
   const onlineCapableFadt = { ...pc(2, 4), fadt: { major: 6, minor: 3 } };
@@ -50,12 +50,12 @@ t.test('6.12: under TCG no disabled entry of QEMU 7.2 is possible; under KVM all
   t.match(r.rules.possibleCpus(pc(3, 4)).why, /FADT before 6\.3 and no hypervisor/);
   t.same(r.rules.possibleCpus(pc(3, 5, 'kvm')), { possible: 5, hotAddable: 2, why: r.rules.possibleCpus(pc(3, 5, 'kvm')).why }, 'a detected hypervisor makes them count');
   t.equal(r.rules.possibleCpus(pc(3, 5, 'kvm', 64, false)).possible, 3, 'pcpu-6.12 under KVM: no CONFIG_KVM_GUEST, no hypervisor, none counts');
-  const vmware = qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 64, kvmGuest: false, hypervisorGuest: true }, 'vmware');
+  const vmware = qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 64, kvmGuest: false, vmwareByDmi: true }, 'vmware');
   t.equal(vmware.hypervisor, 'vmware');
   t.same([r.rules.possibleCpus(vmware).possible, r.rules.possibleCpus(vmware).hotAddable], [4, 1], '--present-as vmware under TCG: the kernel knows it is a guest, the empty socket counts (test/fixtures/console-6.12-pc-tcg-vmware-smp3-sockets4.log)');
-  t.equal(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 64, kvmGuest: false, hypervisorGuest: false }, 'vmware').hypervisor, 'none', 'a kernel without CONFIG_HYPERVISOR_GUEST has no vmware.c');
+  t.equal(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 64, kvmGuest: false, vmwareByDmi: false }, 'vmware').hypervisor, 'none', 'a kernel without CONFIG_HYPERVISOR_GUEST or CONFIG_DMI does not know VMware without its CPUID leaf');
   t.equal(rulesFor(kernelVersion('6.1.0-57-amd64', DEBIAN_61_BANNER)).rules.possibleCpus(vmware).possible, 4, '6.1 counts them either way');
-  const micro = (smp: number, p: number): CpuFirmware => qemuCpuFirmware('microvm', chooseCpuLayout('microvm', smp, p), 'tcg', { nrCpus: 8192, kvmGuest: true, hypervisorGuest: true });
+  const micro = (smp: number, p: number): CpuFirmware => qemuCpuFirmware('microvm', chooseCpuLayout('microvm', smp, p), 'tcg', { nrCpus: 8192, kvmGuest: true, vmwareByDmi: true });
   t.equal(r.rules.possibleCpus(micro(2, 4)).possible, 2, 'possible_cpus=4 cannot raise 2');
   t.equal(r.rules.possibleCpus({ ...micro(3, 3), possibleCpusParam: 2 }).possible, 2, 'possible_cpus=2 lowers 3');
   t.equal(r.rules.possibleCpus({ ...pc(2, 4), fadt: { major: 6, minor: 5 }, onlineCapable: true }).possible, 4, 'Online Capable entries count on a 6.5 FADT');
@@ -132,12 +132,12 @@ t.test('the rules against real boot logs: QEMU 7.2 pc, 3 CPUs in 4 sockets, TCG,
   t.match(fixture('console-6.12-pc-tcg-smp3-sockets4.log'), /CPU topo: Allowing 3 present CPUs plus 0 hotplug CPUs/);
   const vmw = fixture('console-6.12-pc-tcg-vmware-smp3-sockets4.log');
   t.match(vmw, /Hypervisor detected: VMware/, 'QEMU as VMware (vmport, DMI serial, no CPUID hypervisor bit): 6.12 knows it is a guest');
-  t.equal(Number(/nr_cpu_ids:(\d+)/.exec(vmw)?.[1]), rulesFor(kernelVersion('6.12.118+deb12-amd64')).rules.possibleCpus(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 8192, kvmGuest: true, hypervisorGuest: true }, 'vmware')).possible);
+  t.equal(Number(/nr_cpu_ids:(\d+)/.exec(vmw)?.[1]), rulesFor(kernelVersion('6.12.118+deb12-amd64')).rules.possibleCpus(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 8192, kvmGuest: true, vmwareByDmi: true }, 'vmware')).possible);
   t.match(fixture('console-6.1-pc-tcg-smp3-sockets4.log'), /smpboot: Allowing 4 CPUs, 1 hotplug CPUs/);
 });
 
 t.test('--present-as auto: VMware only where the kernel then makes more CPUs possible', async (t) => {
-  const cfg = { nrCpus: 64, kvmGuest: false, hypervisorGuest: true };
+  const cfg = { nrCpus: 64, kvmGuest: false, vmwareByDmi: true };
   const r612 = rulesFor(kernelVersion('6.12.118+deb12-amd64')).rules;
   const r61 = rulesFor(kernelVersion('6.1.0-57-amd64', DEBIAN_61_BANNER)).rules;
   const choose = (rules: typeof r612, smp: number, p: number, machine: 'pc' | 'microvm' = 'pc', kernel = cfg) =>
@@ -146,7 +146,7 @@ t.test('--present-as auto: VMware only where the kernel then makes more CPUs pos
   t.equal(choose(r61, 2, 4), 'qemu', '6.1 counts them as QEMU is: nothing changes');
   t.equal(choose(r612, 2, 2), 'qemu', 'no empty socket: nothing to gain');
   t.equal(choose(r612, 2, 4, 'microvm'), 'qemu', 'microvm: no sockets, no vmport');
-  t.equal(choose(r612, 2, 4, 'pc', { ...cfg, hypervisorGuest: false }), 'qemu', 'a kernel without vmware.c would not see it');
+  t.equal(choose(r612, 2, 4, 'pc', { ...cfg, vmwareByDmi: false }), 'qemu', 'a kernel without vmware.c would not see it');
   t.equal(choosePresentation('qemu', 'pc', chooseCpuLayout('pc', 2, 4), 'tcg', cfg, r612).presentAs, 'qemu', 'asked for: as asked');
   t.match(choosePresentation('auto', 'pc', chooseCpuLayout('pc', 2, 4), 'tcg', cfg, r612).why, /as VMware: 6\.12 counts the empty sockets only on a hypervisor it recognises.*--present-as qemu/);
 });
