@@ -120,9 +120,11 @@ export async function prepareGuest(
 }
 
 /**
- * CONFIG_NR_CPUS and CONFIG_KVM_GUEST of the kbuild tree's .config. Without
- * one the limit is unknown: the topologies (at most 64 CPUs) stay below any
- * x86 default, and KVM is taken as recognised, as on a distribution kernel.
+ * CONFIG_NR_CPUS, CONFIG_KVM_GUEST, CONFIG_HYPERVISOR_GUEST and CONFIG_DMI of
+ * the kbuild tree's .config (vm/firmware.ts says what each decides). Without
+ * one the limit is unknown (the topologies, at most 64 CPUs, stay below any
+ * x86 default) and the hypervisors are taken as recognised, as on a
+ * distribution kernel.
  */
 async function kernelCpuConfig(kdir: string): Promise<KernelCpuConfig> {
   const text = await readFile(path.join(kdir, '.config'), 'utf8').catch(() => null);

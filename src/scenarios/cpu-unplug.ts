@@ -35,10 +35,11 @@ function membership(masks: CpuMasks, cpu: number): Record<string, boolean> {
  * is 0 and it takes references like any other.
  *
  * Where the kernel's rule makes a hot-pluggable socket possible (6.1; 6.12
- * under KVM), the CPU unplugged is one this scenario plugged first: QEMU 7.2
+ * on a machine presented as VMware, or under KVM), the CPU unplugged is one
+ * this scenario plugged first: QEMU 7.2
  * crashed on every device_add after a device_del (target/qemu-cpu-hotplug.ts),
- * so plug must come first. Where it makes none possible (6.12 under TCG:
- * model/release-rules.ts), nothing can be added, the hot-add half is a skip
+ * so plug must come first. Where it makes none possible (6.12 under TCG as
+ * QEMU is: model/release-rules.ts), nothing can be added, the hot-add half is a skip
  * that says why, and the CPU unplugged is one present since boot. Either way
  * the guest may end with fewer CPUs than it booted with: this scenario runs
  * last (scenarios/index.ts).

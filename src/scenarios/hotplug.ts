@@ -84,7 +84,8 @@ export function presentAsHint(ctx: ScenarioContext): string {
  * Possible CPUs that never came online are part of every sum, and read 0.
  * How many CPUs are possible is the kernel's rule applied to the machine's
  * firmware tables (model/release-rules.ts, vm/firmware.ts): 6.1 counts
- * QEMU's empty sockets, 6.12 under TCG does not. The prediction is that
+ * QEMU's empty sockets, 6.12 only on a hypervisor it recognises (not under
+ * TCG as QEMU is; yes when presented as VMware). The prediction is that
  * rule's, for the release booted; where it leaves no CPU absent, the sum's
  * part of the claim cannot be checked here and is a skip that says why.
  */
