@@ -68,7 +68,7 @@ export const HOLD_TWICE_FAILS = [
   'unregister-rebroadcast',
   'cpu-hotplug',
   'unregister-offline-cpu',
-  'cpu-unplug',
   'possible-cpus',
   'unload-releases',
+  'cpu-unplug',
 ];
