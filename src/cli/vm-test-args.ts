@@ -160,9 +160,11 @@ Guest:
                         serial and no CPUID hypervisor bit, so the kernel
                         knows it is a guest: 6.12 then counts the empty CPU
                         sockets as possible and cpu-unplug can hot-add there
-                        (pc only). auto (default): vmware where that makes
-                        more CPUs possible (6.12 under TCG), else qemu. The
-                        model predicts each from the release's rule
+                        (pc only; the kernel needs CONFIG_HYPERVISOR_GUEST and
+                        CONFIG_DMI to see it). auto (default): vmware where
+                        the kernel's rule then makes more CPUs possible (6.12
+                        under TCG, or under KVM without CONFIG_KVM_GUEST, as
+                        the variants), else qemu. The model predicts each
   --boot auto|pvh|bzimage
                         how QEMU loads the kernel (default auto: the
                         uncompressed vmlinux through its PVH entry when the

@@ -6,7 +6,7 @@ const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n -
 export function mutantTable(outcomes: readonly MutantOutcome[]): string {
   const rows = outcomes.map((o) => [
     o.name,
-    o.kernel,
+    o.presentAs ? `${o.kernel} (as ${o.presentAs})` : o.kernel,
     o.verdict,
     o.killedBy ?? '-',
     clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : o.verdict === 'not-applicable' ? o.what : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
@@ -62,6 +62,6 @@ export function mutantsResult(
   const bases = outcomes.filter((x) => x.name === 'unpatched');
   const errors = outcomes.filter((x) => x.verdict === 'error');
   let stderr = errors.map((x) => `${tool}: ${x.name}: error of the run, not a kill: ${x.error}\n`).join('');
-  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length - inapplicable} mutants killed${inapplicable ? `, ${inapplicable} not applicable to their release (the table says why)` : ''} (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
+  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel}${x.presentAs ? ` (as ${x.presentAs})` : ''} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length - inapplicable} mutants killed${inapplicable ? `, ${inapplicable} not applicable to their release (the table says why)` : ''} (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
   return { stdout, stderr, exit: errors.length ? 2 : ok ? 0 : 1 };
 }

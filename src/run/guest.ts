@@ -25,7 +25,8 @@ import { chooseCpuLayout } from '../vm/cpu-layout.js';
 import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
 import { parseKconfig } from '../kernel/config.js';
 import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { choosePresentation, describeFirmware, qemuCpuFirmware, type KernelCpuConfig, type PresentChoice } from '../vm/firmware.js';
+import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
+import { choosePresentation, type PresentChoice } from './presentation.js';
 import type { MachineFacts } from '../scenarios/scenario.js';
 
 export interface KernelSettings extends KernelSpec {
@@ -166,7 +167,14 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
   };
   const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);
-  const machine: MachineFacts = { smp: settings.smp, possibleCpus: settings.possibleCpus, firmware, firmwareText: describeFirmware(settings.machine, firmware) };
+  const machine: MachineFacts = {
+    smp: settings.smp,
+    possibleCpus: settings.possibleCpus,
+    firmware,
+    firmwareText: describeFirmware(settings.machine, firmware),
+    presentAs: present.presentAs,
+    asVmware: qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, 'vmware'),
+  };
   const cpus = layout.kind === 'hotplug'
     ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
     : `${settings.smp} CPUs${settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : ''}`;

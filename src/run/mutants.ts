@@ -37,6 +37,8 @@ export interface MutantOutcome {
   verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error' | 'not-applicable';
   /** Why the run could not judge the kernel (verdict error). */
   error?: string;
+  /** The machine's presentation where it was not the run's default (a mutant's Present-as:, and its unpatched baseline). */
+  presentAs?: 'qemu' | 'vmware';
   /** The first scenario that failed: the one that killed the mutant. */
   killedBy: string | null;
   /** Every scenario that failed, to show which checks each bug trips. */
@@ -159,16 +161,18 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
-  // Every variant with mutants to run runs unpatched first: that many more kernels to judge.
-  const total = mutants.length + new Set(mutants.filter((m) => !m.notApplicable).map((m) => m.variant)).size;
+  // Every variant with mutants to run runs unpatched first, once per machine its mutants are judged on: that many more runs.
+  const baselines = new Set(mutants.filter((m) => !m.notApplicable).flatMap((m) => [m.variant, ...(m.presentAs ? [`${m.variant} ${m.presentAs}`] : [])]));
+  const total = mutants.length + baselines.size;
   const started = performance.now();
   const done = (): string => progressLine(outcomes.length, total, performance.now() - started, new Date());
 
-  const trial = async (kernel: VariantName, m: Mutant | null, tb: BuiltTree): Promise<MutantOutcome> => {
+  const trial = async (kernel: VariantName, m: Mutant | null, tb: BuiltTree, presentAs?: 'qemu' | 'vmware'): Promise<MutantOutcome> => {
     const name = m?.name ?? 'unpatched';
-    opts.progress(`${kernel}/${name}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
+    const as = presentAs ? `-as-${presentAs}` : '';
+    opts.progress(`${kernel}/${name}${as}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, ...(m?.presentAs ? { presentAs: m.presentAs } : {}), label: `${kernel}-${name}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}`), tap: () => undefined, progress: () => undefined });
+    const r = await runVmTest({ ...opts, ...(presentAs ? { presentAs } : {}), label: `${kernel}-${name}${as}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}${as}`), tap: () => undefined, progress: () => undefined });
     const first = firstDifference(r);
     const judged = mutantVerdict(r);
     const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';
@@ -177,6 +181,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const out: MutantOutcome = {
       name,
       kernel,
+      ...(presentAs ? { presentAs } : {}),
       what: m?.what ?? `the ${variantOf(kernel).release} source as Debian ships it (${variantOf(kernel).kind} config)`,
       verdict,
       killedBy: verdict === 'killed' || verdict === 'failed' ? (first?.scenario ?? null) : null,
@@ -204,13 +209,16 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     if (ms.length === 0) continue;
     opts.progress(`${variant}: the unpatched kernel, then ${ms.length} mutant(s) ${done()}`);
     const tree = await variantTree(variant, vopts);
-    outcomes.push(await trial(variant, null, await buildTree(tree)));
+    const base = await buildTree(tree);
+    outcomes.push(await trial(variant, null, base));
+    // A mutant judged on another machine (Present-as:) is judged against the unpatched kernel on that machine too.
+    for (const as of new Set(ms.flatMap((m) => (m.presentAs ? [m.presentAs] : [])))) outcomes.push(await trial(variant, null, base, as));
     for (const m of ms) {
       if (opts.signal?.aborted) break;
       // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
       const o = await variantPatchedTree(variant, tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
         .then(buildTree)
-        .then((tb) => trial(variant, m, tb))
+        .then((tb) => trial(variant, m, tb, m.presentAs))
         .catch((e: unknown) => {
           // An interrupt is no error of the mutant: stop the whole run.
           if (opts.signal?.aborted) throw e;
@@ -221,7 +229,7 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     }
   }
   const ok = mutantsOk(outcomes, mutants.map(mutantKey));
-  const fingerprint = hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.seed, opts.failFast, opts.smp, opts.possibleCpus, opts.memoryMb, opts.machine, opts.boot, opts.accel]));
+  const fingerprint = hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.seed, opts.failFast, opts.smp, opts.possibleCpus, opts.memoryMb, opts.machine, opts.boot, opts.accel, opts.presentAs ?? 'auto']));
   const report: MutantsReport = { ok, shard: opts.shard ?? null, planned: chosen.map(mutantKey), fingerprint, seed: opts.seed, failFast: opts.failFast, outcomes };
   await writeFile(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return { outcomes, dir, ok };

@@ -74,10 +74,10 @@ async function offlineSteps(ctx: ScenarioContext, dev: DeviceModel, n: number): 
 
 /** Where a kernel would count the empty sockets if it knew it ran in a VM: how to make it know. */
 export function presentAsHint(ctx: ScenarioContext): string {
-  const fw = ctx.machine?.firmware;
-  if (!fw || fw.disabled === 0 || fw.hypervisor !== 'none') return '';
-  const asVmware = ctx.rules.rules.possibleCpus({ ...fw, hypervisor: 'vmware' });
-  return asVmware.hotAddable > 0 ? '; --present-as vmware lets this kernel see a hypervisor and count them' : '';
+  const m = ctx.machine;
+  if (!m || m.presentAs !== 'qemu') return '';
+  const now = ctx.rules.rules.possibleCpus(m.firmware).hotAddable;
+  return ctx.rules.rules.possibleCpus(m.asVmware).hotAddable > now ? '; --present-as vmware lets this kernel see a hypervisor and count them' : '';
 }
 
 /**

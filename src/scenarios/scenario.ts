@@ -49,6 +49,10 @@ export interface MachineFacts {
   firmware: CpuFirmware;
   /** The firmware in a sentence, for notes. */
   firmwareText: string;
+  /** How the machine presented itself (vm/qemu-args.ts). */
+  presentAs: 'qemu' | 'vmware';
+  /** What the kernel would see were it presented as VMware: for a skip's hint. */
+  asVmware: CpuFirmware;
 }
 
 export interface Scenario {

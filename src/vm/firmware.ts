@@ -15,12 +15,12 @@
  *    it finds KVM only if it was built with CONFIG_KVM_GUEST
  *    (arch/x86/kernel/cpu/hypervisor.c:39): Debian's kernels are, the
  *    harness's variants (no CONFIG_PARAVIRT) are not.
- *  - Presented as VMware (--present-as vmware, qemu-args.ts), any kernel with
- *    CONFIG_HYPERVISOR_GUEST (vmware.c) finds VMware: "Hypervisor detected:
+ *  - Presented as VMware (--present-as vmware, qemu-args.ts), a kernel with
+ *    CONFIG_HYPERVISOR_GUEST (vmware.c) and CONFIG_DMI finds VMware: "Hypervisor detected:
  *    VMware" in test/fixtures/console-6.12-pc-tcg-vmware-smp3-sockets4.log.
  * The tables are QEMU 7.2's; the report names the QEMU version (provenance).
  */
-import type { CpuFirmware, ReleaseRules } from '../model/release-rules.js';
+import type { CpuFirmware } from '../model/release-rules.js';
 import type { Accel } from './accel.js';
 import type { CpuLayout } from './cpu-layout.js';
 import type { Machine, Presentation } from './qemu-args.js';
@@ -44,41 +44,15 @@ export interface KernelCpuConfig {
 }
 
 export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Accel, kernel: KernelCpuConfig, presentAs: Presentation = 'qemu'): CpuFirmware {
+  // Presented as VMware the CPUID hypervisor bit is gone: KVM's signature is then not looked for either (kvm.c __kvm_cpuid_base).
   const hypervisor =
-    presentAs === 'vmware' && kernel.vmwareByDmi ? ('vmware' as const) : accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
+    presentAs === 'vmware' ? (kernel.vmwareByDmi ? ('vmware' as const) : ('none' as const)) : accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
   const common = { onlineCapable: false, fadt: FADT[machine], hypervisor, nrCpus: kernel.nrCpus };
   if (layout.kind === 'hotplug') {
     const enabled = 1 + layout.deviceSockets.length;
     return { ...common, enabled, disabled: layout.sockets - enabled, possibleCpusParam: null };
   }
   return { ...common, enabled: layout.cpus, disabled: 0, possibleCpusParam: layout.possibleCpus };
-}
-
-export type PresentChoice = Presentation | 'auto';
-
-/**
- * --present-as auto: VMware only where it changes what can be checked: the
- * kernel's rule makes none of the machine's empty sockets possible as QEMU
- * presents itself, and would as VMware (6.12 under TCG). Everywhere else the
- * machine stays QEMU as it is. Pure.
- */
-export function choosePresentation(
-  choice: PresentChoice,
-  machine: Machine,
-  layout: CpuLayout,
-  accel: Accel,
-  kernel: KernelCpuConfig,
-  rules: ReleaseRules,
-): { presentAs: Presentation; why: string } {
-  if (choice !== 'auto') return { presentAs: choice, why: `--present-as ${choice}` };
-  const plain = rules.possibleCpus(qemuCpuFirmware(machine, layout, accel, kernel, 'qemu'));
-  if (machine !== 'pc' || plain.hotAddable > 0) return { presentAs: 'qemu', why: 'as QEMU is' };
-  const vmware = rules.possibleCpus(qemuCpuFirmware(machine, layout, accel, kernel, 'vmware'));
-  if (vmware.hotAddable === 0) return { presentAs: 'qemu', why: 'as QEMU is (presented as VMware, this kernel would make no more CPUs possible)' };
-  return {
-    presentAs: 'vmware',
-    why: `as VMware: ${rules.series} counts the empty sockets only on a hypervisor it recognises, and under ${accel.toUpperCase()} it recognises none (--present-as qemu keeps QEMU's own identity)`,
-  };
 }
 
 /** The firmware in a sentence, for a report: the machine's part of a prediction. */

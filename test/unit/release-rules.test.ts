@@ -1,7 +1,8 @@
 import t from 'tap';
 import { kernelVersion, rulesFor, type CpuFirmware } from '../../src/model/release-rules.js';
 import { chooseCpuLayout } from '../../src/vm/cpu-layout.js';
-import { choosePresentation, qemuCpuFirmware } from '../../src/vm/firmware.js';
+import { qemuCpuFirmware } from '../../src/vm/firmware.js';
+import { choosePresentation } from '../../src/run/presentation.js';
 import { availableAbis, kernelPackages, matchAbi, parseAptShow, parseDebianKernelName, relativeHeadersMakefile } from '../../src/kernel/debian-archive.js';
 import { fixture } from '../fixtures.js';
 
@@ -54,6 +55,7 @@ t.test('6.12: under TCG no disabled entry of QEMU 7.2 is possible; under KVM all
   t.equal(vmware.hypervisor, 'vmware');
   t.same([r.rules.possibleCpus(vmware).possible, r.rules.possibleCpus(vmware).hotAddable], [4, 1], '--present-as vmware under TCG: the kernel knows it is a guest, the empty socket counts (test/fixtures/console-6.12-pc-tcg-vmware-smp3-sockets4.log)');
   t.equal(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'tcg', { nrCpus: 64, kvmGuest: false, vmwareByDmi: false }, 'vmware').hypervisor, 'none', 'a kernel without CONFIG_HYPERVISOR_GUEST or CONFIG_DMI does not know VMware without its CPUID leaf');
+  t.equal(qemuCpuFirmware('pc', chooseCpuLayout('pc', 3, 4), 'kvm', { nrCpus: 64, kvmGuest: true, vmwareByDmi: false }, 'vmware').hypervisor, 'none', 'nor KVM: presented as VMware the CPUID hypervisor bit is gone, and KVM is looked for behind it');
   t.equal(rulesFor(kernelVersion('6.1.0-57-amd64', DEBIAN_61_BANNER)).rules.possibleCpus(vmware).possible, 4, '6.1 counts them either way');
   const micro = (smp: number, p: number): CpuFirmware => qemuCpuFirmware('microvm', chooseCpuLayout('microvm', smp, p), 'tcg', { nrCpus: 8192, kvmGuest: true, vmwareByDmi: true });
   t.equal(r.rules.possibleCpus(micro(2, 4)).possible, 2, 'possible_cpus=4 cannot raise 2');
@@ -157,4 +159,7 @@ t.test('QEMU presented as VMware: the backdoor port, the DMI serial, no CPUID hy
   const vm = qemuArgs({ ...base, presentAs: 'vmware' }).join(' ');
   t.match(vm, /-M pc,vmport=on -accel tcg,thread=multi -cpu max,-hypervisor -smbios type=1,serial=VMware-refprobe /);
   t.notMatch(qemuArgs(base).join(' '), /vmport|smbios|-hypervisor/, 'as QEMU is by default');
+  const { kernelCmdline } = await import('../../src/vm/qemu-args.js');
+  t.match(kernelCmdline({ ...base, presentAs: 'vmware' }), / tsc=unstable( |$)/, 'presented as VMware: no sched_clock static key flipped at late init');
+  t.notMatch(kernelCmdline(base), /tsc=/);
 });
