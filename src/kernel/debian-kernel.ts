@@ -25,12 +25,15 @@ import {
 } from './debian-archive.js';
 import { discoverKernel, type Kernel } from './discover.js';
 
-async function apt(args: string[], what: string, opts: { cwd?: string; timeout?: number } = {}): Promise<string> {
+const APT_FIX = 'run apt-get update (as root) so apt knows the archive, and check that bookworm-security is in the sources';
+
+/** Runs one of apt's or dpkg's tools; a failure says what it was doing and what to do (by default: apt's lists). */
+async function apt(args: string[], what: string, opts: { cwd?: string; timeout?: number; fix?: string } = {}): Promise<string> {
   const r = await execa(args[0] as string, args.slice(1), { reject: false, timeout: opts.timeout ?? 60_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
   if (r.failed) {
     throw new HarnessError(
       `${what}: ${args.join(' ')} failed (${r.exitCode ?? r.signal}): ${(r.stderr || r.stdout).split('\n').filter((l) => !l.startsWith('W: Download is performed unsandboxed')).join(' ').slice(0, 400)}`,
-      'run apt-get update (as root) so apt knows the archive, and check that bookworm-security is in the sources',
+      opts.fix ?? APT_FIX,
     );
   }
   return r.stdout;
@@ -63,7 +66,10 @@ async function unpack(pkgs: DebianKernelPackages, root: string, progress: (line:
   progress(`kernel debian ${pkgs.release}: apt-get download ${pkgs.pins.join(' ')}`);
   await apt(['apt-get', 'download', ...pkgs.pins], `downloading ${pkgs.release}`, { cwd: debs, timeout: 900_000 });
   for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
-    await apt(['dpkg-deb', '-x', path.join(debs, deb), root], `unpacking ${deb}`, { timeout: 300_000 });
+    await apt(['dpkg-deb', '-x', path.join(debs, deb), root], `unpacking ${deb}`, {
+      timeout: 300_000,
+      fix: 'check the free space of the cache (df -h); the half-unpacked kernel was removed, so the next run downloads it again',
+    });
   }
   await rm(debs, { recursive: true, force: true });
   const kdir = path.join(root, 'usr/src', `linux-headers-${pkgs.release}`);
@@ -74,7 +80,7 @@ async function unpack(pkgs: DebianKernelPackages, root: string, progress: (line:
   await unlink(path.join(mod, 'build')).catch(() => undefined);
   await symlink(path.relative(mod, kdir), path.join(mod, 'build'));
   // The image ships no modules.dep (the package's postinst runs depmod): the command channel's modules need it.
-  await apt(['depmod', '-b', root, pkgs.release], `depmod for ${pkgs.release}`, { timeout: 300_000 });
+  await apt(['depmod', '-b', root, pkgs.release], `depmod for ${pkgs.release}`, { timeout: 300_000, fix: 'apt-get install kmod (make vm-test installs it), then run again' });
 }
 
 /** The kernel, fetched and unpacked on first use. */

@@ -110,7 +110,7 @@ export const possibleNotPresent: Scenario = {
         !ctx.machine
           ? 'every possible CPU is online on this machine: a running machine cannot be given absent ones (its firmware or a possible_cpus= boot parameter decides)'
           : want && want.possible > ctx.machine.smp
-            ? 'every possible CPU is online'
+            ? `the kernel made none of the ${want.possible - ctx.machine.smp} CPU(s) its rule predicts absent possible (the check above shows it)`
             : `no possible CPU is absent: ${want?.why ?? 'the machine has no more CPUs than it boots'}${ctx.machine.possibleCpus !== null && ctx.machine.possibleCpus > ctx.machine.smp ? presentAsHint(ctx) : ' (run with --possible-cpus above --smp)'}`,
       );
     } else {
