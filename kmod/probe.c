@@ -291,12 +291,17 @@ static void probe_refop_on_cpu(void *arg)
 	}
 }
 
-/* Whether hold/put may touch this device's count at all. */
+/*
+ * Whether hold/put may touch this device's count at all. A dummy's
+ * pcpu_refcnt is NULL on a per-CPU kernel: this_cpu_inc() would write through
+ * it into this CPU's own per-CPU area. On a refcount_t kernel a dummy's count
+ * is a zeroed refcount_t: a hold there is what refcount_inc() must catch
+ * ("addition on 0; use-after-free."), so it is allowed.
+ */
 static int probe_check_counted(const char *cmd, struct probe_dev *pd)
 {
-	/* A dummy's pcpu_refcnt is NULL: this_cpu_inc() would corrupt memory. */
-	if (pd->dummy)
-		return probe_fail(-EINVAL, cmd, "'%s' is a dummy device: it has no reference count",
+	if (pd->dummy && IS_ENABLED(CONFIG_PCPU_DEV_REFCNT))
+		return probe_fail(-EINVAL, cmd, "'%s' is a dummy device: it has no per-CPU counter",
 				  pd->dev->name);
 	/*
 	 * A pending unregister shows NETREG_UNREGISTERED already (netdev_run_todo
@@ -308,19 +313,48 @@ static int probe_check_counted(const char *cmd, struct probe_dev *pd)
 }
 
 /*
- * Whether a new reference may be taken. Once unregister has started the
+ * Whether @refs new references may be taken. Once unregister has started the
  * kernel relies on none appearing: netdev_wait_allrefs_any() returns when the
  * sum reads 1 and netdev_run_todo() then does BUG_ON(sum != 1). A hold is
- * safe only while the module's own references keep the sum above 1.
+ * safe while the module's own references keep the sum above 1, or when it
+ * pays back puts past one (held < 0) without going beyond: the sum then
+ * climbs back to 1 at most, and only its last step reaches it.
  */
-static int probe_check_may_hold(const char *cmd, struct probe_dev *pd)
+static int probe_check_may_hold(const char *cmd, struct probe_dev *pd, long refs)
 {
 	int ret = probe_check_counted(cmd, pd);
 
-	if (!ret && pd->unreg != PROBE_UNREG_NONE && pd->held <= 0)
-		return probe_fail(-EBUSY, cmd, "unregister of '%s' has started: no new references",
-				  pd->dev->name);
-	return ret;
+	if (ret || pd->unreg == PROBE_UNREG_NONE || pd->held > 0)
+		return ret;
+	if (pd->held < 0 && pd->held + refs <= 0)
+		return 0;
+	if (pd->held < 0)
+		return probe_fail(-EBUSY, cmd, "unregister of '%s' has started: only %ld references pay back the puts past one",
+				  pd->dev->name, -pd->held);
+	return probe_fail(-EBUSY, cmd, "unregister of '%s' has started: no new references",
+			  pd->dev->name);
+}
+
+/*
+ * Whether a put may drop more than the module holds. Never on a device
+ * whose unregister has not started: the references beyond ours are the
+ * kernel's own. While unregister waits they are gone (only the initial one
+ * is left), so a per-CPU sum may fall below 1, and the kernel must go on
+ * waiting until a hold pays it back. A refcount_t would saturate instead and
+ * never come back to 1: the unregister, and the module's worker in it,
+ * would wait forever, and the module could never be unloaded.
+ */
+static int probe_check_may_put(const char *cmd, struct probe_dev *pd, long refs)
+{
+	if (pd->held + refs >= 0)
+		return 0;
+	if (pd->unreg != PROBE_UNREG_PENDING)
+		return probe_fail(-EINVAL, cmd, "only %ld references held on '%s'",
+				  pd->held, pd->dev->name);
+	if (!IS_ENABLED(CONFIG_PCPU_DEV_REFCNT))
+		return probe_fail(-EINVAL, cmd, "a refcount_t cannot fall below 1 on '%s' and come back: only %ld references held",
+				  pd->dev->name, pd->held);
+	return 0;
 }
 
 /* Runs COUNT holds or puts on the CPU named by @cpu_arg. */
@@ -350,16 +384,14 @@ static int probe_refop(const char *cmd, char **argv, bool put)
 	long refs;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &pd) ?:
-	      (put ? probe_check_counted(cmd, pd) : probe_check_may_hold(cmd, pd)) ?:
-	      probe_parse_count(cmd, argv[2], &count);
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_parse_count(cmd, argv[2], &count);
 	if (ret)
 		return ret;
 	refs = put ? -(long)count : (long)count * (fault_hold_twice ? 2 : 1);
-	/* Never drop a reference the kernel owns: that would corrupt it. */
-	if (pd->held + refs < 0)
-		return probe_fail(-EINVAL, cmd, "only %ld references held on '%s'",
-				  pd->held, argv[0]);
+	ret = put ? probe_check_counted(cmd, pd) ?: probe_check_may_put(cmd, pd, refs)
+		  : probe_check_may_hold(cmd, pd, refs);
+	if (ret)
+		return ret;
 	ret = probe_refop_run(cmd, pd, argv[1], count, put);
 	if (ret)
 		return ret;
@@ -396,8 +428,8 @@ static int probe_hold_owned(const char *cmd, char **argv, bool late)
 	unsigned int count;
 	int ret;
 
-	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd) ?:
-	      probe_parse_count(cmd, argv[2], &count);
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_parse_count(cmd, argv[2], &count) ?:
+	      probe_check_may_hold(cmd, pd, count);
 	if (ret)
 		return ret;
 	rtnl_lock();
@@ -532,7 +564,7 @@ static int probe_tracked(const char *cmd, char **argv, bool put)
 	int ret;
 
 	ret = probe_lookup(cmd, argv[0], &op.pd) ?:
-	      (put ? probe_check_counted(cmd, op.pd) : probe_check_may_hold(cmd, op.pd)) ?:
+	      (put ? probe_check_counted(cmd, op.pd) : probe_check_may_hold(cmd, op.pd, LONG_MAX)) ?:
 	      probe_parse_online(cmd, argv[1], &cpu);
 	if (ret)
 		return ret;
@@ -556,6 +588,39 @@ static int probe_cmd_put_tracked(const char *cmd, char **argv)
 	return probe_tracked(cmd, argv, true);
 }
 
+/* ---- NULL: what every hold and put must accept and ignore ---- */
+
+static void probe_null_on_cpu(void *arg)
+{
+	netdevice_tracker *tracker = arg;
+
+	dev_hold(NULL);
+	dev_put(NULL);
+	netdev_hold(NULL, tracker, GFP_ATOMIC);
+	netdev_put(NULL, tracker);
+}
+
+/*
+ * null_ops: dev_hold(NULL), dev_put(NULL), netdev_hold(NULL, ...) and
+ * netdev_put(NULL, ...) on CPU. Callers rely on them doing nothing (e.g.
+ * dev_put() of what dev_get_by_name() did not find). The tracker is the
+ * module's own and stays unused: the calls must not touch it either.
+ */
+static int probe_cmd_null_ops(const char *cmd, char **argv)
+{
+	static netdevice_tracker tracker;
+	unsigned int cpu;
+	int ret;
+
+	ret = probe_parse_online(cmd, argv[0], &cpu);
+	if (ret)
+		return ret;
+	ret = smp_call_function_single(cpu, probe_null_on_cpu, &tracker, 1);
+	if (ret)
+		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
+	return 0;
+}
+
 /* ---- concurrent streams (stress.c) ---- */
 
 static int probe_cmd_stress(const char *cmd, char **argv)
@@ -566,7 +631,7 @@ static int probe_cmd_stress(const char *cmd, char **argv)
 	int ret;
 
 	/* cap <= max_count: what a stream leaves on its CPU goes back in one put. */
-	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd) ?:
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_may_hold(cmd, pd, LONG_MAX) ?:
 	      probe_parse_u32(cmd, "seed", argv[1], 0, U32_MAX, &seed) ?:
 	      probe_parse_u32(cmd, "ops", argv[2], 1, REFPROBE_MAX_OPS, &ops) ?:
 	      probe_parse_u32(cmd, "cap", argv[3], 1, REFPROBE_MAX_COUNT, &cap);
@@ -839,6 +904,7 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "put_unowned", 2, "put_unowned NAME CPU", probe_cmd_put_unowned },
 	{ "hold_tracked", 2, "hold_tracked NAME CPU", probe_cmd_hold_tracked },
 	{ "put_tracked", 2, "put_tracked NAME CPU", probe_cmd_put_tracked },
+	{ "null_ops", 1, "null_ops CPU", probe_cmd_null_ops },
 	{ "alloc_bulk", 1, "alloc_bulk COUNT", probe_cmd_alloc_bulk },
 	{ "dummy_bulk", 1, "dummy_bulk COUNT", probe_cmd_dummy_bulk },
 	{ "free_bulk", 0, "free_bulk", probe_cmd_free_bulk },
@@ -1038,6 +1104,9 @@ static void probe_drop_all(struct probe_dev *pd)
 {
 	for (; pd->held > 0; pd->held--)
 		dev_put(pd->dev);
+	/* Puts past one while unregister waits (per-CPU only): pay them back. */
+	for (; pd->held < 0 && pd->unreg == PROBE_UNREG_PENDING; pd->held++)
+		dev_hold(pd->dev);
 	if (pd->tracked)
 		netdev_put(pd->dev, &pd->tracker);
 	pd->tracked = false;

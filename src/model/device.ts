@@ -106,9 +106,13 @@ export class DeviceModel {
     this.dummy = true;
   }
 
-  /** Whether dev_hold/dev_put may touch this device at all. */
+  /**
+   * Whether dev_hold/dev_put may touch this device at all: not a dummy on a
+   * per-CPU kernel (its pcpu_refcnt is NULL). A dummy's zeroed refcount_t is
+   * a count like any other, one a hold must complain about.
+   */
   get counted(): boolean {
-    return !this.dummy;
+    return !(this.dummy && this.pcpu);
   }
 
   /** register_netdev() returned: the kernel's own references are now unknown until measured. */
@@ -170,9 +174,16 @@ export class DeviceModel {
     return this.held + (this.tracked ? 1 : 0) + this.nlate;
   }
 
+  /**
+   * dev_put() x count. Beyond what we hold only while unregister waits on a
+   * per-CPU kernel: the kernel's own references are gone by then, so the sum
+   * falls below 1 (to 0 or less) and netdev_wait_allrefs_any(), which waits
+   * for exactly 1, goes on waiting and warning until a hold pays it back.
+   */
   put(cpu: number, count: number): void {
     this.requireOnline(cpu, 'put');
-    if (count > this.held) throw new ModelError(`put ${count} on ${this.name}: only ${this.held} held`);
+    const pastOne = this.unreg === 'pending' && this.pcpu !== null;
+    if (count > this.held && !pastOne) throw new ModelError(`put ${count} on ${this.name}: only ${this.held} held`);
     this.pcpu?.put(cpu, count);
     this.refcount?.put(count);
     this.noTracker?.put(count);
@@ -216,11 +227,16 @@ export class DeviceModel {
    * The console lines the kernel must have printed for this device, in order
    * of kind: each refcount_t complaint with its WARNING in lib/refcount.c,
    * and ref_tracker_dir_exit()'s WARNING when a device whose no_tracker is
-   * not back at 1 is freed. REFCOUNT_WARN is WARN_ONCE: once per boot.
+   * not back at 1 is freed. Both are WARN_ONCE (per kind, per boot): what
+   * this boot printed before (printedThisBoot, by title) is not printed again.
    */
-  expectedWarnings(): string[] {
+  expectedWarnings(printedThisBoot: ReadonlySet<string> = new Set()): string[] {
     const counts = new Set([...(this.refcount?.warnings ?? []), ...(this.noTracker?.warnings ?? [])]);
-    return [...[...counts].flatMap((w) => [`refcount_t: ${w}`, 'WARNING at lib/refcount.c']), ...this.warnings];
+    const fresh = [...counts].filter((w) => !printedThisBoot.has(`refcount_t: ${w}`));
+    return [
+      ...fresh.flatMap((w) => [`refcount_t: ${w}`, 'WARNING at lib/refcount.c']),
+      ...[...new Set(this.warnings)].filter((w) => !printedThisBoot.has(w)),
+    ];
   }
 
   /**
@@ -271,7 +287,7 @@ export class DeviceModel {
     // pending is a race, so the state is not predicted until it is observed done.
     if (this.unreg === 'pending' && this.pendingReferences === 0 && this.nheld === 0) delete p.unreg;
     if (this.dummy) {
-      p.refcnt = this.pcpu ? null : 0;
+      p.refcnt = this.refcount ? this.refcount.read() : null;
       p.pcpu = null;
       return p;
     }

@@ -71,3 +71,19 @@ export function warningWindow(timeoutSecs: number): Window {
   const lo = timeoutSecs * 1000;
   return { lo, hi: lo + BACKOFF_MAX_MS + 2 * SLACK_MS + 250, why: `printed once more than ${timeoutSecs} s have passed, at the next check (<= ${BACKOFF_MAX_MS} ms), seen through the console (polled every 100 ms)` };
 }
+
+/**
+ * Two consecutive usage-count lines, in guest time (printk stamps): the
+ * loop sets warning_time = jiffies as it prints and prints again once
+ * time_after(jiffies, warning_time + timeout * HZ), at its next check. So
+ * more than timeoutSecs apart (strict: a jiffy past it), and at most one
+ * backoff sleep, an rcu_barrier() and the emulation slack beyond.
+ */
+export function repeatWindow(timeoutSecs: number): Window {
+  const lo = timeoutSecs * 1000;
+  return {
+    lo,
+    hi: lo + BACKOFF_MAX_MS + SLACK_MS,
+    why: `every netdev_unregister_timeout_secs (${timeoutSecs} s, strict) while references remain, at the next check (<= ${BACKOFF_MAX_MS} ms, plus ${SLACK_MS} ms of emulation slack); guest time from the printk stamps`,
+  };
+}

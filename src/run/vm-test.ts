@@ -307,6 +307,8 @@ async function cleanupDevices(probe: RefProbe, info: ProbeInfo, known: ReadonlyS
     // A stress run can leave more than one put may drop (max_count): put in batches.
     for (let left = d.held; left > 0; left -= info.maxCount) await probe.ctl(`put ${d.name} ${online} ${Math.min(left, info.maxCount)}`);
     if (d.tracked) await probe.ctl(`put_tracked ${d.name} ${online}`);
+    // Puts past one while unregister waited (unregister-below-one): the hold that pays them back ends the wait.
+    if (d.held < 0 && d.unreg === 'pending') await probe.ctl(`hold ${d.name} ${online} ${-d.held}`);
     if (d.unreg === 'pending') await probe.waitFor(d.name, (x) => x?.unreg === 'done', 30_000);
     if (d.reg === 'registered' && d.unreg === 'none') await probe.ctl(`unregister ${d.name}`);
     const r = await probe.ctl(`free ${d.name}`);

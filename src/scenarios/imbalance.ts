@@ -1,19 +1,6 @@
-import { classifyConsole } from '../crash/classify.js';
 import { alloc, newDevice } from './device-ops.js';
-import type { Scenario, ScenarioContext } from './scenario.js';
-
-/** What the console said in lines [from, now): refcount_t complaints and WARNING sites, without line numbers. */
-function warningsSince(ctx: ScenarioContext, from: number): string[] {
-  return classifyConsole(ctx.console.slice(from).join('\n'))
-    .filter((f) => f.kind === 'refcount' || f.kind === 'warning')
-    .map((f) => f.title.replace(/:\d+$/, ''));
-}
-
-/** Lets the console catch up: a WARN is printed by the CPU that did the put, maybe after our reply. */
-async function settle(ctx: ScenarioContext, from: number, want: number): Promise<void> {
-  const end = Date.now() + 3000;
-  while (warningsSince(ctx, from).length < want && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-}
+import { checkWarnings } from './console-warnings.js';
+import type { Scenario } from './scenario.js';
 
 /**
  * One dev_put() too many, on a device of its own that was never registered
@@ -41,13 +28,6 @@ export const imbalance: Scenario = {
     await ctx.probe.must(`free ${dev.name}`);
     dev.free();
     await ctx.steps.check(`free ${dev.name} (never registered: freed whatever it reads)`, dev);
-    const want = dev.expectedWarnings();
-    await settle(ctx, mark, want.length);
-    ctx.steps.checkValue(
-      `console after the extra put and the free (${ctx.info.variant}${ctx.info.tracker ? ' + tracker' : ''})`,
-      { warnings: want },
-      { warnings: warningsSince(ctx, mark) },
-      'REFCOUNT_WARN is WARN_ONCE: these print once per boot',
-    );
+    await checkWarnings(ctx, dev, mark, `console after the extra put and the free (${ctx.info.variant}${ctx.info.tracker ? ' + tracker' : ''})`);
   },
 };

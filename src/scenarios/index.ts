@@ -13,7 +13,8 @@ import { stress } from './stress.js';
 import { trackerLeak } from './tracker-leak.js';
 import { unloadReleases } from './unload.js';
 import { unregisterBalanced } from './unregister.js';
-import { unregisterHeld, unregisterNotifier, unregisterRebroadcast } from './unregister-wait.js';
+import { unregisterBelowOne, unregisterHeld, unregisterNotifier, unregisterRebroadcast } from './unregister-wait.js';
+import { nullDevice } from './null-device.js';
 import { extremes } from './extremes.js';
 import { unregisterOffline } from './unregister-offline.js';
 
@@ -34,11 +35,13 @@ export const SCENARIOS: readonly Scenario[] = [
   unregisterHeld,
   unregisterNotifier,
   unregisterRebroadcast,
+  unregisterBelowOne,
   trackerLeak,
   hotplug,
   unregisterOffline,
   possibleNotPresent,
   dummyDevice,
+  nullDevice,
   imbalance,
   memoryCost,
   badInput,

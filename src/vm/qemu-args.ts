@@ -70,6 +70,10 @@ export function kernelCmdline(cfg: GuestConfig): string {
     'panic=-1',
     'oops=panic',
     'quiet',
+    // Every console line stamped with guest time, whatever CONFIG_PRINTK_TIME says
+    // (the variants leave it off): the interval between two usage-count warnings
+    // is read from the stamps (crash/unregister-warnings.ts).
+    'printk.time=1',
     `refprobe.idle=${cfg.agentIdleSec}`,
     ...(cfg.channel === 'virtio' ? ['refprobe.chan=virtio', ...(cfg.serialSocket ? ['refprobe.serial=1'] : [])] : []),
     ...possibleCpusCmdline(guestCpuLayout(cfg)),

@@ -78,7 +78,7 @@ t.test('QEMU command line: console on ttyS0, channel on ttyS1, accelerator', asy
   t.match(argv, /-chardev stdio,id=console,signal=off -serial chardev:console/);
   t.match(argv, /-chardev socket,id=channel,path=\/tmp\/x\/channel\.sock -device isa-serial,chardev=channel,index=1/);
   t.match(qemuArgs({ ...cfg, accel: 'kvm' }).join(' '), /-accel kvm -cpu host/);
-  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet refprobe.idle=120 possible_cpus=8');
+  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet printk.time=1 refprobe.idle=120 possible_cpus=8');
 });
 
 t.test('QEMU command line: CPUs in hot-pluggable sockets on pc, -smp and possible_cpus= elsewhere', async (t) => {
@@ -95,7 +95,7 @@ t.test('QEMU command line: CPUs in hot-pluggable sockets on pc, -smp and possibl
   );
   t.notMatch(argv, /socket-id=[034]/, 'sockets 3 and 4 stay empty for hot-add');
   t.match(argv, / -qmp unix:\/tmp\/x\/qmp\.sock,server=on,wait=off$/);
-  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet refprobe.idle=120', 'possible CPUs come from ACPI: no possible_cpus=');
+  t.equal(kernelCmdline(cfg), 'console=ttyS0 panic=-1 oops=panic quiet printk.time=1 refprobe.idle=120', 'possible CPUs come from ACPI: no possible_cpus=');
   t.match(qemuArgs({ ...cfg, accel: 'kvm' }).join(' '), /-cpu host -smp 1,.* -device host-x86_64-cpu,socket-id=1,/, 'the device type follows -cpu');
   t.notMatch(qemuArgs({ ...cfg, cpus: 1, possibleCpus: 1 }).join(' '), /-device [a-z]+-x86_64-cpu/, 'one CPU: nothing to add');
 

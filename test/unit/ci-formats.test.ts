@@ -3,7 +3,6 @@ import type { RunReport } from '../../src/report/report.js';
 import { junitXml, xmlText } from '../../src/report/junit.js';
 import { kcidbDocument } from '../../src/report/kcidb.js';
 import type { FinishedRun } from '../../src/report/results.js';
-import { SCENARIOS } from '../../src/scenarios/index.js';
 import { fixture } from '../fixtures.js';
 import { kcidbValidator } from '../kcidb-schema.js';
 
@@ -14,7 +13,8 @@ const run = (label: string): FinishedRun => ({
 });
 const passing = run('refcount-unpatched-smp3-possible4');
 const hung = run('refcount-hold-lost-update-smp3-possible4');
-const suite = SCENARIOS.map((s) => ({ name: s.name, claim: s.claim }));
+// The suite as it was when the fixtures were recorded: the passing run reached every scenario of it.
+const suite = passing.report.scenarios.map((s) => ({ name: s.name, claim: s.claim }));
 
 /** Every element closed in order, every attribute quoted: the XML is well formed. */
 function wellFormed(xml: string): string | null {
