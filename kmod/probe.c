@@ -513,7 +513,8 @@ static struct notifier_block probe_notifier = {
 /*
  * dummy: init_dummy_netdev() on a zeroed net_device, as NAPI-only drivers
  * do. In 6.1 it gets no per-CPU counter (pcpu_refcnt stays NULL): the module
- * reports that without dereferencing it, and refuses hold/put on it.
+ * reports that without dereferencing it, and refuses hold/put on it on a
+ * per-CPU kernel (probe_check_counted).
  */
 static int probe_cmd_dummy(const char *cmd, char **argv)
 {
