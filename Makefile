@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE := node
 TAP := node_modules/.bin/tap --disable-coverage --allow-empty-coverage -R tap
 
-.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare merge debian-vm clean
+.PHONY: all deps build vm-test test test-unit test-vm kernels mutants bench compare merge debian-vm prune clean
 
 all: build
 
@@ -55,17 +55,22 @@ debian-vm: build
 # first time), so it needs the kernel build packages too, and the SSH suite
 # builds a Debian image.
 test: build
-	@harness/install-deps.sh kernels debian-image
+	@harness/install-deps.sh kernels debian-image tests
 	@# The SSH suite's Debian image downloads while the other suites compute; the suite waits for it.
 	@mkdir -p out && ( $(NODE) dist/harness/debian-vm.js --build-only > out/debian-image.log 2>&1 & )
 	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 5000 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-unit: build
+	@harness/install-deps.sh tests
 	@$(TAP) dist/test/unit 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-vm: build
 	@harness/install-deps.sh kernels debian-image
 	@$(TAP) --jobs 1 --timeout 5000 dist/test/vm 2>&1 | $(NODE) dist/harness/tap-summary.js
+
+# Removes what killed runs left: cache temp entries, $TMPDIR scratch, half-made trees (ARGS="--help").
+prune: build
+	$(NODE) dist/harness/prune.js $(ARGS)
 
 clean:
 	rm -rf dist .tap

@@ -7,10 +7,12 @@ import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
 import { runBench } from '../src/bench/run.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { buildPatchPair, patchedName } from '../src/run/verify-patch.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function main(): Promise<number> {
+  if (await answerVersion('bench')) return 0;
   const args = parseBenchArgs(process.argv.slice(2));
   if (args.help) {
     process.stdout.write(BENCH_HELP);

@@ -5,6 +5,7 @@ import { HarnessError } from '../src/errors.js';
 import { compareRuns, comparisonTable } from '../src/report/compare.js';
 import { loadBench, loadRuns } from '../src/run/load-runs.js';
 import { benchComparisonTable, benchKernelName, compareBench } from '../src/bench/compare.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const HELP = `Usage: compare [--all] A B      (make compare ARGS="A B")
 
@@ -30,6 +31,7 @@ when the ranges do not overlap, as make bench judges. A real slowdown is
 a regression. Kernels are paired by name (one kernel each: paired anyway).
 
   --all       list unchanged scenarios too
+  --version   the harness's version and commit
   -h, --help  this text
 
 Exit status: 0 nothing regressed; 1 a scenario regressed (bench: a point
@@ -37,7 +39,14 @@ is really slower); 2 bad usage.
 `;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (await answerVersion('compare')) return 0;
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see compare --help');
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -13,6 +13,7 @@ import { intOption, oneOf } from '../src/cli/options.js';
 import { abortOnSignals } from '../src/cli/interrupt.js';
 import { debianImage } from '../src/vm/debian-image.js';
 import { bootDebianVm } from '../src/vm/debian-vm.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const HELP = `Usage: debian-vm [--cpus N] [--memory MB] [--accel auto|kvm|tcg] [--build-only]      (make debian-vm ARGS="...")
 
@@ -28,10 +29,12 @@ waits until Ctrl-C and stops the VM.
   --accel A       auto (default), kvm or tcg
   --build-only    build the image (or find it cached) and exit; make test
                   runs this in the background while its other suites run
+  --version       the harness's version and commit
   -h, --help      this text
 `;
 
 async function main(): Promise<number> {
+  if (await answerVersion('debian-vm')) return 0;
   let v;
   try {
     v = parseArgs({ args: process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' }, cpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, 'build-only': { type: 'boolean' } } }).values;

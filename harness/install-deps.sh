@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs what `make vm-test` and `make test` need (with the argument
 # `kernels`: what `make kernels` and `make mutants` need too; with
-# `debian-image`: what building the Debian image of the SSH tests needs),
+# `debian-image`: what building the Debian image of the SSH tests needs;
+# with `tests`: the consumers the unit tests check the CI formats with),
 # and nothing when it is all there already: Debian packages with apt-get,
 # npm packages with npm ci from the committed package-lock.json.
 set -euo pipefail
@@ -18,7 +19,9 @@ for arg in "$@"; do
 	kernels) PACKAGES+=(linux-source-6.1 linux-source-6.12 flex bison bc libelf-dev libssl-dev patch) ;;
 	# A Debian system from Debian's packages, as an ext4 image.
 	debian-image) PACKAGES+=(mmdebstrap e2fsprogs) ;;
-	*) echo "install-deps: unknown argument $arg (kernels, debian-image)" >&2; exit 2 ;;
+	# The CI formats checked by their consumers: Jenkins' JUnit schema (xmllint), python3-junitparser.
+	tests) PACKAGES+=(libxml2-utils python3-junitparser) ;;
+	*) echo "install-deps: unknown argument $arg (kernels, debian-image, tests)" >&2; exit 2 ;;
 	esac
 done
 

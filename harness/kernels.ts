@@ -7,6 +7,7 @@ import { HarnessError } from '../src/errors.js';
 import { buildVariant } from '../src/kernel/build-variant.js';
 import { isVariant, KINDS, SOURCES, VARIANT_NAMES, variantOf, type VariantName } from '../src/kernel/variants.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,11 +24,19 @@ fragment changes. The build log is build.log in that directory.
 Then: make vm-test ARGS="--kernel pcpu" (or pcpu-6.12, or --kernels pcpu,pcpu-6.12)
 
   --variant NAME   build only NAME (repeatable; default: all)
+  --version        the harness's version and commit
   -h, --help       this text
 `;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { variant: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
+  if (await answerVersion('kernels')) return 0;
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { variant: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see kernels --help');
+  }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -8,6 +8,7 @@ import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
 import { loadShard, mergeMutants, mergeShards } from '../src/run/merge.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
 import { SCENARIOS } from '../src/run/vm-test.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const HELP = `Usage: merge [options] DIR...      (make merge ARGS="DIR...")
 
@@ -24,6 +25,7 @@ make mutants' verdict and exit status.
   --out DIR     where the merged report goes (default ./out)
   --junit FILE  also write JUnit XML of every run
   --kcidb FILE  also write KCIDB JSON of every run
+  --version     the harness's version and commit
   -h, --help    this text
 
 Exit status: the worst run's, as vm-test's: 0 all matched, 1 a reading
@@ -32,6 +34,7 @@ missing, 130 a shard was interrupted.
 `;
 
 async function main(): Promise<number> {
+  if (await answerVersion('merge')) return 0;
   let parsed;
   try {
     parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });

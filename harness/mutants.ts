@@ -11,6 +11,7 @@ import { loadMutants, runMutants } from '../src/run/mutants.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { parseShard } from '../src/run/shard.js';
+import { answerVersion } from '../src/cli/version.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -40,6 +41,7 @@ scenario that killed each and what differed.
   --shard K/N     only every Nth mutant from the Kth (with the unpatched
                   variants they belong to), for N CI jobs (same --seed);
                   make merge ARGS="DIR..." joins the shards' tables
+  --version       the harness's version and commit
   -h, --help      this text
 
 Runs are kept in out/mutants/<time>-<pid>/<variant>-<mutant>/ (console.log,
@@ -54,11 +56,19 @@ After the table, a second one shows per scenario which mutants it kills.
 Exit status: 0 every unpatched variant passed and every mutant was killed
 (or does not apply, and says why);
 1 a mutant survived or an unpatched variant failed; 2 set-up error or a
-mutant run that ended in an error; 130 interrupted.
+mutant run that ended in an error; 130 interrupted (143 by SIGTERM,
+129 by SIGHUP).
 `;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { shard: { type: 'string' }, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (await answerVersion('mutants')) return 0;
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { shard: { type: 'string' }, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new HarnessError((e as Error).message, 'see mutants --help');
+  }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -20,10 +20,13 @@ import type { RunReport } from '../src/report/report.js';
 import type { FinishedRun } from '../src/report/results.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { baseLabel, patchedName, patchSummary, verifyPatch, type PatchBase } from '../src/run/verify-patch.js';
+import { answerVersion } from '../src/cli/version.js';
+import { checkOutputPaths, lostOutputs } from '../src/run/outputs.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function main(): Promise<number> {
+  if (await answerVersion('vm-test')) return 0;
   const args = parseVmTestArgs(process.argv.slice(2), SCENARIOS);
   if (args.help) {
     process.stdout.write(HELP);
@@ -40,6 +43,7 @@ async function main(): Promise<number> {
     const file = c.spec.kernelTree ?? (c.spec.kernel && !isNamedKernel(c.spec.kernel) ? c.spec.kernel : undefined);
     if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${[...KERNEL_NAMES, ...DEBIAN_KERNEL_EXAMPLES].join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
   }
+  await checkOutputPaths(args.outDir, [args.junit, args.kcidb]);
   const interrupt = abortOnSignals('vm-test', 'stopping the guest and writing the report');
   const common = {
     ...args,
@@ -52,7 +56,7 @@ async function main(): Promise<number> {
   if (args.cells.length === 1 && !args.shard) {
     const label = args.remoteLabel ?? cellLabel(args.cells[0] as (typeof args.cells)[number]);
     const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
-    const run = await finishedRun(label, report.files.report);
+    const run = await finishedRun(label, report.files.report, report);
     await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);
     process.stderr.write(summary(report));
     if (args.bisect) return bisectVerdict(report);
@@ -124,7 +128,12 @@ function againstBaseline(baseline: LabelledRun[] | null, runs: readonly Finished
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    // A run whose files a full disk refused still has its verdict: the summary above and this status.
+    const lost = lostOutputs();
+    if (lost.length) process.stderr.write(`vm-test: ${lost.length} output file(s) could not be written: ${lost.join('; ')}. The verdict above is the run's own (exit ${code}); free space and run again to keep the files.\n`);
+    process.exit(code);
+  },
   (e: unknown) => {
     // Under git bisect run, a 2 would mark the commit bad: stop the bisection instead.
     const failed = process.argv.includes('--bisect') ? EXIT.bisectAbort : EXIT.usage;

@@ -1,14 +1,18 @@
 /**
- * The cache of built artefacts (modules, initramfs images), outside the
- * clone so it survives `git clean` and is shared by every checkout. Entries
- * are named by a hash of their inputs and published by rename, so two runs
- * at once never see a half-written entry.
+ * The cache of built artefacts (modules, initramfs images, kernels
+ * unpacked), outside the clone so it survives `git clean` and is shared by
+ * every checkout. Entries are named by a hash of their inputs, written into
+ * a private temp directory, recorded in a manifest (cache-manifest.ts) and
+ * published by rename, so two runs at once never see a half-written entry.
+ * Each entry is checked against its manifest before a run uses it: a damaged
+ * one is named, removed and built again.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { entryDamage, readManifest, writeManifest } from './cache-manifest.js';
 
 export function cacheRoot(): string {
   if (process.env.REFPROBE_CACHE_DIR) return process.env.REFPROBE_CACHE_DIR;
@@ -22,18 +26,60 @@ export function hashOf(...parts: (string | Buffer)[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** Temp directories carry the writer's pid, so `make prune` can tell a live writer's from one a kill left behind. */
+export const tempPrefix = (key: string): string => `.${key}-${process.pid}-`;
+export const TEMP_NAME = /^\.(.+)-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** Entries this process has checked: a matrix run asks for the same module many times. */
+const verified = new Set<string>();
+
+/** Forgets which entries were checked, as a new run starts (the unit tests stand in for one). */
+export function forgetChecks(): void {
+  verified.clear();
+}
+
+/** Where cache lines go; stderr, as every other progress line of the harness. */
+export type CacheNote = (line: string) => void;
+const toStderr: CacheNote = (l) => process.stderr.write(`${l}\n`);
+
+/**
+ * Whether the published entry at `dir` can be used. An entry written before
+ * manifests existed is trusted once and recorded; a damaged one is moved
+ * aside (so a concurrent reader never sees it half-removed) and removed.
+ */
+async function usable(dir: string, note: CacheNote): Promise<boolean> {
+  if (verified.has(dir)) return true;
+  const manifest = await readManifest(dir);
+  if (!manifest) {
+    await writeManifest(dir).catch(() => undefined);
+    verified.add(dir);
+    return true;
+  }
+  const damage = await entryDamage(dir, manifest);
+  if (!damage) {
+    verified.add(dir);
+    return true;
+  }
+  note(`cache: ${dir} is damaged (${damage}); removing it and building it again`);
+  const aside = `${dir}.damaged-${process.pid}`;
+  await rename(dir, aside).catch(() => undefined);
+  await rm(aside, { recursive: true, force: true });
+  return false;
+}
+
 /**
  * Returns the cached directory for `key`, creating it with `fill` (which
- * writes into a private temp directory) when it is missing.
+ * writes into a private temp directory) when it is missing or damaged.
  */
-export async function cachedDir(kind: string, key: string, fill: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+export async function cachedDir(kind: string, key: string, fill: (dir: string) => Promise<void>, note: CacheNote = toStderr): Promise<{ dir: string; hit: boolean }> {
   const parent = path.join(cacheRoot(), kind);
   const dir = path.join(parent, key);
-  if (existsSync(dir)) return { dir, hit: true };
+  if (existsSync(dir) && (await usable(dir, note))) return { dir, hit: true };
   await mkdir(parent, { recursive: true });
-  const tmp = await mkdtemp(path.join(parent, `.${key}-`));
+  const tmp = await mkdtemp(path.join(parent, tempPrefix(key)));
   try {
     await fill(tmp);
+    await writeManifest(tmp);
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // Another run published the same entry first: theirs is as good.
       if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
@@ -43,5 +89,6 @@ export async function cachedDir(kind: string, key: string, fill: (dir: string) =
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  verified.add(dir);
   return { dir, hit: false };
 }

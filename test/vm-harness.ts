@@ -25,8 +25,8 @@ export function streamProgress<T extends ResultPromise>(proc: T): T {
   return proc;
 }
 
-export function vmTest(args: string[], timeoutMs = 600_000): ResultPromise<{ reject: false; all: true }> {
-  return streamProgress(execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs }));
+export function vmTest(args: string[], timeoutMs = 600_000, env: Record<string, string> = {}): ResultPromise<{ reject: false; all: true }> {
+  return streamProgress(execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, timeout: timeoutMs, env }));
 }
 
 /** The report a run names last: a single run's, or a matrix's merged one (its failing cells' come before). */

@@ -76,10 +76,12 @@ Limits and output:
   --command-timeout S   per command in the guest (default 60)
   --out DIR             where results are kept (default ./out)
   --qemu PATH, --busybox PATH
+  --version             the harness's version and commit
   -h, --help            this text
 
 Exit status: 0 done; 1 a measurement failed (the guest hung or died, a
-bench run was refused); 2 bad usage or set-up error; 130 interrupted.
+bench run was refused); 2 bad usage or set-up error; 130 interrupted
+(143 by SIGTERM, 129 by SIGHUP).
 `;
 
 

@@ -3,9 +3,8 @@
  * kernel with an init that does nothing else) and `make vm-test`'s phases,
  * from its JSON report. I/O only; the ratios are computed in report.ts.
  */
-import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
@@ -13,6 +12,7 @@ import type { PreparedGuest, GuestSettings } from '../run/guest.js';
 import { QemuProcess } from '../vm/qemu.js';
 import { qemuArgs } from '../vm/qemu-args.js';
 import type { Initramfs } from '../initramfs/build.js';
+import { scratchDir } from '../scratch.js';
 
 /**
  * Boots the prepared kernel with the floor initramfs and returns the
@@ -20,7 +20,7 @@ import type { Initramfs } from '../initramfs/build.js';
  * vm-test guest (machine, CPUs, memory, command channel), only the init differs.
  */
 export async function floorBoot(prep: PreparedGuest, floor: Initramfs, settings: GuestSettings, consoleLog: string): Promise<number> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-floor-'));
+  const tmp = await scratchDir('refprobe-floor');
   const socket = path.join(tmp, 'channel.sock');
   // QEMU connects to the channel at start; nobody speaks on it here.
   const server = net.createServer((s) => s.on('error', () => undefined));

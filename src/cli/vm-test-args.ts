@@ -184,7 +184,9 @@ Guest:
   --memory MB           guest memory, 128-16384 (default 256)
 
 Scenarios:
-  --scenario NAME       run only NAME (repeatable; default: all)
+  --scenario NAME       run only NAME, or the scenarios a glob matches
+                        (unregister-*, quote it from the shell); repeatable;
+                        default: all
   --list                list the scenarios and exit
   --fault hold-twice    load the module with a deliberate kernel-side error
                         (every hold counts twice): the run must fail; this is
@@ -215,6 +217,7 @@ Output:
   --verbose             echo the guest console to stderr
   --qemu PATH           qemu-system-x86_64 to use
   --busybox PATH        static busybox for the guest (default /bin/busybox)
+  --version             the harness's version and commit
   -h, --help            this text
 
 Exit status: 0 every reading matched the model; 1 a reading differed;
@@ -223,7 +226,8 @@ Exit status: 0 every reading matched the model; 1 a reading differed;
 4 (--patch) the base kernel itself fails, so the suite cannot judge the
 patch; 125 the kernel under test (--kernel-tree) or the module does not
 build, or the kernel refuses the module: it cannot be judged; 130
-interrupted. With --patch, 0/1/3 are the patched kernel's; with --bisect,
+interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (a CI timeout), 129 by
+SIGHUP. With --patch, 0/1/3 are the patched kernel's; with --bisect,
 see above.
 `;
 
@@ -280,11 +284,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     throw new HarnessError((e as Error).message, 'see vm-test --help');
   }
   const v = parsed.values;
-  const scenarios = (v.scenario ?? []).map((name) => {
-    const sc = all.find((s) => s.name === name);
-    if (!sc) throw new HarnessError(`no scenario "${name}"`, `pass --scenario with one of: ${all.map((s) => s.name).join(', ')}`);
-    return sc;
-  });
+  const scenarios = selectScenarios(v.scenario ?? [], all);
   const remote = parseRemote(v);
   const bisect = v.bisect ?? false;
   // A machine over SSH has the CPUs it has: one run, its topology read from the kernel (0:0 here stands for "the machine's").
@@ -405,6 +405,24 @@ function bisectTopology(list: string | undefined, smpRaw: string | undefined, po
   return t;
 }
 
+/** A --scenario pattern as a whole-name match: `*` any run of characters, `?` one. Pure. */
+function globOf(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** --scenario NAME or GLOB, repeatable: in the order given (a glob's matches in the suite's order), each once. */
+export function selectScenarios<T extends { name: string }>(patterns: readonly string[], all: readonly T[]): T[] {
+  if (patterns.length === 0) return [];
+  const chosen = new Set<T>();
+  for (const p of patterns) {
+    const re = globOf(p);
+    const hits = all.filter((s) => re.test(s.name));
+    if (hits.length === 0) throw new HarnessError(`no scenario matches "${p}"`, `pass --scenario with a glob (unregister-*) or one of: ${all.map((s) => s.name).join(', ')}`);
+    for (const h of hits) chosen.add(h);
+  }
+  return [...chosen];
+}
+
 function parseTopologies(list: string | undefined, smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number }[] {
   if (list !== undefined && (smpRaw !== undefined || possibleRaw !== undefined)) {
     throw new HarnessError('--topology with --smp or --possible-cpus', 'pass either --topology S:P,... or --smp N [--possible-cpus P]');
@@ -414,11 +432,27 @@ function parseTopologies(list: string | undefined, smpRaw: string | undefined, p
     return [...DEFAULT_TOPOLOGIES];
   }
   if (list === undefined) return [topology(smpRaw, possibleRaw)];
+  const seen = new Set<string>();
   return list.split(',').map((pair) => {
     const m = /^(\d+)(?::(\d+))?$/.exec(pair.trim());
     if (!m) throw new HarnessError(`topology "${pair}" is not S or S:P`, 'pass --topology like 2:4,4:64 (online:possible CPUs)');
-    return topology(m[1], m[2]);
+    const t = topologyOf(pair.trim(), m[1] ?? '', m[2]);
+    const key = `${t.smp}:${t.possibleCpus}`;
+    // Two runs of one topology would write one run directory: the second would overwrite the first.
+    if (seen.has(key)) throw new HarnessError(`--topology names ${key} twice`, 'name each topology once (a run of it is repeatable with --seed)');
+    seen.add(key);
+    return t;
   });
+}
+
+/** One S:P of --topology, its errors in --topology's words (not --smp's). */
+function topologyOf(pair: string, smpRaw: string, possibleRaw: string | undefined): { smp: number; possibleCpus: number } {
+  const smp = Number(smpRaw);
+  const possibleCpus = possibleRaw === undefined ? Math.min(64, smp + 2) : Number(possibleRaw);
+  if (smp < 1 || smp > 64) throw new HarnessError(`--topology ${pair}: ${smp} online CPUs is not from 1 to 64`, 'pass --topology S:P with 1 <= S <= P <= 64');
+  if (possibleCpus < 1 || possibleCpus > 64) throw new HarnessError(`--topology ${pair}: ${possibleCpus} possible CPUs is not from 1 to 64`, 'pass --topology S:P with 1 <= S <= P <= 64');
+  if (possibleCpus < smp) throw new HarnessError(`--topology ${pair}: ${possibleCpus} possible CPUs is below ${smp} online`, 'pass --topology S:P with P >= S');
+  return { smp, possibleCpus };
 }
 
 function topology(smpRaw: string | undefined, possibleRaw: string | undefined): { smp: number; possibleCpus: number } {

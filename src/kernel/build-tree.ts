@@ -25,6 +25,7 @@ import { execa } from 'execa';
 import { HarnessError, UntestableError } from '../errors.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { parseUtsRelease } from './release.js';
+import { fileDamage, record, type FileRecord } from '../cache-manifest.js';
 
 export interface TreeBuild {
   /** Shown in progress lines, e.g. "pcpu". */
@@ -318,12 +319,45 @@ export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
   return withTreeLock(b.buildDir, b.label, b.progress, () => buildLocked(b));
 }
 
+/**
+ * The stamp: the inputs' key, then what the build wrote (bzImage and
+ * vmlinux, size and SHA-256). A tree whose outputs no longer match them was
+ * damaged after the build; its objects are still good, so only the two
+ * outputs go and make links them again.
+ */
+async function writeStamp(b: TreeBuild, files: { image: string; vmlinux: string }): Promise<void> {
+  const outputs = { image: await record(files.image), vmlinux: await record(files.vmlinux) };
+  await writeFile(path.join(b.buildDir, STAMP), `${b.inputsKey}\n${JSON.stringify(outputs)}\n`);
+}
+
+async function outputsDamage(stamp: string, files: { image: string; vmlinux: string }): Promise<string | null> {
+  const recorded = stamp.split('\n')[1];
+  if (!recorded) return null; // a stamp from before records: trusted, and recorded by the caller
+  const want = JSON.parse(recorded) as Record<'image' | 'vmlinux', FileRecord>;
+  for (const k of ['image', 'vmlinux'] as const) {
+    const why = fileDamage(path.relative(path.dirname(files.vmlinux), files[k]), want[k], await record(files[k]).catch(() => null));
+    if (why) return why;
+  }
+  return null;
+}
+
 async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
   const t0 = performance.now();
   const files = treeFiles(b.buildDir);
   await mkdir(b.buildDir, { recursive: true });
   const stamp = await readFile(path.join(b.buildDir, STAMP), 'utf8').catch(() => '');
-  const reused = stamp === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
+  let reused = stamp.split('\n')[0] === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
+  let relink = false;
+  if (reused) {
+    const damage = await outputsDamage(stamp, files);
+    if (damage) {
+      b.progress(`kernel ${b.label}: ${b.buildDir} is damaged (${damage}); removing bzImage and vmlinux and linking them again`);
+      await rm(files.image, { force: true });
+      await rm(files.vmlinux, { force: true });
+      reused = false;
+      relink = true;
+    } else if (!stamp.includes('\n')) await writeStamp(b, files);
+  }
   if (!reused) {
     await rm(path.join(b.buildDir, STAMP), { force: true });
     if (existsSync(path.join(b.buildDir, SEEDING))) {
@@ -331,7 +365,7 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
       b.progress(`kernel ${b.label}: an earlier copy of objects was cut short; removing it`);
       for (const e of await readdir(b.buildDir)) if (e !== LOCK) await rm(path.join(b.buildDir, e), { recursive: true, force: true });
     }
-    const seed = existsSync(files.vmlinux) ? null : await seedFrom(b);
+    const seed = existsSync(files.vmlinux) || relink ? null : await seedFrom(b);
     await writeFile(files.log, `# ${new Date().toISOString()} building ${b.label} in ${b.buildDir}${seed ? `, seeded from ${seed}` : ''}\n`);
     await configure(b, files.log);
     const jobs = Math.max(1, os.availableParallelism());
@@ -342,7 +376,7 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
         : 'from scratch: about 5 minutes on 2 idle cores';
     b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
     await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
-    await writeFile(path.join(b.buildDir, STAMP), b.inputsKey);
+    await writeStamp(b, files);
   }
   const release = parseUtsRelease(await readFile(path.join(b.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
   return { dir: b.buildDir, ...files, release, reused, seconds: Math.round((performance.now() - t0) / 100) / 10 };

@@ -10,6 +10,7 @@ import { junitXml } from '../report/junit.js';
 import { kcidbDocument } from '../report/kcidb.js';
 import type { FinishedRun } from '../report/results.js';
 import type { Scenario } from '../scenarios/scenario.js';
+import { writeOutput } from './outputs.js';
 
 export interface CiFiles {
   junit: string | null;
@@ -17,27 +18,21 @@ export interface CiFiles {
 }
 
 /** A run as the CI writers need it; a console log that cannot be read leaves the excerpts empty, nothing worse. */
-export async function finishedRun(label: string, reportFile: string): Promise<FinishedRun> {
-  const report = JSON.parse(await readFile(reportFile, 'utf8')) as RunReport;
+export async function finishedRun(label: string, reportFile: string, inMemory?: RunReport): Promise<FinishedRun> {
+  // The run's own report when this process ran it: its file may not have reached a full disk.
+  const report = inMemory ?? (JSON.parse(await readFile(reportFile, 'utf8')) as RunReport);
   // The console log beside the report when the run's directory moved since (a CI artifact).
   const text = await readFile(report.files.console, 'utf8').catch(() => readFile(path.join(path.dirname(reportFile), 'console.log'), 'utf8').catch(() => ''));
   const console = text.split('\n');
   return { label, report, console };
 }
 
-async function put(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await writeFile(file, text);
-}
-
 export async function writeCiFiles(files: CiFiles, runs: readonly FinishedRun[], suite: readonly Scenario[], submission: string, progress: (l: string) => void): Promise<void> {
   const s = suite.map((x) => ({ name: x.name, claim: x.claim }));
   if (files.junit) {
-    await put(files.junit, junitXml(runs, s));
-    progress(`JUnit XML:   ${files.junit}`);
+    if (await writeOutput(files.junit, junitXml(runs, s), progress)) progress(`JUnit XML:   ${files.junit}`);
   }
   if (files.kcidb) {
-    await put(files.kcidb, `${JSON.stringify(kcidbDocument(runs, s, { origin: 'refprobe', submission }), null, 2)}\n`);
-    progress(`KCIDB JSON:  ${files.kcidb}`);
+    if (await writeOutput(files.kcidb, `${JSON.stringify(kcidbDocument(runs, s, { origin: 'refprobe', submission }), null, 2)}\n`, progress)) progress(`KCIDB JSON:  ${files.kcidb}`);
   }
 }

@@ -4,8 +4,7 @@
  * and the benchmark. `prepareGuest` builds what the VM needs (no VM yet);
  * `bootGuest` boots it, loads the module and reads the topology.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
 import { buildInitramfs, type Initramfs } from '../initramfs/build.js';
@@ -28,6 +27,7 @@ import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rule
 import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
 import { choosePresentation, type PresentChoice } from './presentation.js';
 import type { MachineFacts } from '../scenarios/scenario.js';
+import { scratchDir } from '../scratch.js';
 
 export interface KernelSettings extends KernelSpec {
   boot: BootMode;
@@ -145,7 +145,7 @@ export interface BootOptions {
 
 export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
   const t = performance.now();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
+  const tmp = await scratchDir('refprobe');
   const layout = chooseCpuLayout(settings.machine, settings.smp, settings.possibleCpus);
   const present = choosePresentation(settings.presentAs ?? 'auto', settings.machine, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
   const guest: GuestConfig = {

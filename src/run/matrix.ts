@@ -14,6 +14,7 @@ import { hashOf } from '../cache.js';
 import type { Shard } from './shard.js';
 import { progressLine } from '../report/progress.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';
+import { writeOutput } from './outputs.js';
 
 export interface Cell {
   /** Names the kernel in labels: stock, a variant, or a path's base name. */
@@ -101,7 +102,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, opts.cells.length)) }, worker));
   report.ok = report.cells.length === opts.cells.length && report.cells.every((c) => c.ok);
   report.totalMs = Math.round(performance.now() - t0);
-  await writeFile(report.report, `${JSON.stringify(report, null, 2)}\n`);
+  await writeOutput(report.report, `${JSON.stringify(report, null, 2)}\n`, opts.progress);
   const exit = opts.signal?.aborted ? EXIT.interrupted : worstExit(report.cells.map((c) => c.exit));
   return { report, exit };
 }

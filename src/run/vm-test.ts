@@ -3,7 +3,6 @@
  * target -> scenarios -> model -> report. Everything with side effects is
  * called from here; the judging is done by the pure parts it wires together.
  */
-import { writeFile, appendFile } from 'node:fs/promises';
 import { classifyConsole, unexpected, waitingDevice, type CrashFinding } from '../crash/classify.js';
 import { HarnessError, UntestableError } from '../errors.js';
 import { RefProbe } from '../probe/client.js';
@@ -19,6 +18,7 @@ import { connectRemote, type RemoteSettings } from './remote-guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
 import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
+import { appender, writeOutput } from './outputs.js';
 
 /** What a user chooses for a run (the command line maps onto this). */
 export interface RunSettings extends GuestSettings {
@@ -94,9 +94,10 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     errorKind: null,
     files: { dir: files.dir, console: files.console, report: files.report, tap: files.tap },
   };
+  const tapCopy = appender(files.tap, opts.progress);
   const tap = async (text: string): Promise<void> => {
     opts.tap(text);
-    await appendFile(files.tap, `${text}\n`);
+    await tapCopy(`${text}\n`);
   };
   const consoleLines: string[] = [];
   let headerDone = false;
@@ -217,7 +218,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   report.crashes = [...classifyConsole(consoleLines.join('\n')).filter((c) => !inScenario(c.line)), ...leftovers.carried].sort((a, b) => a.line - b.line);
   report.phasesMs.total = since(t0);
   report.ok = report.error === null && report.crashes.length === 0 && report.scenarios.length === opts.scenarios.length && report.scenarios.every((s) => isPassOrSkip(s.status));
-  await writeFile(files.report, `${JSON.stringify(report, null, 2)}\n`);
+  await writeOutput(files.report, `${JSON.stringify(report, null, 2)}\n`, opts.progress);
   return report;
 }
 

@@ -11,8 +11,7 @@
  * that were online brought back online, the remote directory removed.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from '../errors.js';
@@ -23,6 +22,7 @@ import { KmsgConsole, kmsgMarker } from './kmsg.js';
 import { FACTS_SCRIPT, parseFacts, type RemoteFacts } from './remote-facts.js';
 import { commandArgs, controlArgs, directArgs, formatDestination, masterArgs, shq, type SshSettings } from './ssh-args.js';
 import { TargetError, type RunResult, type Target } from './target.js';
+import { scratchDir } from '../scratch.js';
 
 export interface SshTargetOptions {
   ssh: Omit<SshSettings, 'controlPath'>;
@@ -87,7 +87,7 @@ export class SshTarget extends AgentTarget implements Target {
 
   /** Connects (master) and reads the machine's facts; nothing on the machine changes yet (prepare, startAgent). */
   static async connect(opts: SshTargetOptions): Promise<SshTarget> {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'rp-ssh-'));
+    const local = await scratchDir('rp-ssh');
     const t = new SshTarget(opts, local);
     try {
       await t.startMaster();

@@ -8,10 +8,11 @@
  * under KVM, but takes ~4 s against 0.1 s under TCG, and a kernel then hangs.
  */
 import { existsSync, constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { scratchDir } from '../scratch.js';
+import { dieWithParent } from './qemu.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelChoice = Accel | 'auto';
@@ -37,16 +38,16 @@ export function cpuHasVirtualization(cpuinfo: string): boolean {
 }
 
 async function kvmRunsAGuest(qemu: string, timeoutMs: number): Promise<boolean> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-kvm-'));
+  const dir = await scratchDir('refprobe-kvm');
   try {
     const img = path.join(dir, 'probe.img');
     await writeFile(img, probeBootSector());
-    const r = await execa(
-      qemu,
-      ['-accel', 'kvm', '-M', 'pc', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults',
-        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-drive', `file=${img},format=raw,if=ide`],
-      { reject: false, timeout: timeoutMs, stdin: 'ignore' },
-    );
+    // A probe that hangs in KVM (it does on this kind of host) must not outlive a killed harness either.
+    const [file, args] = dieWithParent(qemu, [
+      '-accel', 'kvm', '-M', 'pc', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults',
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-drive', `file=${img},format=raw,if=ide`,
+    ]);
+    const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
     return r.exitCode === PROBE_EXIT_CODE;
   } finally {
     await rm(dir, { recursive: true, force: true });

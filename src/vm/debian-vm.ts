@@ -4,15 +4,15 @@
  * nowhere else, its disk a snapshot (every boot starts from the image as
  * built). Resolves once sshd answers with the pinned host key.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
 import { knownHostsLine, type DebianImage } from './debian-image.js';
 import { QemuProcess } from './qemu.js';
+import { scratchDir } from '../scratch.js';
 
 export interface DebianVmOptions {
   image: DebianImage;
@@ -58,7 +58,7 @@ async function freePort(): Promise<number> {
 
 export async function bootDebianVm(o: DebianVmOptions): Promise<DebianVm> {
   const t = performance.now();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'refprobe-debian-'));
+  const tmp = await scratchDir('refprobe-debian');
   const port = await freePort();
   const knownHosts = path.join(tmp, 'known_hosts');
   await writeFile(knownHosts, knownHostsLine(o.image, port));

@@ -173,3 +173,40 @@ t.test("--kernel and --kernels take Debian's kernels by name, and the 6.12 varia
   t.throws(() => parseVmTestArgs(['--kernel', 'debian-6.12', '--kdir', '/tmp'], SCENARIOS), /--kdir without --kernel IMAGE/, 'a named kernel brings its own kbuild tree');
   t.equal(parseVmTestArgs(['--patch', 'a', '--base', 'pcpu-6.12'], SCENARIOS).base, 'pcpu-6.12');
 });
+
+t.test('an interrupt exits with its signal\'s shell status: a CI timeout reads 143', async (t) => {
+  const { signalStatus } = await import('../../src/cli/interrupt.js');
+  t.equal(signalStatus('SIGINT'), 130);
+  t.equal(signalStatus('SIGTERM'), 143);
+  t.equal(signalStatus('SIGHUP'), 129);
+});
+
+t.test('--scenario takes globs; --topology refuses a duplicate and speaks of itself', async (t) => {
+  const names = (argv: string[]): string[] => parseVmTestArgs(argv, SCENARIOS).scenarios.map((s) => s.name);
+  const unreg = SCENARIOS.filter((s) => s.name.startsWith('unregister-')).map((s) => s.name);
+  t.ok(unreg.length >= 4);
+  t.same(names(['--scenario', 'unregister-*']), unreg, 'a glob: its matches in the suite order');
+  t.same(names(['--scenario', 'lifecycle', '--scenario', 'unregister-held', '--scenario', 'unregister-h?ld']), ['lifecycle', 'unregister-held'], 'the order given, each once');
+  t.throws(() => parseVmTestArgs(['--scenario', 'nothing-*'], SCENARIOS), /no scenario matches "nothing-\*"/);
+  t.throws(() => parseVmTestArgs(['--scenario', 'lifecycl'], SCENARIOS), /no scenario matches "lifecycl"/, 'a name is a whole-name match');
+  t.throws(() => parseVmTestArgs(['--topology', '2:4,3:5,2:4'], SCENARIOS), /--topology names 2:4 twice/);
+  t.throws(() => parseVmTestArgs(['--topology', '2,2:4'], SCENARIOS), /--topology names 2:4 twice/, '2 is 2:4');
+  t.throws(() => parseVmTestArgs(['--topology', '0:1'], SCENARIOS), /--topology 0:1: 0 online CPUs is not from 1 to 64/);
+  t.throws(() => parseVmTestArgs(['--topology', '3:2'], SCENARIOS), /--topology 3:2: 2 possible CPUs is below 3 online/);
+});
+
+t.test('every command: a bad option in one line with a fix (exit 2, no stack trace), and --version', async (t) => {
+  const { execa } = await import('execa');
+  const { repoRoot } = await import('../fixtures.js');
+  const path = await import('node:path');
+  for (const cmd of ['vm-test', 'compare', 'kernels', 'mutants', 'merge', 'prune', 'bench', 'debian-vm']) {
+    const js = path.join(repoRoot, 'dist/harness', `${cmd}.js`);
+    const bad = await execa('node', [js, '--frobnicate'], { reject: false });
+    t.equal(bad.exitCode, 2, `${cmd} --frobnicate: exit 2`);
+    t.match(bad.stderr, new RegExp(`^${cmd}: Unknown option '--frobnicate'.*\\n  fix: see ${cmd} --help\\n?$`), `${cmd}: one line and a fix`);
+    t.notMatch(bad.stderr, /internal error|\n\s+at /, `${cmd}: no stack trace`);
+    const v = await execa('node', [js, '--version'], { reject: false });
+    t.equal(v.exitCode, 0);
+    t.match(v.stdout, new RegExp(`^${cmd} \\(pcpu-refcnt-harness\\) \\d+\\.\\d+\\.\\d+, (commit [0-9a-f]{12}( with local changes)?|not a git checkout: no commit)$`), `${cmd} --version names the harness commit`);
+  }
+});

@@ -3,7 +3,11 @@ import type { RunReport } from '../../src/report/report.js';
 import { junitXml, xmlText } from '../../src/report/junit.js';
 import { kcidbDocument } from '../../src/report/kcidb.js';
 import type { FinishedRun } from '../../src/report/results.js';
-import { fixture } from '../fixtures.js';
+import { fixture, repoRoot } from '../fixtures.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import { kcidbValidator } from '../kcidb-schema.js';
 
 const run = (label: string): FinishedRun => ({
@@ -35,8 +39,8 @@ t.test('JUnit: a testsuite per run, a testcase per scenario of the suite, the ve
   t.equal(wellFormed(xml), null, 'well-formed');
   const suites = [...xml.matchAll(/<testsuite name="([^"]+)" tests="(\d+)" failures="(\d+)" errors="(\d+)" skipped="(\d+)"/g)].map((m) => m.slice(1));
   t.same(suites, [
-    // A testcase per scenario, and one for the run itself (run-level).
-    ['refcount-unpatched-smp3-possible4', String(suite.length + 1), '0', '0', '1'],
+    // A testcase per scenario; the run itself (run-level) only where it failed.
+    ['refcount-unpatched-smp3-possible4', String(suite.length), '0', '0', '1'],
     // racing-reader: the kernel complained; it hung in the unregister after (run-level: the guest stopped), so 15 scenarios never ran.
     ['refcount-hold-lost-update-smp3-possible4', String(suite.length + 1), '2', String(suite.length - 5), '0'],
   ]);
@@ -48,6 +52,28 @@ t.test('JUnit: a testsuite per run, a testcase per scenario of the suite, the ve
   t.match(xml, /name="stress"[^>]*>\n\s+<error message="the run stopped before it: no answer within 20 s[^"]*" type="not-run">/, 'a scenario never reached is an error, not a pass');
   t.match(xml, /<property name="kernel" value="6.1.192-refcount"\/>/);
   t.equal(xmlText('a<b>&"\u0007\u001b[0m'), 'a&lt;b&gt;&amp;&quot;[0m', 'escaped; console control codes dropped');
+});
+
+t.test('JUnit: valid under Jenkins\' xunit schema, and read with the same counts by python3-junitparser', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-junit-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'junit.xml');
+  await writeFile(file, junitXml([passing, hung], suite));
+  const lint = await execa('xmllint', ['--noout', '--schema', path.join(repoRoot, 'test/fixtures/junit/junit-10.xsd'), file], { reject: false });
+  t.equal(lint.exitCode, 0, `xmllint --schema junit-10.xsd: ${lint.stderr}`);
+  const read = await execa('/usr/bin/python3', ['-c', [
+    'import sys, junitparser',
+    'x = junitparser.JUnitXml.fromfile(sys.argv[1])',
+    'for s in x: print(s.name, s.tests, s.failures, s.errors, s.skipped, sum(1 for _ in s))',
+  ].join('\n'), file], { reject: false });
+  t.equal(read.exitCode, 0, read.stderr);
+  t.same(read.stdout.trim().split('\n'), [
+    `refcount-unpatched-smp3-possible4 ${suite.length} 0 0 1 ${suite.length}`,
+    `refcount-hold-lost-update-smp3-possible4 ${suite.length + 1} 2 ${suite.length - 5} 0 ${suite.length + 1}`,
+  ], 'a passing run: as many tests as the harness\'s summary counts scenarios');
+  // Without the fix the schema refuses the file: the same document with `skipped` on <testsuites>.
+  await writeFile(file, junitXml([passing, hung], suite).replace(/<testsuites ([^>]*)>/, '<testsuites $1 skipped="1">'));
+  t.not((await execa('xmllint', ['--noout', '--schema', path.join(repoRoot, 'test/fixtures/junit/junit-10.xsd'), file], { reject: false })).exitCode, 0, 'the schema does refuse what Jenkins would');
 });
 
 t.test('KCIDB: valid against KernelCI\'s v5.3 schema, statuses PASS/FAIL/SKIP/MISS, a path per scenario', async (t) => {

@@ -5,10 +5,11 @@
  * in-guest workers that outlive their timeout are stopped and accounted for.
  */
 import t from 'tap';
-import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa, type Result } from 'execa';
 import { classifyConsole } from '../../src/crash/classify.js';
 import { discoverKernel } from '../../src/kernel/discover.js';
 import { buildModule } from '../../src/module/build.js';
@@ -86,17 +87,7 @@ async function tempDirs(): Promise<string[]> {
 
 t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async (t) => {
   const before = await tempDirs();
-  const child = execa('node', [VM_TEST, '--out', OUT, '--smp', '2'], { reject: false, all: true });
-  let seen = '';
-  await new Promise<void>((resolve) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes('vm-test: boot:')) resolve();
-    });
-  });
-  await new Promise((r) => setTimeout(r, 2000));
-  child.kill('SIGINT');
-  const r = await child;
+  const r = await signalWhen('SIGINT', ['--smp', '2'], /vm-test: boot:/, {}, 2000);
   t.not(r.exitCode, 0, 'an interrupted run does not pass');
   t.match(r.stderr, /SIGINT: stopping the guest/);
   const report = await reportOf(r.stderr);
@@ -104,6 +95,14 @@ t.test('Ctrl-C while the guest runs: QEMU is stopped, the report says so', async
   t.equal(r.exitCode, 130);
   t.same(await strayQemus(), [], 'no QEMU left running');
   t.same(await tempDirs(), before, 'no temp directory left behind');
+});
+
+t.test('a CI timeout (SIGTERM) while the guest runs: QEMU stopped, exit 143 (128 + SIGTERM), not 130', async (t) => {
+  const r = await signalWhen('SIGTERM', ['--smp', '2'], /vm-test: boot:/, {}, 2000);
+  t.match(r.stderr, /SIGTERM: stopping the guest/);
+  t.equal((await reportOf(r.stderr)).error, 'interrupted', 'the report is written, and says why it ends there');
+  t.equal(r.exitCode, 143);
+  t.same(await strayQemus(), [], 'no QEMU left running');
 });
 
 t.test('a boot that never reaches the agent: the error says where the vCPUs were, the state is kept', async (t) => {
@@ -171,4 +170,141 @@ t.test('stress and race that outlive their timeout: stopped, joined, and every r
   }
   t.same(classifyConsole(lines.join('\n')), [], 'no WARN, BUG or oops');
   t.ok(lines.some((l) => l.includes('refprobe: workers did not finish in 50 ms: stopping them')), 'the guest says why');
+});
+
+/** Sends `sig` to vm-test `afterMs` after `when` shows on its stderr (or when it ends first). */
+async function signalWhen(sig: NodeJS.Signals, args: string[], when: RegExp, env: Record<string, string> = {}, afterMs = 0): Promise<Result<{ reject: false; all: true }>> {
+  const child = execa('node', [VM_TEST, '--out', OUT, ...args], { reject: false, all: true, env });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (when.test(seen)) resolve();
+    });
+    void child.then(() => resolve());
+  });
+  await new Promise((r) => setTimeout(r, afterMs));
+  child.kill(sig);
+  return child;
+}
+
+/** SIGKILL (no handler runs); what vm-test printed. */
+async function killWhen(args: string[], when: RegExp, env: Record<string, string> = {}, afterMs = 0): Promise<string> {
+  return (await signalWhen('SIGKILL', args, when, env, afterMs)).stderr;
+}
+
+async function qemusGoneWithin(ms: number): Promise<string[]> {
+  const end = Date.now() + ms;
+  let left = await strayQemus();
+  while (left.length && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = await strayQemus();
+  }
+  return left;
+}
+
+t.test('SIGKILL at boot, during the module build and mid-run: no QEMU outlives the harness', async (t) => {
+  // At boot: QEMU has just started, the guest is still in firmware or the kernel.
+  // 500 ms after the boot line: QEMU runs and the guest is in firmware or the early kernel, printing nothing yet,
+  // so no broken pipe ends QEMU: without a parent-death signal it ran on for minutes.
+  let seen = await killWhen(['--smp', '2'], /vm-test: boot:/, {}, 500);
+  t.match(seen, /vm-test: boot:/, 'killed at boot');
+  t.same(await qemusGoneWithin(3000), [], 'at boot: QEMU gone within 3 s (its parent-death signal)');
+  // With the guest up and idle (the agent waits for its first command): nothing on the console, so no
+  // broken pipe would end QEMU either; only the parent-death signal does.
+  seen = await killWhen(['--smp', '2'], /vm-test: guest: /);
+  t.match(seen, /vm-test: guest: /, 'killed with the guest idle');
+  t.same(await qemusGoneWithin(3000), [], 'the guest idle: QEMU gone within 3 s');
+  // Mid-run: scenarios are running.
+  seen = await killWhen(['--smp', '2'], /scenario 2\/\d+ /);
+  t.match(seen, /scenario 2\//, 'killed mid-run');
+  t.same(await qemusGoneWithin(3000), [], 'mid-run: QEMU gone within 3 s');
+  // During a cold module build (a cache of its own): no QEMU yet, and what the build left is for make prune.
+  const cache = await mkdtemp(path.join(os.tmpdir(), 'refprobe-killed-cache-'));
+  try {
+    seen = await killWhen(['--smp', '2'], /vm-test: (?:model|kernel)[^\n]*\n/, { REFPROBE_CACHE_DIR: cache });
+    await new Promise((r) => setTimeout(r, 1500)); // make and gcc, orphaned, finish or die
+    t.notMatch(seen, /vm-test: module:/, 'killed before the module was built');
+    t.same(await qemusGoneWithin(3000), []);
+    const pruned = await execa('node', [path.join(repoRoot, 'dist/harness/prune.js')], { reject: false, env: { REFPROBE_CACHE_DIR: cache } });
+    t.equal(pruned.exitCode, 0, pruned.stderr);
+    const leftovers = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const kind of await readdir(cache).catch(() => [] as string[])) for (const e of await readdir(path.join(cache, kind))) if (e.startsWith('.')) out.push(`${kind}/${e}`);
+      return out;
+    };
+    t.same(await leftovers(), [], 'make prune removed the half-written cache entries of the killed run');
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+  }
+});
+
+t.test('a disk that fills under --out: the verdict still printed, the exit status the run\'s, the lost files named', async (t) => {
+  if (process.getuid?.() !== 0) { t.plan(0, 'mounting a small tmpfs needs root'); return; }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-full-'));
+  const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { reject: false });
+  if (mounted.exitCode !== 0) { t.plan(0, `cannot mount a tmpfs here: ${mounted.stderr}`); return; }
+  try {
+    // Leave 12 KiB: the run directory and the first console lines fit, the report does not.
+    await writeFile(path.join(dir, 'filler'), Buffer.alloc(52 * 1024));
+    const r = await vmTest(['--out', dir, '--smp', '2', '--scenario', 'lifecycle', '--scenario', 'extremes']);
+    t.equal(r.exitCode, 0, `the run passed, and says so with its status\n${r.stderr.slice(-3000)}`);
+    t.match(r.stderr, /vm-test: PASS: 2 scenarios matched the model/, 'the verdict reaches the terminal');
+    t.match(r.stderr, /could not write \S+: no space left on the device \(ENOSPC\)/);
+    t.match(r.stderr, /output file\(s\) could not be written: .*The verdict above is the run's own \(exit 0\)/);
+    t.notMatch(r.stderr, /internal error/);
+    const left = (await readdir(dir, { recursive: true })).map(String);
+    t.notOk(left.some((f) => /\.tmp-\d+$/.test(f)), 'no temp file left behind');
+    for (const f of left.filter((x) => x.endsWith('report.json'))) t.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, f), 'utf8')), `${f} is whole or absent, never cut`);
+  } finally {
+    await execa('umount', [dir], { reject: false });
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.same(await strayQemus(), []);
+});
+
+t.test('output paths are checked before the VM starts', async (t) => {
+  const r = await vmTest(['--out', '/proc/version', '--smp', '2', '--scenario', 'lifecycle']);
+  t.equal(r.exitCode, 2);
+  t.match(r.stderr, /--out \/proc\/version cannot be written/);
+  t.notMatch(r.stderr, /vm-test: boot:|internal error/, 'refused before any boot, in one line with a fix');
+});
+
+t.test('a damaged cache: each damaged entry named, removed and built again, and the verdict right', async (t) => {
+  const cache = await mkdtemp(path.join(os.tmpdir(), 'refprobe-damaged-cache-'));
+  t.teardown(() => rm(cache, { recursive: true, force: true }));
+  const env = { REFPROBE_CACHE_DIR: cache };
+  const args = ['--smp', '2', '--scenario', 'hold-put-every-cpu', '--scenario', 'lifecycle'];
+  const first = await vmTest(args, 600_000, env);
+  t.equal(first.exitCode, 0, `a clean cache of its own: the run passes\n${first.stderr.slice(-2000)}`);
+  const entry = async (kind: string, file: string): Promise<string> => {
+    const keys = (await readdir(path.join(cache, kind))).filter((k) => !k.startsWith('.'));
+    const newest = (await Promise.all(keys.map(async (k) => ({ k, at: (await stat(path.join(cache, kind, k))).mtimeMs })))).sort((a, b) => b.at - a.at)[0];
+    return path.join(cache, kind, newest?.k ?? 'none', file);
+  };
+  const named = (stderr: string, kind: string, what: RegExp): void => {
+    t.match(stderr, new RegExp(`cache: ${cache}/${kind}/\\w+ is damaged \\(${what.source}.*\\); removing it and building it again`), `${kind}: named, with what is wrong`);
+  };
+  // What the issue measured: two bytes of the module (wrong readings), the vmlinux cut (no boot), the agent gone (ENOENT).
+  const ko = await entry('kmod', 'refprobe.ko');
+  const bytes = await readFile(ko);
+  for (const i of [bytes.length >> 1, (bytes.length >> 1) + 1]) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+  await writeFile(ko, bytes);
+  const vmlinux = await entry('vmlinux', 'vmlinux');
+  await writeFile(vmlinux, (await readFile(vmlinux)).subarray(0, 65536));
+  await rm(await entry('refprobe-agent', 'refprobe-agent'));
+  const second = await vmTest(args, 600_000, env);
+  t.equal(second.exitCode, 0, `the damaged entries rebuilt: the correct kernel passes\n${second.stderr.slice(-3000)}`);
+  named(second.stderr, 'kmod', /refprobe\.ko has the size it was written with but other content/);
+  named(second.stderr, 'vmlinux', /vmlinux is 65536 bytes/);
+  named(second.stderr, 'refprobe-agent', /refprobe-agent is missing/);
+  // The initramfs on its own (a rebuilt module is another initramfs key): cut, it would not mount a root.
+  const initrd = await entry('initramfs', 'initramfs.cpio.gz');
+  await writeFile(initrd, (await readFile(initrd)).subarray(0, 4096));
+  const cut = await vmTest(args, 600_000, env);
+  t.equal(cut.exitCode, 0, `the cut initramfs rebuilt: the run passes\n${cut.stderr.slice(-3000)}`);
+  named(cut.stderr, 'initramfs', /initramfs\.cpio\.gz is 4096 bytes/);
+  const third = await vmTest(args, 600_000, env);
+  t.equal(third.exitCode, 0);
+  t.notMatch(third.stderr, /is damaged/, 'healed: the next run finds nothing wrong');
 });

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** `make prune`: removes what killed runs left behind. Wiring only; the work is in src/scratch.ts. */
+import { parseArgs } from 'node:util';
+import { cacheRoot } from '../src/cache.js';
+import { pruneLeftovers } from '../src/scratch.js';
+import { answerVersion } from '../src/cli/version.js';
+
+const HELP = `Usage: prune      (make prune)
+
+Removes what runs killed before they could clean up left behind, and
+nothing a live run still uses (each name carries its writer's pid):
+  - half-written and damaged entries in the cache (${cacheRoot()})
+  - scratch directories in $TMPDIR (refprobe-*, rp-ssh-*)
+  - half-made patched kernel trees, and patched trees unused for weeks
+A damaged cache entry needs no prune: the run that finds it says so,
+removes it and builds it again.
+
+  --version    the harness's version and commit
+  -h, --help   this text
+`;
+
+async function main(): Promise<number> {
+  if (await answerVersion('prune')) return 0;
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    process.stderr.write(`prune: ${(e as Error).message}\n  fix: see prune --help\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const n = await pruneLeftovers((l) => process.stderr.write(`prune: ${l}\n`));
+  process.stdout.write(`prune: ${n} leftover(s) removed\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`prune: ${(e as Error).message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,116 @@
+/**
+ * What a cache entry held when it was written: each file's size and
+ * SHA-256, so a later run can tell an entry it can trust from one a full
+ * disk, a stray editor or a bad sector changed. An entry that exists is not
+ * an entry that is right: a module with two bytes changed loads and gives
+ * wrong readings against a correct kernel.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, open, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export const MANIFEST = '.refprobe-manifest.json';
+
+/**
+ * Files up to this size are hashed whole. Larger ones (the SSH suite's 3 GiB
+ * disk image) by their size and their first and last MiB: whole, they would
+ * cost seconds on every use, and a cut or an emptied file still shows.
+ */
+const WHOLE_LIMIT = 256 * 1024 * 1024;
+const SAMPLE = 1024 * 1024;
+
+export type FileRecord = { size: number; sha256: string; sampled?: true } | { link: string };
+export interface Manifest {
+  version: 1;
+  files: Record<string, FileRecord>;
+}
+
+async function hashWhole(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function hashSampled(file: string, size: number): Promise<string> {
+  const h = createHash('sha256');
+  const fd = await open(file, 'r');
+  try {
+    for (const at of [0, size - SAMPLE]) {
+      const buf = Buffer.alloc(SAMPLE);
+      const { bytesRead } = await fd.read(buf, 0, SAMPLE, at);
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fd.close();
+  }
+  return h.digest('hex');
+}
+
+export async function record(file: string): Promise<FileRecord | null> {
+  const st = await lstat(file);
+  if (st.isSymbolicLink()) return { link: await readlink(file) };
+  if (!st.isFile()) return null;
+  if (st.size > WHOLE_LIMIT) return { size: st.size, sha256: await hashSampled(file, st.size), sampled: true };
+  return { size: st.size, sha256: await hashWhole(file) };
+}
+
+async function walk(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (r === MANIFEST) continue;
+    if (e.isDirectory()) out.push(...(await walk(root, r)));
+    else out.push(r);
+  }
+  return out.sort();
+}
+
+/** Reads every file under `dir` and records it. */
+export async function describeEntry(dir: string): Promise<Manifest> {
+  const files: Record<string, FileRecord> = {};
+  for (const rel of await walk(dir)) {
+    const rec = await record(path.join(dir, rel));
+    if (rec) files[rel] = rec;
+  }
+  return { version: 1, files };
+}
+
+export async function writeManifest(dir: string): Promise<void> {
+  await writeFile(path.join(dir, MANIFEST), `${JSON.stringify(await describeEntry(dir))}\n`);
+}
+
+export async function readManifest(dir: string): Promise<Manifest | null> {
+  const text = await readFile(path.join(dir, MANIFEST), 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    const m = JSON.parse(text) as Manifest;
+    return m.version === 1 && typeof m.files === 'object' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How one file differs from its record, in words; null when it matches. Pure. */
+export function fileDamage(rel: string, want: FileRecord, got: FileRecord | null): string | null {
+  if (!got) return `${rel} is missing`;
+  if ('link' in want) return 'link' in got && got.link === want.link ? null : `${rel} no longer links to ${want.link}`;
+  if ('link' in got) return `${rel} became a link`;
+  if (got.size !== want.size) return `${rel} is ${got.size} bytes, written as ${want.size}`;
+  if (got.sha256 !== want.sha256) return `${rel} has the size it was written with but other content (SHA-256 ${got.sha256.slice(0, 12)}, written ${want.sha256.slice(0, 12)})`;
+  return null;
+}
+
+/**
+ * What is wrong with the entry at `dir` against its manifest, or null when
+ * every recorded file is as written. Files added since are not damage (a
+ * kbuild tree may gain a file); files changed, cut or gone are.
+ */
+export async function entryDamage(dir: string, manifest: Manifest): Promise<string | null> {
+  for (const [rel, want] of Object.entries(manifest.files)) {
+    const got = await record(path.join(dir, rel)).catch(() => null);
+    const why = fileDamage(rel, want, got);
+    if (why) return why;
+  }
+  return null;
+}
