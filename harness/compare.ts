@@ -2,7 +2,7 @@
 /** `make compare`: two runs side by side. Wiring only; the work is in src/report/compare.ts. */
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
-import { compareRuns, comparisonTable } from '../src/report/compare.js';
+import { compareRuns, comparisonTable, strictNote } from '../src/report/compare.js';
 import { loadBench, loadRuns } from '../src/run/load-runs.js';
 import { benchComparisonTable, benchKernelName, compareBench } from '../src/bench/compare.js';
 import { answerVersion } from '../src/cli/version.js';
@@ -31,18 +31,22 @@ when the ranges do not overlap, as make bench judges. A real slowdown is
 a regression. Kernels are paired by name (one kernel each: paired anyway).
 
   --all       list unchanged scenarios too
+  --strict    also fail (exit 1) when a scenario that passed in A was not
+              judged in B: an error, never reached (B stopped early), or
+              missing. For a CI gate: a cut-short run is no pass
   --version   the harness's version and commit
   -h, --help  this text
 
-Exit status: 0 nothing regressed; 1 a scenario regressed (bench: a point
-is really slower); 2 bad usage.
+Exit status: 0 nothing regressed; 1 a scenario regressed (with --strict
+also: one that passed in A was not judged in B; bench: a point is really
+slower); 2 bad usage.
 `;
 
 async function main(): Promise<number> {
   if (await answerVersion('compare')) return 0;
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     throw new HarnessError((e as Error).message, 'see compare --help');
   }
@@ -65,7 +69,9 @@ async function main(): Promise<number> {
   const [a, b] = await Promise.all(positionals.map(loadRuns));
   const c = compareRuns(a ?? [], b ?? []);
   process.stdout.write(`A: ${positionals[0]} (${a?.map((r) => r.label).join(', ')})\nB: ${positionals[1]} (${b?.map((r) => r.label).join(', ')})\n\n${comparisonTable(c, values.all === true)}\n`);
-  return c.counts.regressed > 0 ? 1 : 0;
+  const note = values.strict ? strictNote(c) : null;
+  if (note) process.stdout.write(`--strict: ${note}\n`);
+  return c.counts.regressed > 0 || note ? 1 : 0;
 }
 
 main().then(

@@ -9,6 +9,7 @@ import { loadShard, mergeMutants, mergeShards } from '../src/run/merge.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
 import { SCENARIOS } from '../src/run/vm-test.js';
 import { answerVersion } from '../src/cli/version.js';
+import { artifactsUrl, kcidbOrigin } from '../src/cli/vm-test-args.js';
 
 const HELP = `Usage: merge [options] DIR...      (make merge ARGS="DIR...")
 
@@ -25,6 +26,9 @@ make mutants' verdict and exit status.
   --out DIR     where the merged report goes (default ./out)
   --junit FILE  also write JUnit XML of every run
   --kcidb FILE  also write KCIDB JSON of every run
+  --kcidb-origin NAME  KCIDB's origin, [a-z0-9_]+ (default refprobe)
+  --artifacts-url URL  the URL your CI publishes this directory under: the
+                KCIDB logs' URLs are URL/<the shard's run dir>/console.log
   --version     the harness's version and commit
   -h, --help    this text
 
@@ -37,7 +41,7 @@ async function main(): Promise<number> {
   if (await answerVersion('merge')) return 0;
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, 'kcidb-origin': { type: 'string' }, 'artifacts-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     throw new HarnessError((e as Error).message, 'see merge --help');
   }
@@ -59,7 +63,8 @@ async function main(): Promise<number> {
   const runs = await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report)));
   const names = new Set(runs.flatMap((r) => r.report.planned ?? r.report.scenarios.map((s) => s.name)));
   const progress = (l: string): boolean => process.stderr.write(`merge: ${l}\n`);
-  await writeCiFiles({ junit: v.junit ?? null, kcidb: v.kcidb ?? null }, runs, SCENARIOS.filter((s) => names.has(s.name)), path.basename(report.dir), progress);
+  const ci = { junit: v.junit ?? null, kcidb: v.kcidb ?? null, kcidbOrigin: kcidbOrigin(v['kcidb-origin']), artifactsUrl: artifactsUrl(v['artifacts-url']), outDir: process.cwd() };
+  await writeCiFiles(ci, runs, SCENARIOS.filter((s) => names.has(s.name)), path.basename(report.dir), progress);
   // The runs stay where the shards left them: the merged directory holds only the joined report.
   const text = matrixSummary(report)
     .replaceAll('vm-test:', 'merge:')

@@ -13,7 +13,7 @@ import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
 import { tapCell, tapHeader } from '../src/report/tap.js';
 import { cellLabel, runMatrix } from '../src/run/matrix.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
-import { compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
+import { strictNote, compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
 import { loadRuns } from '../src/run/load-runs.js';
 import { bisectExit, EXIT } from '../src/report/summary.js';
 import type { RunReport } from '../src/report/report.js';
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   process.stderr.write(`vm-test: ${share}${args.cells.length} runs (${args.cells.map(cellLabel).join(', ') || 'none'}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
   let n = 0;
   process.stdout.write(`${tapHeader(args.cells.length, [`matrix: ${args.cells.map(cellLabel).join(', ')}`, `seed ${args.seed}`])}\n`);
-  const { report, exit } = await runMatrix({
+  const { report, exit, runs: inMemory } = await runMatrix({
     ...common,
     shard: args.shard,
     planned: args.plannedCells.map(cellLabel),
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
     summarize: summary,
   });
   // A cell an interrupt kept from starting left no report: it is not in the files.
-  const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
+  const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report, inMemory.get(c.label)).catch(() => null)))).filter((r) => r !== null);
   await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), common.progress);
   process.stderr.write(matrixSummary(report));
   return againstBaseline(baseline, runs, exit);
@@ -124,7 +124,10 @@ function againstBaseline(baseline: LabelledRun[] | null, runs: readonly Finished
   process.stderr.write(`\nvm-test: against the baseline:\n${comparisonTable(c)}\n`);
   // Only differing readings are tolerated against the baseline: a crash, a dead guest, a set-up error or an interrupt keep their status.
   if (exit !== EXIT.mismatch && exit !== EXIT.ok) return exit;
-  return c.counts.regressed > 0 ? EXIT.mismatch : EXIT.ok;
+  // As make compare --strict: a scenario the baseline passed and this run did not judge (an error, never reached) is no pass.
+  const note = strictNote(c);
+  if (note) process.stderr.write(`vm-test: against the baseline: ${note}\n`);
+  return c.counts.regressed > 0 || note ? EXIT.mismatch : EXIT.ok;
 }
 
 main().then(

@@ -273,13 +273,38 @@ struct probe_refop {
 	struct net_device *dev;
 	unsigned int count;
 	bool put;
+	/* Puts that take the sum from above 1 to below it: in one step (probe_put_at_once). */
+	bool at_once;
 };
+
+/*
+ * COUNT puts in one step on this CPU, for puts past what the module holds
+ * while unregister waits. Each goes through the tracker's untracked count as
+ * dev_put() does, but the per-CPU counter drops by COUNT at once: put one by
+ * one, the sum would pass 1 on its way below, and netdev_wait_allrefs_any()
+ * could read that 1, stop waiting and hit the BUG_ON() in netdev_run_todo()
+ * at its next read. Only reached on per-CPU kernels (probe_check_may_put).
+ */
+static void probe_put_at_once(struct net_device *dev, unsigned int count)
+{
+#ifdef CONFIG_PCPU_DEV_REFCNT
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		netdev_tracker_free(dev, NULL);
+	this_cpu_sub(*dev->pcpu_refcnt, count);
+#endif
+}
 
 static void probe_refop_on_cpu(void *arg)
 {
 	struct probe_refop *op = arg;
 	unsigned int i;
 
+	if (op->put && op->at_once) {
+		probe_put_at_once(op->dev, op->count);
+		return;
+	}
 	for (i = 0; i < op->count; i++) {
 		if (op->put) {
 			dev_put(op->dev);
@@ -320,13 +345,25 @@ static int probe_check_counted(const char *cmd, struct probe_dev *pd)
  * pays back puts past one (held < 0) without going beyond: the sum then
  * climbs back to 1 at most, and only its last step reaches it.
  */
+static long probe_other_refs(struct probe_dev *pd)
+{
+	struct probe_priv *priv;
+	long n = pd->tracked ? 1 : 0;
+
+	if (pd->dummy)
+		return n;
+	priv = netdev_priv(pd->dev);
+	return n + atomic_long_read(&priv->notifier_held) + atomic_long_read(&priv->late_held);
+}
+
 static int probe_check_may_hold(const char *cmd, struct probe_dev *pd, long refs)
 {
 	int ret = probe_check_counted(cmd, pd);
 
 	if (ret || pd->unreg == PROBE_UNREG_NONE || pd->held > 0)
 		return ret;
-	if (pd->held < 0 && pd->held + refs <= 0)
+	/* The module's other references count too: the sum must not pass 1 on the way back. */
+	if (pd->held < 0 && pd->held + refs + probe_other_refs(pd) <= 0)
 		return 0;
 	if (pd->held < 0)
 		return probe_fail(-EBUSY, cmd, "unregister of '%s' has started: only %ld references pay back the puts past one",
@@ -354,6 +391,14 @@ static int probe_check_may_put(const char *cmd, struct probe_dev *pd, long refs)
 	if (!IS_ENABLED(CONFIG_PCPU_DEV_REFCNT))
 		return probe_fail(-EINVAL, cmd, "a refcount_t cannot fall below 1 on '%s' and come back: only %ld references held",
 				  pd->dev->name, pd->held);
+	/*
+	 * Only once the kernel's references are gone (the sum is its initial one
+	 * and ours): a put past ours before that would take one of the kernel's,
+	 * and its own later put would free the device under it.
+	 */
+	if (netdev_refcnt_read(pd->dev) != 1 + pd->held + probe_other_refs(pd))
+		return probe_fail(-EBUSY, cmd, "the kernel still holds references to '%s' beyond its initial one: a put past ours would take one of them",
+				  pd->dev->name);
 	return 0;
 }
 
@@ -361,7 +406,8 @@ static int probe_check_may_put(const char *cmd, struct probe_dev *pd, long refs)
 static int probe_refop_run(const char *cmd, struct probe_dev *pd, const char *cpu_arg,
 			   unsigned int count, bool put)
 {
-	struct probe_refop op = { .dev = pd->dev, .count = count, .put = put };
+	struct probe_refop op = { .dev = pd->dev, .count = count, .put = put,
+				  .at_once = put && pd->held - (long)count < 0 };
 	unsigned int cpu;
 	int ret;
 
@@ -572,6 +618,10 @@ static int probe_tracked(const char *cmd, char **argv, bool put)
 	if (op.pd->tracked != put)
 		return probe_fail(-EINVAL, cmd, put ? "no tracked reference on '%s'" :
 				  "'%s' has a tracked reference already", argv[0]);
+	/* A dummy's tracker directory is zeroed, never initialised: netdev_hold() would oops on it. */
+	if (op.pd->dummy && IS_ENABLED(CONFIG_NET_DEV_REFCNT_TRACKER))
+		return probe_fail(-EINVAL, cmd, "'%s' is a dummy device: it has no reference tracker",
+				  argv[0]);
 	ret = smp_call_function_single(cpu, probe_tracked_on_cpu, &op, 1);
 	if (ret)
 		return probe_fail(-ENXIO, cmd, "CPU %u is offline", cpu);
@@ -1105,14 +1155,18 @@ static void probe_drop_all(struct probe_dev *pd)
 {
 	for (; pd->held > 0; pd->held--)
 		dev_put(pd->dev);
-	/* Puts past one while unregister waits (per-CPU only): pay them back. */
-	for (; pd->held < 0 && pd->unreg == PROBE_UNREG_PENDING; pd->held++)
-		dev_hold(pd->dev);
 	if (pd->tracked)
 		netdev_put(pd->dev, &pd->tracker);
 	pd->tracked = false;
 	if (!pd->dummy)
 		probe_notifier_put(pd->dev);
+	/*
+	 * Puts past one while unregister waits (per-CPU only): pay them back
+	 * last, once nothing else of ours is held, so the sum reaches 1 only at
+	 * the end (a 1 on the way would end the wait with references left).
+	 */
+	for (; pd->held < 0 && pd->unreg == PROBE_UNREG_PENDING; pd->held++)
+		dev_hold(pd->dev);
 	/* A pending unregister completes now that our references are gone. */
 	if (pd->unreg == PROBE_UNREG_PENDING) {
 		mutex_unlock(&probe_lock);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, open, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const MANIFEST = '.refprobe-manifest.json';
@@ -76,18 +76,32 @@ export async function describeEntry(dir: string): Promise<Manifest> {
   return { version: 1, files };
 }
 
+/** Written whole or not at all (temp + rename): a manifest cut by a full disk would read as damage, never as trust. */
 export async function writeManifest(dir: string): Promise<void> {
-  await writeFile(path.join(dir, MANIFEST), `${JSON.stringify(await describeEntry(dir))}\n`);
+  const file = path.join(dir, MANIFEST);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(await describeEntry(dir))}\n`);
+  await rename(tmp, file);
 }
 
-export async function readManifest(dir: string): Promise<Manifest | null> {
-  const text = await readFile(path.join(dir, MANIFEST), 'utf8').catch(() => null);
-  if (text === null) return null;
+/**
+ * The entry's manifest: 'none' when the file does not exist (an entry
+ * written before manifests), 'unreadable' when it exists but cannot be read
+ * or is not one (damage like any other).
+ */
+export async function readManifest(dir: string): Promise<Manifest | 'none' | 'unreadable'> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, MANIFEST), 'utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : 'unreadable';
+  }
   try {
     const m = JSON.parse(text) as Manifest;
-    return m.version === 1 && typeof m.files === 'object' ? m : null;
+    const ok = m.version === 1 && typeof m.files === 'object' && m.files !== null && !Array.isArray(m.files);
+    return ok ? m : 'unreadable';
   } catch {
-    return null;
+    return 'unreadable';
   }
 }
 
@@ -108,6 +122,7 @@ export function fileDamage(rel: string, want: FileRecord, got: FileRecord | null
  */
 export async function entryDamage(dir: string, manifest: Manifest): Promise<string | null> {
   for (const [rel, want] of Object.entries(manifest.files)) {
+    if (typeof want !== 'object' || want === null) return `${MANIFEST} has no record for ${rel}`;
     const got = await record(path.join(dir, rel)).catch(() => null);
     const why = fileDamage(rel, want, got);
     if (why) return why;

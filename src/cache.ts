@@ -7,12 +7,13 @@
  * Each entry is checked against its manifest before a run uses it: a damaged
  * one is named, removed and built again.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { entryDamage, readManifest, writeManifest } from './cache-manifest.js';
+import { entryDamage, MANIFEST, readManifest, writeManifest } from './cache-manifest.js';
+import { HarnessError } from './errors.js';
 
 export function cacheRoot(): string {
   if (process.env.REFPROBE_CACHE_DIR) return process.env.REFPROBE_CACHE_DIR;
@@ -42,27 +43,53 @@ export function forgetChecks(): void {
 export type CacheNote = (line: string) => void;
 const toStderr: CacheNote = (l) => process.stderr.write(`${l}\n`);
 
+/** Checks in flight in this process, by entry: matrix cells asking at once share one. */
+const checking = new Map<string, Promise<boolean>>();
+
 /**
  * Whether the published entry at `dir` can be used. An entry written before
- * manifests existed is trusted once and recorded; a damaged one is moved
- * aside (so a concurrent reader never sees it half-removed) and removed.
+ * manifests existed (no manifest file at all) is trusted once and recorded;
+ * a damaged one, or one whose manifest is unreadable, is moved aside (so a
+ * concurrent reader never sees it half-removed) and removed.
  */
-async function usable(dir: string, note: CacheNote): Promise<boolean> {
-  if (verified.has(dir)) return true;
+function usable(dir: string, note: CacheNote): Promise<boolean> {
+  if (verified.has(dir)) return Promise.resolve(true);
+  let p = checking.get(dir);
+  if (!p) {
+    p = check(dir, note).finally(() => checking.delete(dir));
+    checking.set(dir, p);
+  }
+  return p;
+}
+
+async function check(dir: string, note: CacheNote): Promise<boolean> {
+  const before = await stat(dir).catch(() => null);
+  if (!before) return false;
   const manifest = await readManifest(dir);
-  if (!manifest) {
+  if (manifest === 'none') {
     await writeManifest(dir).catch(() => undefined);
     verified.add(dir);
     return true;
   }
-  const damage = await entryDamage(dir, manifest);
+  const damage = manifest === 'unreadable' ? `its ${MANIFEST} cannot be read` : await entryDamage(dir, manifest);
   if (!damage) {
     verified.add(dir);
     return true;
   }
+  // Another run may have replaced the entry while this one read it: judge that one instead.
+  const now = await stat(dir).catch(() => null);
+  if (!now) return false;
+  if (now.ino !== before.ino) return check(dir, note);
   note(`cache: ${dir} is damaged (${damage}); removing it and building it again`);
-  const aside = `${dir}.damaged-${process.pid}`;
-  await rename(dir, aside).catch(() => undefined);
+  const aside = `${dir}.damaged-${process.pid}-${randomBytes(3).toString('hex')}`;
+  try {
+    await rename(dir, aside);
+  } catch (e) {
+    // Gone already (another run moved it): build it again. Anything else: never hand the damaged entry out.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new HarnessError(`cache: cannot remove the damaged ${dir}: ${(e as Error).message}`, `remove it by hand (rm -rf ${dir}) and run again`);
+    }
+  }
   await rm(aside, { recursive: true, force: true });
   return false;
 }
@@ -80,15 +107,20 @@ export async function cachedDir(kind: string, key: string, fill: (dir: string) =
   try {
     await fill(tmp);
     await writeManifest(tmp);
-    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
-      // Another run published the same entry first: theirs is as good.
-      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
-      await rm(tmp, { recursive: true, force: true });
-    });
+    const ours = await rename(tmp, dir).then(
+      () => true,
+      async (e: NodeJS.ErrnoException) => {
+        // Another run published the same entry first: theirs is as good, once checked like any other.
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+        await rm(tmp, { recursive: true, force: true });
+        return false;
+      },
+    );
+    if (ours) verified.add(dir);
+    else if (!(await usable(dir, note))) throw new HarnessError(`cache: ${dir} was published by another run and is damaged`, 'run again: the next run builds it afresh');
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  verified.add(dir);
   return { dir, hit: false };
 }

@@ -14,7 +14,7 @@ import { prune as prunePatchedTrees } from './kernel/patched-tree.js';
 /** The scratch prefixes in $TMPDIR: `refprobe-` (guest work, KVM probe, bench floor, Debian VM) and `rp-ssh-` (SSH targets). */
 const SCRATCH = /^(?:refprobe|rp-ssh)(?:-[a-z]+)?-(\d+)-[A-Za-z0-9]{6}$/;
 /** A cache entry moved aside as damaged, by process N. */
-const DAMAGED = /\.damaged-(\d+)$/;
+const DAMAGED = /\.damaged-(\d+)-[0-9a-f]{6}$/;
 
 /** A private directory in $TMPDIR, named so `make prune` knows whose it is. */
 export function scratchDir(name: string): Promise<string> {
@@ -34,8 +34,10 @@ async function pruneIn(dir: string, where: 'tmp' | 'cache', progress: (l: string
     const pid = ownerOf(name, where);
     if (pid === null || alive(pid)) continue;
     progress(`removing ${path.join(dir, name)} (left by process ${pid}, which is gone)`);
-    await rm(path.join(dir, name), { recursive: true, force: true });
-    n++;
+    // One that cannot go (another user's in a sticky /tmp, a stray make still writing) is said, and the rest go on.
+    const err = await rm(path.join(dir, name), { recursive: true, force: true }).then(() => null, (e: Error) => e);
+    if (err) progress(`could not remove ${path.join(dir, name)}: ${err.message}`);
+    else n++;
   }
   return n;
 }

@@ -19,6 +19,7 @@ import type { RemoteSettings } from '../run/remote-guest.js';
 import { checkSshOption, parseSshUrl } from '../target/ssh-args.js';
 import os from 'node:os';
 import path from 'node:path';
+import { kernelArgs, qemuExtraArgs } from '../vm/user-args.js';
 
 export interface VmTestArgs extends RunSettings {
   help: boolean;
@@ -34,6 +35,8 @@ export interface VmTestArgs extends RunSettings {
   /** Where to write JUnit XML and KCIDB JSON of the run(s), if asked. */
   junit: string | null;
   kcidb: string | null;
+  kcidbOrigin: string;
+  artifactsUrl: string | null;
   /** A finished run to compare with as this one finishes (make compare A B, with B this run). */
   baseline: string | null;
   /** --patch FILE...: verify these patches on --base (the cells are built then, not given). */
@@ -207,14 +210,29 @@ Output:
   --kcidb FILE          also write KernelCI's KCIDB v5.3 JSON: the kernels as
                         checkouts and builds, a test per run and scenario at
                         path refprobe.<scenario>
+  --kcidb-origin NAME   KCIDB's origin, [a-z0-9_]+ (default refprobe): the
+                        one KernelCI gave your CI system
+  --artifacts-url URL   where your CI publishes --out: the KCIDB logs' URLs
+                        are URL/<run dir>/console.log instead of file://
   --baseline DIR        compare with an earlier run (its directory or
                         report.json) as this one finishes: the table of
                         make compare on stderr, and the exit status says
                         whether anything regressed: 0 no scenario fails that
                         passed in DIR or is new (known differing readings
-                        tolerated), 1 one does; a kernel complaint or dead
+                        tolerated), 1 one does, or one that passed in DIR
+                        was not judged here (an error, never reached); a kernel complaint or dead
                         guest (3), set-up error (2), interrupt (130) as below
   --verbose             echo the guest console to stderr
+  --append "PARAMS"     kernel parameters after the harness's (repeatable): e.g.
+                        --append loglevel=8 keeps the whole boot log in
+                        console.log (quiet is the default); those the harness
+                        relies on (console=, panic=, oops=, possible_cpus=,
+                        init=, refprobe.*) are refused
+  --qemu-arg="ARGS"     QEMU options after the harness's (repeatable; the =
+                        form, as the value starts with a dash): e.g.
+                        --qemu-arg="-d guest_errors -D /tmp/qemu.log"; those
+                        the harness builds (-M, -cpu, -smp, -m, -kernel,
+                        -append, -serial, -chardev, -qmp...) are refused
   --qemu PATH           qemu-system-x86_64 to use
   --busybox PATH        static busybox for the guest (default /bin/busybox)
   --version             the harness's version and commit
@@ -259,6 +277,10 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         fault: { type: 'string' },
         out: { type: 'string' },
         junit: { type: 'string' },
+        append: { type: 'string', multiple: true },
+        'kcidb-origin': { type: 'string' },
+        'artifacts-url': { type: 'string' },
+        'qemu-arg': { type: 'string', multiple: true },
         kcidb: { type: 'string' },
         baseline: { type: 'string' },
         qemu: { type: 'string' },
@@ -345,6 +367,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     outDir: v.out ?? 'out',
     junit: v.junit ?? null,
     kcidb: v.kcidb ?? null,
+    kcidbOrigin: kcidbOrigin(v['kcidb-origin']),
+    artifactsUrl: artifactsUrl(v['artifacts-url']),
     baseline: v.baseline ?? null,
     patches,
     base: oneOf('base', v.base, VARIANT_NAMES, 'pcpu'),
@@ -355,6 +379,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     remoteLabel,
     qemu: v.qemu ?? 'qemu-system-x86_64',
     busybox: v.busybox ?? '/bin/busybox',
+    append: kernelArgs(v.append ?? []),
+    qemuExtra: qemuExtraArgs(v['qemu-arg'] ?? []),
     bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
     commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
     runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
@@ -366,7 +392,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** What only a QEMU guest has: refused with --target. */
-const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'present-as', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox'];
+const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'present-as', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox', 'append', 'qemu-arg'];
 const SSH_ONLY = ['identity', 'ssh-option', 'connect-timeout', 'allow-cpu-offline', 'allow-tainted'];
 
 /** --target and the SSH options; null without --target. */
@@ -403,6 +429,20 @@ function bisectTopology(list: string | undefined, smpRaw: string | undefined, po
   const t = parseTopologies(list, smpRaw, possibleRaw);
   if (t.length > 1) throw new HarnessError('--bisect with more than one topology', 'a bisect step gives one verdict: pass one --topology S:P (default 2:4)');
   return t;
+}
+
+/** KCIDB's origin: [a-z0-9_]+, as KernelCI assigns them. */
+export function kcidbOrigin(raw: string | undefined): string {
+  if (raw === undefined) return 'refprobe';
+  if (!/^[a-z0-9_]+$/.test(raw)) throw new HarnessError(`--kcidb-origin ${raw} is not [a-z0-9_]+`, 'pass the origin KernelCI gave your CI system, e.g. --kcidb-origin my_lab');
+  return raw;
+}
+
+/** The base URL the run directories are published under: https or http, so a database reader can fetch the logs. */
+export function artifactsUrl(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (!/^https?:\/\/[^\s]+$/.test(raw)) throw new HarnessError(`--artifacts-url ${raw} is not an http(s) URL`, 'pass the URL your CI publishes --out under, e.g. --artifacts-url https://ci.example.org/job/42/artifacts/out');
+  return raw;
 }
 
 /** A --scenario pattern as a whole-name match: `*` any run of characters, `?` one. Pure. */

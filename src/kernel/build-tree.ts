@@ -18,11 +18,11 @@
  * checked, force the whole kernel to be rebuilt after it.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HarnessError, UntestableError } from '../errors.js';
+import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { parseUtsRelease } from './release.js';
 import { fileDamage, record, type FileRecord } from '../cache-manifest.js';
@@ -91,8 +91,9 @@ export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: it exists, another user's: alive.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -164,6 +165,8 @@ export async function runMake(b: TreeBuild, args: string[], logFile: string, wha
   await new Promise((res) => log.end(res));
   if (r.failed) {
     const text = await readFile(logFile, 'utf8').catch(() => '');
+    const disk = diskFailure(text.slice(-20000), b.buildDir);
+    if (disk && !b.signal?.aborted) throw disk;
     throw new (b.untestable ? UntestableError : HarnessError)(
       `kernel ${b.label}: ${what} failed (${(r.shortMessage ?? 'make failed').split('\n')[0]}); full log: ${logFile}`,
       `read ${logFile}; ${b.fixHint ?? 'fix the tree or the fragments, then run again (the build resumes)'}`,
@@ -327,15 +330,25 @@ export async function buildTree(b: TreeBuild): Promise<BuiltTree> {
  */
 async function writeStamp(b: TreeBuild, files: { image: string; vmlinux: string }): Promise<void> {
   const outputs = { image: await record(files.image), vmlinux: await record(files.vmlinux) };
-  await writeFile(path.join(b.buildDir, STAMP), `${b.inputsKey}\n${JSON.stringify(outputs)}\n`);
+  // Whole or not at all: a cut stamp must not pass for one from before records.
+  const file = path.join(b.buildDir, STAMP);
+  await writeFile(`${file}.tmp`, `${b.inputsKey}\n${JSON.stringify(outputs)}\n`);
+  await rename(`${file}.tmp`, file);
 }
 
-async function outputsDamage(stamp: string, files: { image: string; vmlinux: string }): Promise<string | null> {
+export async function outputsDamage(stamp: string, files: { image: string; vmlinux: string }): Promise<string | null> {
   const recorded = stamp.split('\n')[1];
-  if (!recorded) return null; // a stamp from before records: trusted, and recorded by the caller
-  const want = JSON.parse(recorded) as Record<'image' | 'vmlinux', FileRecord>;
+  if (recorded === undefined) return null; // a stamp from before records: trusted, and recorded by the caller
+  let want: Record<'image' | 'vmlinux', FileRecord | null>;
+  try {
+    want = JSON.parse(recorded) as Record<'image' | 'vmlinux', FileRecord | null>;
+  } catch {
+    return `its ${STAMP} cannot be read`;
+  }
   for (const k of ['image', 'vmlinux'] as const) {
-    const why = fileDamage(path.relative(path.dirname(files.vmlinux), files[k]), want[k], await record(files[k]).catch(() => null));
+    const rec = want?.[k];
+    if (typeof rec !== 'object' || rec === null) return `its ${STAMP} has no record of ${k}`;
+    const why = fileDamage(path.relative(path.dirname(files.vmlinux), files[k]), rec, await record(files[k]).catch(() => null));
     if (why) return why;
   }
   return null;
@@ -356,7 +369,7 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
       await rm(files.vmlinux, { force: true });
       reused = false;
       relink = true;
-    } else if (!stamp.includes('\n')) await writeStamp(b, files);
+    } else if (stamp.split('\n')[1] === undefined) await writeStamp(b, files);
   }
   if (!reused) {
     await rm(path.join(b.buildDir, STAMP), { force: true });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache.js';
-import { HarnessError, UntestableError } from '../errors.js';
+import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import type { Kernel } from '../kernel/discover.js';
 import { readVermagic, vermagicRelease } from './vermagic.js';
 
@@ -56,6 +56,8 @@ export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { i
     const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });
     await writeFile(path.join(tmp, 'build.log'), r.all ?? '');
     if (r.failed) {
+      const disk = diskFailure(r.all ?? '', tmp);
+      if (disk) throw disk;
       const tail = (r.all ?? '').split('\n').slice(-25).join('\n');
       throw new UntestableError(
         `building the module against ${kernel.kdir} failed (${r.shortMessage})`,

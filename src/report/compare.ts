@@ -95,6 +95,23 @@ export function compareRuns(a: readonly LabelledRun[], b: readonly LabelledRun[]
   return { matchedBy: shared ? 'label' : 'topology', rows, counts };
 }
 
+/**
+ * What --strict holds against B besides regressions: a scenario that passed
+ * in A and that B did not judge (an error, never reached, or missing). A CI
+ * gate must not pass on a run that did not finish.
+ */
+export function unfinished(c: Comparison): ComparedScenario[] {
+  return c.rows.filter((r) => r.a !== null && classOf(r.a) === 'good' && (r.b === null || classOf(r.b) === 'unjudged'));
+}
+
+/** The line that says why --strict fails, or null. Pure. */
+export function strictNote(c: Comparison): string | null {
+  const u = unfinished(c);
+  if (u.length === 0) return null;
+  const first = u[0] as ComparedScenario;
+  return `${u.length} scenario(s) passed in A and were not judged in B (errored, never reached or missing); first: ${first.scenario} (${first.run}): ${first.b ?? 'missing'}${first.detail ? `: ${first.detail.split('\n')[0]}` : ''}`;
+}
+
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The comparison as a table for people: every row that changed (all with `all`), then the counts. */

@@ -29,6 +29,8 @@ export interface ScenarioResult {
   crashes: CrashFinding[];
   /** Why it stopped early (a refused command, a dead guest). */
   error?: string;
+  /** When it began (ISO 8601; absent in older reports): KCIDB's per-test start_time. */
+  startedAt?: string;
   durationMs: number;
   /** The part of durationMs spent in waits the claim needs (scenario.ts ClaimWaits); absent when none. */
   waits?: ClaimWait[];
@@ -53,6 +55,8 @@ export interface Provenance {
   qemu: string | null;
   kernelConfig: { file: string; sha256: string } | null;
   kernelGit: string | null;
+  /** The kernel tree's checkout when it is a git tree (absent in older reports): KCIDB's git fields. */
+  kernelCheckout?: { commit: string; repository: string | null; branch: string | null } | null;
 }
 
 export interface RunReport {

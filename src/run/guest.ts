@@ -49,6 +49,10 @@ export interface GuestSettings extends KernelSettings {
   busybox: string;
   bootTimeoutSec: number;
   commandTimeoutSec: number;
+  /** --append: kernel parameters after the harness's (checked in vm/user-args.ts). */
+  append?: string[];
+  /** --qemu-arg: QEMU options after the harness's (checked in vm/user-args.ts). */
+  qemuExtra?: string[];
 }
 
 /** Everything built for a guest; reusable for several boots (topologies). */
@@ -163,7 +167,8 @@ export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, op
     serialSocket: opts.serialToo && prep.channel.plan.kind === 'virtio' ? path.join(tmp, 'serial.sock') : null,
     // In the guest's own directory, removed with it: QMP is only ever the harness's.
     qmpSocket: path.join(tmp, 'qmp.sock'),
-    cmdline: [],
+    cmdline: settings.append ?? [],
+    extraArgs: settings.qemuExtra ?? [],
     agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
   };
   const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);

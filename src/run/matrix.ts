@@ -60,7 +60,8 @@ export function worstExit(codes: readonly number[]): number {
   return EXIT.ok;
 }
 
-export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixReport; exit: number }> {
+/** The matrix report, its exit status, and each cell's run report as it is in memory (its file may not have reached a full disk). */
+export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixReport; exit: number; runs: Map<string, RunReport> }> {
   const t0 = performance.now();
   const dir = path.resolve(opts.outDir, 'runs', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
@@ -77,6 +78,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
     cells: [],
     totalMs: 0,
   };
+  const runs = new Map<string, RunReport>();
   const queue = [...opts.cells];
   const worker = async (): Promise<void> => {
     for (let cell = queue.shift(); cell; cell = queue.shift()) {
@@ -96,6 +98,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
       const exit = exitCode(r);
       opts.tapCell(label, lines.join('\n'), r.ok);
       report.cells.push({ label, cell, ok: r.ok, exit, report: r.files.report, console: r.files.console, summary: opts.summarize(r) });
+      runs.set(label, r);
       opts.progress(`${label}: ${r.ok ? 'pass' : 'FAIL'}; runs ${progressLine(report.cells.length, opts.cells.length, performance.now() - t0, new Date())}`);
     }
   };
@@ -104,5 +107,5 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ report: MatrixRe
   report.totalMs = Math.round(performance.now() - t0);
   await writeOutput(report.report, `${JSON.stringify(report, null, 2)}\n`, opts.progress);
   const exit = opts.signal?.aborted ? EXIT.interrupted : worstExit(report.cells.map((c) => c.exit));
-  return { report, exit };
+  return { report, exit, runs };
 }

@@ -30,7 +30,7 @@ export async function harnessProvenance(repoRoot: string, qemu: string): Promise
   };
 }
 
-export async function kernelProvenance(kdir: string): Promise<Pick<Provenance, 'kernelConfig' | 'kernelGit'>> {
+export async function kernelProvenance(kdir: string): Promise<Pick<Provenance, 'kernelConfig' | 'kernelGit' | 'kernelCheckout'>> {
   const file = path.join(kdir, '.config');
   const config = await readFile(file).catch(() => null);
   // A tree built out of its source (O=) has it as `source`; a git repository counts only if the source is its top (not a repository the cache happens to sit in).
@@ -40,5 +40,17 @@ export async function kernelProvenance(kdir: string): Promise<Pick<Provenance, '
   return {
     kernelConfig: config ? { file, sha256: createHash('sha256').update(config).digest('hex') } : null,
     kernelGit: src ? await out('git', ['-C', src, 'describe', '--always', '--dirty', '--tags']) : null,
+    kernelCheckout: src ? await checkoutOf(src) : null,
   };
+}
+
+/** The commit, its repository (the origin remote's URL, else the first remote's) and branch, for KCIDB. */
+async function checkoutOf(src: string): Promise<{ commit: string; repository: string | null; branch: string | null } | null> {
+  const commit = await out('git', ['-C', src, 'rev-parse', 'HEAD']);
+  if (!commit) return null;
+  const remotes = (await out('git', ['-C', src, 'remote'])) ?? '';
+  const remote = remotes.split('\n').includes('origin') ? 'origin' : remotes.split('\n')[0];
+  const repository = remote ? await out('git', ['-C', src, 'remote', 'get-url', remote]) : null;
+  const branch = await out('git', ['-C', src, 'rev-parse', '--abbrev-ref', 'HEAD']);
+  return { commit, repository, branch: branch && branch !== 'HEAD' ? branch : null };
 }

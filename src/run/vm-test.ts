@@ -249,6 +249,7 @@ async function runScenario(
   { stuck, carried }: Leftovers,
 ): Promise<ScenarioResult> {
   const stuckBefore = new Set(stuck);
+  const startedAt = new Date().toISOString();
   const start = performance.now();
   const firstLine = consoleLines.length;
   const steps = new Steps(probe, (s) => {
@@ -286,6 +287,7 @@ async function runScenario(
     steps: steps.records,
     crashes,
     ...(error ? { error } : {}),
+    startedAt,
     durationMs: Math.round(performance.now() - start),
     ...(waits.list.length ? { waits: waits.list } : {}),
     consoleLines: [firstLine, consoleLines.length],

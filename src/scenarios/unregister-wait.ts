@@ -73,19 +73,25 @@ export async function checkUnregisterTiming(ctx: ScenarioContext, name: string, 
   ctx.steps.checkRange(`unregister of ${name}: time within the model's window`, 'unregisterMs', w, ms, w.why);
 }
 
-/** The next usage-count line after `prev`, and the checks of its count and its spacing from `prev`. */
-async function checkNextWarning(ctx: ScenarioContext, dev: DeviceModel, prev: UsageWarning | null, what: string): Promise<UsageWarning | null> {
-  const from = prev ? prev.index + 1 : ctx.console.length;
-  const [next] = await ctx.waits.time(WAIT_REPEAT, () => waitForWarnings(ctx, dev.name, from, 1, 10_000));
+/**
+ * The first usage-count line printed after the change the model predicts
+ * for (`mark`: the console's length once that change was made), and the
+ * checks of its count and of its spacing from the line before it (`prev`,
+ * or one a slow guest printed between `prev` and the change).
+ */
+async function checkNextWarning(ctx: ScenarioContext, dev: DeviceModel, prev: UsageWarning | null, mark: number, what: string): Promise<UsageWarning | null> {
+  const between = prev ? usageWarnings(ctx.console, dev.name, prev.index + 1).filter((w) => w.index < mark) : [];
+  const before = between.at(-1) ?? prev;
+  const [next] = await ctx.waits.time(WAIT_REPEAT, () => waitForWarnings(ctx, dev.name, Math.max(mark, before ? before.index + 1 : 0), 1, 10_000));
   ctx.steps.checkValue(
     `console: "waiting for ${dev.name} to become free" again, ${what}`,
     { usageCount: dev.predict().refcnt },
     { usageCount: next ? next.usage : 'no further line within 10 s' },
     'each line reads the count afresh (netdev_refcnt_read at the time of printing)',
   );
-  if (prev && next) {
+  if (before && next) {
     const w = repeatWindow(1);
-    const gap = Math.round(next.atMs - prev.atMs);
+    const gap = Math.round(next.atMs - before.atMs);
     ctx.steps.checkRange(`the usage-count lines are netdev_unregister_timeout_secs (1 s) apart`, 'gapMs', w, gap, `${gap} ms of guest time between them; ${w.why}`);
   }
   return next ?? null;
@@ -124,7 +130,7 @@ export const unregisterHeld: Scenario = {
       );
       // A put between two lines: the next one must print the lower count.
       await put(ctx, dev, online[0] ?? 0, 1);
-      await checkNextWarning(ctx, dev, first, 'after one put: one less');
+      await checkNextWarning(ctx, dev, first, ctx.console.length, 'after one put: one less');
       await put(ctx, dev, online[0] ?? 0, 2);
       const took = await ctx.waits.time(WAIT_RECHECK, () => ctx.probe.waitFor(dev.name, (d) => d?.unreg === 'done', 10_000));
       dev.unregisterCompleted();
@@ -173,7 +179,9 @@ export const unregisterBelowOne: Scenario = {
       await ctx.probe.must(`put ${dev.name} ${cpu} 2`);
       dev.put(cpu, 2);
       await ctx.steps.check(`put ${dev.name} x2 on CPU ${cpu}: one more than held, the sum falls to ${dev.predict().refcnt}`, dev, { cpu });
-      const [line] = await ctx.waits.time(WAIT_WARNING, () => waitForWarnings(ctx, dev.name, mark, 1, 10_000));
+      // A line printed before the put (the wait above may outlast the 1 s interval) reads the count before it.
+      const afterPut = ctx.console.length;
+      const [line] = await ctx.waits.time(WAIT_WARNING, () => waitForWarnings(ctx, dev.name, afterPut, 1, 10_000));
       ctx.steps.checkValue(`console: "waiting for ${dev.name} to become free" with the count below 1`, { usageCount: dev.predict().refcnt }, { usageCount: line ? line.usage : 'no such line within 10 s' });
       // By now the loop has re-read the sum many times (every <= 250 ms): it must still be waiting.
       const now = await ctx.steps.check(`unregister of ${dev.name} still waits: the count is not 1`, dev);

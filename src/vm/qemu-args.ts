@@ -53,8 +53,10 @@ export interface GuestConfig {
   serialSocket?: string | null;
   /** Unix socket QEMU serves QMP on (qmp.ts), or none. */
   qmpSocket?: string | null;
-  /** Extra kernel command-line words. */
+  /** Extra kernel command-line words (--append, checked in user-args.ts): after the harness's, so loglevel=8 overrides quiet. */
   cmdline: string[];
+  /** Extra QEMU options (--qemu-arg, checked in user-args.ts), after the harness's. */
+  extraArgs?: string[];
   /** Seconds without a command before the guest agent powers off. */
   agentIdleSec: number;
 }
@@ -112,6 +114,7 @@ export function qemuArgs(cfg: GuestConfig): string[] {
     ...channelArgs(cfg),
     // QEMU serves, the harness connects when it wants to; wait=off lets QEMU start without it.
     ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
+    ...(cfg.extraArgs ?? []),
   ];
 }
 

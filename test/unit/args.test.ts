@@ -210,3 +210,21 @@ t.test('every command: a bad option in one line with a fix (exit 2, no stack tra
     t.match(v.stdout, new RegExp(`^${cmd} \\(pcpu-refcnt-harness\\) \\d+\\.\\d+\\.\\d+, (commit [0-9a-f]{12}( with local changes)?|not a git checkout: no commit)$`), `${cmd} --version names the harness commit`);
   }
 });
+
+t.test('--append and --qemu-arg: passed after the harness\'s own, refused where the harness owns them', async (t) => {
+  const a = parseVmTestArgs(['--append', 'loglevel=8 initcall_debug', '--append', 'dyndbg=+p', '--qemu-arg=-d guest_errors', '--qemu-arg=-D /tmp/q.log'], SCENARIOS);
+  t.same(a.append, ['loglevel=8', 'initcall_debug', 'dyndbg=+p']);
+  t.same(a.qemuExtra, ['-d', 'guest_errors', '-D', '/tmp/q.log']);
+  const cfg: GuestConfig = { qemu: 'q', kernel: 'k', initrd: 'i', accel: 'tcg', machine: 'pc', cpus: 2, memoryMb: 256, channelSocket: '/s', cmdline: a.append ?? [], extraArgs: a.qemuExtra, agentIdleSec: 120 };
+  const line = kernelCmdline(cfg);
+  t.ok(line.indexOf('loglevel=8') > line.indexOf('quiet'), 'after quiet: the last loglevel wins, so the whole boot log reaches console.log');
+  t.same(qemuArgs(cfg).slice(-4), ['-d', 'guest_errors', '-D', '/tmp/q.log'], 'QEMU options last');
+  for (const [bad, why] of [['console=ttyS1', /the console is ttyS0/], ['oops=continue', /end the run at a crash/], ['possible_cpus=8', /--topology/], ['refprobe.idle=1', /agent/]] as const) {
+    t.throws(() => parseVmTestArgs(['--append', `loglevel=8 ${bad}`], SCENARIOS), why, `--append ${bad} refused`);
+  }
+  for (const bad of ['-smp 4', '-m 1G', '-machine q35', '--cpu host', '-append x', '-serial null']) {
+    t.throws(() => parseVmTestArgs([`--qemu-arg=${bad}`], SCENARIOS), /--qemu-arg -+\w+: the harness sets this itself/, `--qemu-arg ${bad} refused`);
+  }
+  t.throws(() => parseVmTestArgs(['--qemu-arg', '-d'], SCENARIOS), /argument is ambiguous/, 'the space form: parseArgs says to use --qemu-arg=');
+  t.throws(() => parseVmTestArgs(['--target', 'ssh://h', '--append', 'x=1'], SCENARIOS), /--append/, 'a machine over SSH booted its own command line');
+});

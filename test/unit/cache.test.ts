@@ -138,7 +138,7 @@ t.test('make prune: a dead writer\'s leftovers go, a live one\'s stay', async (t
   const made = [
     path.join(root, 'kmod', `.abc-${dead}-Xy12Zq`),
     path.join(root, 'kmod', `.abc-${live}-Xy12Zq`),
-    path.join(root, 'initramfs', `def.damaged-${dead}`),
+    path.join(root, 'initramfs', `def.damaged-${dead}-a1b2c3`),
     path.join(root, 'kmod', 'abc'),
     path.join(tmp, `refprobe-${dead}-a1B2c3`),
     path.join(tmp, `rp-ssh-${dead}-a1B2c3`),
@@ -156,4 +156,62 @@ t.test('make prune: a dead writer\'s leftovers go, a live one\'s stay', async (t
   const left = made.filter((d) => existsSync(d)).map((d) => path.basename(d));
   t.same(left, [`.abc-${live}-Xy12Zq`, 'abc', `refprobe-floor-${live}-a1B2c3`, 'refprobe-a1B2c3']);
   t.match(said.join('\n'), new RegExp(`left by process ${dead}, which is gone`));
+});
+
+t.test('a manifest cut, emptied or not one is damage, never "written before manifests"', async (t) => {
+  const root = await withCache(t);
+  for (const bad of ['', '{"version":1,"files":nul', '{"version":1,"files":null}', '[]']) {
+    let fills = 0;
+    const make = (d: string): Promise<void> => {
+      fills++;
+      return fill(d);
+    };
+    await cachedDir('kmod', 'k4', make);
+    await writeFile(path.join(root, 'kmod/k4', MANIFEST), bad);
+    forgetChecks();
+    const notes: string[] = [];
+    t.equal((await cachedDir('kmod', 'k4', make, (l) => notes.push(l))).hit, false, `manifest ${JSON.stringify(bad)}: built again`);
+    t.equal(fills, 2);
+    t.match(notes[0], /is damaged \(its \.refprobe-manifest\.json cannot be read\)/);
+    await rm(path.join(root, 'kmod/k4'), { recursive: true });
+  }
+});
+
+t.test('matrix cells asking at once for a damaged entry: one check, one line, one rebuild', async (t) => {
+  await withCache(t);
+  let fills = 0;
+  const make = async (d: string): Promise<void> => {
+    fills++;
+    await fill(d);
+  };
+  const first = await cachedDir('kmod', 'k5', make);
+  await truncate(path.join(first.dir, 'refprobe.ko'), 10);
+  forgetChecks();
+  const notes: string[] = [];
+  const got = await Promise.all([1, 2, 3].map(() => cachedDir('kmod', 'k5', make, (l) => notes.push(l))));
+  t.equal(notes.length, 1, 'said once');
+  t.ok(fills >= 2 && fills <= 4, 'built again');
+  for (const g of got) t.same(await readFile(path.join(g.dir, 'refprobe.ko')), KO, 'every cell gets the whole module');
+});
+
+t.test('a built tree\'s stamp: its outputs checked, a cut or unreadable stamp is damage', async (t) => {
+  const { outputsDamage } = await import('../../src/kernel/build-tree.js');
+  const { record } = await import('../../src/cache-manifest.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-stamp-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const files = { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux') };
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(path.dirname(files.image), { recursive: true });
+  await writeFile(files.image, KO);
+  await writeFile(files.vmlinux, KO.subarray(0, 5000));
+  const stamp = `key\n${JSON.stringify({ image: await record(files.image), vmlinux: await record(files.vmlinux) })}\n`;
+  t.equal(await outputsDamage(stamp, files), null, 'as built');
+  t.equal(await outputsDamage('key', files), null, 'a stamp from before records: trusted (and recorded)');
+  t.match(await outputsDamage('key\n', files), /cannot be read/);
+  t.match(await outputsDamage('key\n{"image":{"size":1', files), /cannot be read/);
+  t.match(await outputsDamage('key\n{"image":null,"vmlinux":null}', files), /no record of image/);
+  await truncate(files.vmlinux, 100);
+  t.match(await outputsDamage(stamp, files), /^vmlinux is 100 bytes, written as 5000$/);
+  await unlink(files.image);
+  t.match(await outputsDamage(stamp, files), /^arch\/x86\/boot\/bzImage is missing$/);
 });

@@ -2,6 +2,8 @@ import t from 'tap';
 import type { RunReport } from '../../src/report/report.js';
 import { junitXml, xmlText } from '../../src/report/junit.js';
 import { kcidbDocument } from '../../src/report/kcidb.js';
+import { parseVmTestArgs } from '../../src/cli/vm-test-args.js';
+import { SCENARIOS } from '../../src/scenarios/index.js';
 import type { FinishedRun } from '../../src/report/results.js';
 import { fixture, repoRoot } from '../fixtures.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -97,5 +99,39 @@ t.test('KCIDB: valid against KernelCI\'s v5.3 schema, statuses PASS/FAIL/SKIP/MI
   t.equal(status('refcount-unpatched-smp3-possible4', 'run-level'), 'PASS');
   const fail = doc.tests.find((x) => x.status === 'FAIL');
   t.match(fail?.log_excerpt, /outsideTrueRange/);
-  t.match(fail?.output_files?.[0]?.url, /^file:\/\/\/.*console\.log$/);
+  t.match(fail?.log_url, /^file:\/\/\/.*console\.log$/, 'without --artifacts-url: a file URL of this host');
+  t.match(fail?.output_files?.[0]?.url, /^file:\/\/\/.*report\.json$/);
+});
+
+t.test('KCIDB as a CI submits it: its origin, the tree\'s git checkout, each scenario\'s start, logs under the published URL', async (t) => {
+  const validate = kcidbValidator();
+  const commit = 'a'.repeat(40);
+  const withGit = (x: FinishedRun, repository: string | null, start: string): FinishedRun => ({
+    ...x,
+    report: {
+      ...x.report,
+      provenance: { harness: { commit: null, dirty: null }, command: [], qemu: null, kernelConfig: null, kernelGit: 'v6.1-1-gaaaa', kernelCheckout: { commit, repository, branch: 'net-next' } },
+      scenarios: x.report.scenarios.map((s, i) => ({ ...s, startedAt: new Date(Date.parse(start) + i * 1000).toISOString() })),
+    },
+  });
+  const outDir = path.dirname(path.dirname(passing.report.files.console));
+  const doc = kcidbDocument([withGit(passing, 'https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git', '2026-12-01T06:00:00.000Z'), withGit(hung, 'git@example.org:me/linux.git', '2026-12-01T07:00:00.000Z')], suite, {
+    origin: 'my_lab',
+    submission: 's1',
+    artifacts: { baseUrl: 'https://ci.example.org/job/42/artifacts/out/', outDir },
+  });
+  t.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 5), null, 2));
+  t.ok(doc.tests.every((x) => x.origin === 'my_lab' && x.id.startsWith('my_lab:')), 'every object carries the origin given');
+  t.equal(doc.checkouts[0]?.git_commit_hash, commit);
+  t.equal(doc.checkouts[0]?.git_repository_url, 'https://git.kernel.org/pub/scm/linux/kernel/git/netdev/net-next.git');
+  t.equal(doc.checkouts[0]?.git_repository_branch, 'net-next');
+  t.equal(doc.checkouts[1]?.git_repository_url, undefined, 'an ssh remote is no https URL: left out (the schema allows https only), kept in misc');
+  t.equal(doc.checkouts[1]?.misc?.repository, 'git@example.org:me/linux.git');
+  const starts = doc.tests.filter((x) => x.id.includes('.refcount-unpatched-smp3-possible4.') && x.path !== 'refprobe.run-level').map((x) => x.start_time);
+  t.equal(new Set(starts).size, starts.length, 'each scenario its own start time');
+  t.equal(starts[1], '2026-12-01T06:00:01.000Z');
+  const log = doc.tests[0]?.log_url ?? '';
+  t.equal(log, `https://ci.example.org/job/42/artifacts/out/${path.relative(outDir, passing.report.files.console)}`, 'the log under the published URL');
+  t.throws(() => parseVmTestArgs(['--kcidb-origin', 'My-Lab'], SCENARIOS), /--kcidb-origin My-Lab is not \[a-z0-9_\]\+/);
+  t.throws(() => parseVmTestArgs(['--artifacts-url', '/srv/out'], SCENARIOS), /not an http\(s\) URL/);
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { RunReport } from '../../src/report/report.js';
-import { changeOf, compareRuns, comparisonTable, type LabelledRun } from '../../src/report/compare.js';
+import { changeOf, compareRuns, strictNote, unfinished, comparisonTable, type LabelledRun } from '../../src/report/compare.js';
 import { fixture } from '../fixtures.js';
 
 const run = (dir: string, label: string): LabelledRun => ({ label, report: JSON.parse(fixture(`runs/${dir}/report.json`)) as RunReport });
@@ -37,6 +37,17 @@ t.test('a kernel against its mutant, from saved runs: the regression named, what
   const subset: LabelledRun = { ...good, report: { ...good.report, planned: ['lifecycle', 'extremes'], scenarios: good.report.scenarios.filter((x) => ['lifecycle', 'extremes'].includes(x.name)) } };
   t.same(compareRuns([bad], [subset], true).counts, { regressed: 0, fixed: 1, changed: 0, new: 0, gone: 0, unchanged: 2 }, 'only what B ran (--baseline), and the run itself');
   t.same(compareRuns([bad], [good]).rows.filter((r) => r.change === 'fixed').map((r) => r.scenario), ['racing-reader', 'run-level'], 'the other way round: fixed');
+});
+
+t.test('--strict: a run cut short is no pass, even with nothing regressed', async (t) => {
+  // B: the good run, stopped after its first three scenarios (the rest never reached), nothing failed.
+  const cut: LabelledRun = { ...good, report: { ...good.report, ok: false, error: 'interrupted', errorKind: 'interrupted', scenarios: good.report.scenarios.slice(0, 3) } };
+  const c = compareRuns([good], [cut]);
+  t.equal(c.counts.regressed, 0, 'not-run is not a regression: plain compare exits 0');
+  t.ok(unfinished(c).length >= 10, 'the scenarios B never reached');
+  t.match(strictNote(c), /^\d+ scenario\(s\) passed in A and were not judged in B \(errored, never reached or missing\); first: /);
+  t.equal(strictNote(compareRuns([good], [good])), null, 'a finished run against itself: nothing');
+  t.equal(strictNote(compareRuns([bad], [good])), null, 'what failed or never ran in A is not held against B');
 });
 
 t.test('two kernels: runs paired by topology when no label is shared', async (t) => {

@@ -45,3 +45,12 @@ t.test('checkOutputPaths: --out and --junit refused before the VM starts', async
   await checkOutputPaths(path.join(dir, 'out', 'deep'), [path.join(dir, 'ci', 'junit.xml'), null]);
   t.same((await readdir(path.join(dir, 'out', 'deep'))), [], 'the probe leaves nothing');
 });
+
+t.test('a build that failed for a full or read-only disk: a set-up error naming the disk, not a compiler hint', async (t) => {
+  const { diskFailure, HarnessError, UntestableError } = await import('../../src/errors.js');
+  const full = diskFailure('  CC [M]  /c/kmod/x/probe.o\n/c/kmod/x/probe.o: No space left on device\nmake[1]: *** Error 1', '/c/kmod/x');
+  t.ok(full instanceof HarnessError && !(full instanceof UntestableError), 'exit 2, not 125 (the kernel is not untestable)');
+  t.match(full?.message, /the disk under \/c\/kmod\/x is full \(ENOSPC\)/);
+  t.match(diskFailure('cc1: error: /c/x.o: Read-only file system', '/c')?.message, /read-only file system \(EROFS\)/);
+  t.equal(diskFailure('probe.c:12: error: expected ;', '/c'), null, 'a real compile error stays what it was');
+});

@@ -26,25 +26,28 @@ t.test('diff: field by field, expected (-) against observed (+)', async (t) => {
   t.equal(stableJson({ 10: 1, 2: 1 }), '{\n  "2": 1,\n  "10": 1\n}', 'CPUs sort numerically');
 });
 
-t.test('TAP: one subtest per scenario, one point per step, diffs in YAML', async (t) => {
-  t.equal(tapHeader(2, ['kernel x']), 'TAP version 14\n# kernel x\n1..2');
+t.test('KTAP: one subtest per scenario (its own version line, name, plan), one test per step, diffs in YAML', async (t) => {
+  t.equal(tapHeader(2, ['kernel x']), 'KTAP version 1\n# kernel x\n1..2');
   const ok = tapScenario(1, passing);
-  t.match(ok, /# Subtest: lifecycle\n/);
-  t.match(ok, /    ok 1 - alloc rp0 on CPU 1\n/);
+  t.match(ok, /^    KTAP version 1\n    # Subtest: lifecycle\n    # [^\n]+\n    1\.\.2\n    ok 1 - alloc rp0 on CPU 1\n/, 'version line, name, claim, plan, then the steps (ktap.rst)');
   t.match(ok, /    # baseline: 8\n/);
-  t.match(ok, /    1\.\.2\nok 1 - lifecycle # time=12ms$/);
+  t.match(ok, /\nok 1 - lifecycle # time=12ms$/);
   const bad = tapScenario(2, {
     ...passing,
     status: 'fail',
     steps: [step('hold rp0 x3 on CPU 1', false, '--- expected (model)\n+++ observed (kernel)\n- "refcnt": 11\n+ "refcnt": 14')],
   });
   t.match(bad, /    not ok 1 - hold rp0 x3 on CPU 1\n      ---\n      diff: \|\n        --- expected/);
-  t.match(bad, /    # lifecycle: fail\n    1\.\.1\nnot ok 2 - lifecycle # time=12ms$/, 'the result line carries the name alone: kunit.py pairs it with "# Subtest: lifecycle"');
+  t.match(bad, /    # lifecycle: fail\nnot ok 2 - lifecycle # time=12ms$/, 'the result line carries the name alone: kunit.py pairs it with "# Subtest: lifecycle"');
   const skipped = tapScenario(4, { ...passing, status: 'skip', steps: [step('alloc', true), { ...step('needs three online CPUs', true), skip: 'needs three online CPUs' }] });
-  t.match(skipped, /    ok 2 - needs three online CPUs # SKIP needs three online CPUs\n    1\.\.2\nok 4 - lifecycle # SKIP needs three online CPUs$/, 'a skipped scenario is a TAP SKIP with the reason');
+  t.match(skipped, /    ok 2 - needs three online CPUs # SKIP needs three online CPUs\nok 4 - lifecycle # SKIP needs three online CPUs$/, 'a skipped scenario is a KTAP SKIP with the reason');
   t.match(tapScenario(5, { ...passing, steps: [step('hold no. 3 # of them', true)] }), /ok 1 - hold no\. 3 no\. of them\n/, 'no "#" in a name: it would start a directive');
   const crashed = tapScenario(3, { ...passing, status: 'crash', crashes: [{ kind: 'panic', title: 'kernel panic: x', line: 9, excerpt: 'Kernel panic' }] });
-  t.match(crashed, /not ok 3 - kernel console: kernel panic: x/);
+  t.match(crashed, /    1\.\.2\n/, 'a kernel complaint is no test of its own: the plan counts the steps');
+  t.match(crashed, /    # kernel console, line 9: kernel panic: x\n    # \| Kernel panic\n[^]*\nnot ok 3 - lifecycle/, 'it is a diagnostic, and the scenario fails');
+  const stopped = tapScenario(6, { ...passing, status: 'error', error: 'no answer within 20 s to: hold rp0 0 1' });
+  t.match(stopped, /    # scenario stopped: no answer within 20 s to: hold rp0 0 1\n/);
+  t.notMatch(stopped, /not ok \d+ - scenario stopped/, 'no pseudo-step');
   t.match(tapSummary([passing]), /1 passed, 0 skipped, 0 failed, 0 crashed, 0 errored; steps: 2\/2 matched the model, 0 skipped/);
 });
 
@@ -136,10 +139,16 @@ t.test('progress for long work: k of n, elapsed, an estimate from the mean so fa
   t.equal(progressLine(22, 22, 600_000, at), '[09:41:07] 22 of 22 done, 10m00s elapsed');
 });
 
-t.test('a stopped run still lists every scenario it never reached, as not ok, never a skip', async (t) => {
+t.test('a stopped run lists every scenario it never reached: a SKIP kunit.py knows, and the run never green', async (t) => {
   const { tapNotRun } = await import('../../src/report/tap.js');
   t.equal(
     tapNotRun(3, ['stress', 'cpu#hotplug'], 'no answer within 60 s to: echo x\nmore'),
-    'not ok 3 - stress # not run: no answer within 60 s to: echo x\nnot ok 4 - cpuno. hotplug # not run: no answer within 60 s to: echo x',
+    'not ok 3 - stress # SKIP not run: no answer within 60 s to: echo x\nnot ok 4 - cpuno. hotplug # SKIP not run: no answer within 60 s to: echo x',
+    'after a scenario that failed (it stopped the run): skips, not more failures',
+  );
+  t.equal(
+    tapNotRun(1, ['lifecycle', 'extremes'], 'no kbuild tree'),
+    'not ok 1 - lifecycle # the run stopped before it: no kbuild tree\nnot ok 2 - extremes # SKIP not run: no kbuild tree',
+    'stopped before any scenario: the first carries the run\'s failure',
   );
 });
