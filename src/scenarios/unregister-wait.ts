@@ -171,9 +171,11 @@ export const unregisterBelowOne: Scenario = {
     try {
       await ctx.probe.must(`unregister_async ${dev.name}`);
       dev.unregisterStarted();
-      // Only once the kernel's own references are gone may the sum go below 1 without passing a reading of 1 the loop could act on.
-      const want = dev.predict().refcnt;
-      await ctx.probe.waitFor(dev.name, (d) => d?.refcnt === want, 5000);
+      // Only once the kernel's own references are gone may the sum go below 1 without passing a reading of 1 the loop could act on,
+      // and only once netdev_run_todo() has marked it unregistered and waits (the count can settle while it is still
+      // "unregistering": 6.12 was caught there, on a machine busy building kernels).
+      const { refcnt: want, reg } = dev.predict();
+      await ctx.probe.waitFor(dev.name, (d) => d?.refcnt === want && d?.reg === reg, 5000);
       await ctx.steps.check(`unregister_async ${dev.name} with ${dev.references} held: pending`, dev);
       const cpu = online[0] ?? 0;
       await ctx.probe.must(`put ${dev.name} ${cpu} 2`);
