@@ -406,14 +406,16 @@ static int probe_check_may_put(const char *cmd, struct probe_dev *pd, long refs)
 static int probe_refop_run(const char *cmd, struct probe_dev *pd, const char *cpu_arg,
 			   unsigned int count, bool put)
 {
-	struct probe_refop op = { .dev = pd->dev, .count = count, .put = put,
-				  .at_once = put && pd->held - (long)count < 0 };
+	struct probe_refop op = { .dev = pd->dev, .count = count, .put = put };
 	unsigned int cpu;
 	int ret;
 
 	ret = probe_parse_cpu(cmd, cpu_arg, &cpu);
 	if (ret)
 		return ret;
+	/* Only puts past ours while unregister waits (per-CPU): put_unowned's single put is a dev_put(). */
+	op.at_once = put && IS_ENABLED(CONFIG_PCPU_DEV_REFCNT) &&
+		     pd->unreg == PROBE_UNREG_PENDING && pd->held - (long)count < 0;
 	cpus_read_lock();
 	ret = cpu_online(cpu) ? smp_call_function_single(cpu, probe_refop_on_cpu, &op, 1)
 			      : -ENXIO;
