@@ -52,26 +52,26 @@ const checking = new Map<string, Promise<boolean>>();
  * a damaged one, or one whose manifest is unreadable, is moved aside (so a
  * concurrent reader never sees it half-removed) and removed.
  */
-function usable(dir: string, note: CacheNote): Promise<boolean> {
+function usable(dir: string, note: CacheNote, sizesOnly = false): Promise<boolean> {
   if (verified.has(dir)) return Promise.resolve(true);
   let p = checking.get(dir);
   if (!p) {
-    p = check(dir, note).finally(() => checking.delete(dir));
+    p = check(dir, note, sizesOnly).finally(() => checking.delete(dir));
     checking.set(dir, p);
   }
   return p;
 }
 
-async function check(dir: string, note: CacheNote): Promise<boolean> {
+async function check(dir: string, note: CacheNote, sizesOnly: boolean): Promise<boolean> {
   const before = await stat(dir).catch(() => null);
   if (!before) return false;
   const manifest = await readManifest(dir);
   if (manifest === 'none') {
-    await writeManifest(dir).catch(() => undefined);
+    await writeManifest(dir, sizesOnly).catch(() => undefined);
     verified.add(dir);
     return true;
   }
-  const damage = manifest === 'unreadable' ? `its ${MANIFEST} cannot be read` : await entryDamage(dir, manifest);
+  const damage = manifest === 'unreadable' ? `its ${MANIFEST} cannot be read` : await entryDamage(dir, manifest, sizesOnly);
   if (!damage) {
     verified.add(dir);
     return true;
@@ -79,7 +79,7 @@ async function check(dir: string, note: CacheNote): Promise<boolean> {
   // Another run may have replaced the entry while this one read it: judge that one instead.
   const now = await stat(dir).catch(() => null);
   if (!now) return false;
-  if (now.ino !== before.ino) return check(dir, note);
+  if (now.ino !== before.ino) return check(dir, note, sizesOnly);
   note(`cache: ${dir} is damaged (${damage}); removing it and building it again`);
   const aside = `${dir}.damaged-${process.pid}-${randomBytes(3).toString('hex')}`;
   try {
@@ -98,15 +98,21 @@ async function check(dir: string, note: CacheNote): Promise<boolean> {
  * Returns the cached directory for `key`, creating it with `fill` (which
  * writes into a private temp directory) when it is missing or damaged.
  */
-export async function cachedDir(kind: string, key: string, fill: (dir: string) => Promise<void>, note: CacheNote = toStderr): Promise<{ dir: string; hit: boolean }> {
+export interface CacheOptions {
+  /** Record and check sizes only (a kernel source tree: see Manifest.sizesOnly). */
+  sizesOnly?: boolean;
+}
+
+export async function cachedDir(kind: string, key: string, fill: (dir: string) => Promise<void>, note: CacheNote = toStderr, opts: CacheOptions = {}): Promise<{ dir: string; hit: boolean }> {
+  const sizesOnly = opts.sizesOnly === true;
   const parent = path.join(cacheRoot(), kind);
   const dir = path.join(parent, key);
-  if (existsSync(dir) && (await usable(dir, note))) return { dir, hit: true };
+  if (existsSync(dir) && (await usable(dir, note, sizesOnly))) return { dir, hit: true };
   await mkdir(parent, { recursive: true });
   const tmp = await mkdtemp(path.join(parent, tempPrefix(key)));
   try {
     await fill(tmp);
-    await writeManifest(tmp);
+    await writeManifest(tmp, sizesOnly);
     const ours = await rename(tmp, dir).then(
       () => true,
       async (e: NodeJS.ErrnoException) => {
@@ -117,7 +123,7 @@ export async function cachedDir(kind: string, key: string, fill: (dir: string) =
       },
     );
     if (ours) verified.add(dir);
-    else if (!(await usable(dir, note))) throw new HarnessError(`cache: ${dir} was published by another run and is damaged`, 'run again: the next run builds it afresh');
+    else if (!(await usable(dir, note, sizesOnly))) throw new HarnessError(`cache: ${dir} was published by another run and is damaged`, 'run again: the next run builds it afresh');
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;

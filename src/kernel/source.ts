@@ -38,7 +38,7 @@ export async function kernelSource(tarball: string, progress: (line: string) => 
   const { dir, hit } = await cachedDir('src', key, async (tmp) => {
     progress(`source: unpacking ${tarball} (about a minute, once)`);
     await execa('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeout: 900_000 });
-  });
+  }, undefined, { sizesOnly: true });
   if (!hit) progress(`source: unpacked into ${dir}`);
   const version = makefileVersion(await readFile(path.join(dir, 'Makefile'), 'utf8'));
   return { dir, version, key };

@@ -215,3 +215,27 @@ t.test('a built tree\'s stamp: its outputs checked, a cut or unreadable stamp is
   await unlink(files.image);
   t.match(await outputsDamage(stamp, files), /^arch\/x86\/boot\/bzImage is missing$/);
 });
+
+t.test('a kernel source entry: sizes only (80,000 files), so a cut file shows and the run does not hash 1.3 GB', async (t) => {
+  await withCache(t);
+  let fills = 0;
+  const make = (d: string): Promise<void> => {
+    fills++;
+    return fill(d);
+  };
+  const first = await cachedDir('src', 's1', make, undefined, { sizesOnly: true });
+  const manifest = JSON.parse(await readFile(path.join(first.dir, MANIFEST), 'utf8')) as { sizesOnly?: boolean; files: Record<string, { sha256?: string }> };
+  t.equal(manifest.sizesOnly, true);
+  t.equal(manifest.files['refprobe.ko']?.sha256, '', 'no hash recorded');
+  const fd = await open(path.join(first.dir, 'refprobe.ko'), 'r+');
+  await fd.write(Buffer.from([0xde, 0xad]), 0, 2, 100);
+  await fd.close();
+  forgetChecks();
+  t.equal((await cachedDir('src', 's1', make, () => t.fail('no line'), { sizesOnly: true })).hit, true, 'the same size: not read, so not seen (the trade, said in cache-manifest.ts)');
+  await truncate(path.join(first.dir, 'refprobe.ko'), 10);
+  forgetChecks();
+  const notes: string[] = [];
+  t.equal((await cachedDir('src', 's1', make, (l) => notes.push(l), { sizesOnly: true })).hit, false);
+  t.match(notes[0], /refprobe\.ko is 10 bytes, written as 8192/);
+  t.equal(fills, 2);
+});

@@ -73,7 +73,8 @@ t.test('a kernel that counts a hold twice fails the run, with diffs', async (t) 
     t.match(r.stderr, /^\| stock-smp2-possible4 \| hold-put-every-cpu \| pass \| fail \| \*\*regressed\*\* \| a reading differed from the model: hold rphold0 x3 on CPU 0: - .* \|$/m, '--baseline: the regression against the passing run');
     t.match(r.stderr, /^1 regressed, 0 fixed, 0 changed, 0 new, 0 gone, 2 unchanged \(runs matched by label\)$/m, 'paired with the same run of the matrix by label (lifecycle and the run itself unchanged)');
   }
-  t.match(r.stdout, /^    # hold-put-every-cpu: fail\n    1\.\.\d+\nnot ok 1 - hold-put-every-cpu # time=/m, "the name alone on the result line, the status in a comment before it");
+  t.match(r.stdout, /^    # hold-put-every-cpu: fail\nnot ok 1 - hold-put-every-cpu # time=/m, "the name alone on the result line, the status in a comment before it");
+  t.match(r.stdout, /^    KTAP version 1\n    # Subtest: hold-put-every-cpu\n    # [^\n]+\n    1\.\.\d+\n/m, 'KTAP version 1: the subtest opens with its version line, name and plan');
   t.match(r.stdout, /^ok 2 - lifecycle /m, 'scenarios without holds still pass');
   t.match(r.stderr, /FAIL: 1\/2 scenarios matched the model/);
   t.match(r.stderr, /hold rphold0 x3 on CPU 0\n\s+--- expected \(model\)\n\s+\+\+\+ observed \(kernel\)/);
