@@ -3,7 +3,7 @@
  * from the reports and console logs it left. Thin I/O around the pure
  * writers in src/report/junit.ts and src/report/kcidb.ts.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunReport } from '../report/report.js';
 import { junitXml } from '../report/junit.js';

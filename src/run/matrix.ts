@@ -4,7 +4,7 @@
  * a host core busy per vCPU it runs, so more VMs than cores only queue).
  * The merged report lists every cell; the exit status is the worst cell's.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { KernelSpec } from '../kernel/select.js';
 import type { RunReport } from '../report/report.js';
