@@ -49,7 +49,7 @@ bench: build
 # A Debian 12 machine in QEMU, reachable over SSH only, to try --target on (ARGS="--help").
 debian-vm: build
 	@harness/install-deps.sh debian-image
-	$(NODE) dist/harness/debian-vm.js $(ARGS)
+	$(NODE) dist/test/ssh-host/main.js $(ARGS)
 
 # The VM suite builds the kernel variants and the mutants (cached after the
 # first time), so it needs the kernel build packages too, and the SSH suite
@@ -57,7 +57,7 @@ debian-vm: build
 test: build
 	@harness/install-deps.sh kernels debian-image tests
 	@# The SSH suite's Debian image downloads while the other suites compute; the suite waits for it.
-	@mkdir -p out && ( $(NODE) dist/harness/debian-vm.js --build-only > out/debian-image.log 2>&1 & )
+	@mkdir -p out && ( $(NODE) dist/test/ssh-host/main.js --build-only > out/debian-image.log 2>&1 & )
 	@( $(TAP) --jobs 2 dist/test/unit && $(TAP) --jobs 1 --timeout 5000 dist/test/vm ) 2>&1 | $(NODE) dist/harness/tap-summary.js
 
 test-unit: build

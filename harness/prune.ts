@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** `make prune`: removes what killed runs left behind. Wiring only; the work is in src/scratch.ts. */
 import { parseArgs } from 'node:util';
-import { cacheRoot } from '../src/cache.js';
-import { pruneLeftovers } from '../src/scratch.js';
+import { cacheRoot } from '../src/cache/cache.js';
+import { pruneLeftovers } from '../src/cache/scratch.js';
 import { answerVersion } from '../src/cli/version.js';
 
 const HELP = `Usage: prune      (make prune)

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf } from '../cli/options.js';
-import type { GuestSettings } from '../run/guest.js';
+import type { GuestSettings } from '../backend/qemu/guest.js';
 import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 
 export interface BenchArgs extends Omit<GuestSettings, 'kernel' | 'kdir'> {

@@ -8,11 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
-import type { PreparedGuest, GuestSettings } from '../run/guest.js';
-import { QemuProcess } from '../vm/qemu.js';
-import { qemuArgs } from '../vm/qemu-args.js';
+import type { PreparedGuest, GuestSettings } from '../backend/qemu/guest.js';
+import { QemuProcess } from '../backend/qemu/qemu.js';
+import { qemuArgs } from '../backend/qemu/qemu-args.js';
 import type { Initramfs } from '../initramfs/build.js';
-import { scratchDir } from '../scratch.js';
+import { scratchDir } from '../cache/scratch.js';
 
 /**
  * Boots the prepared kernel with the floor initramfs and returns the

@@ -9,19 +9,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.js';
 import { initramfsEntries, type Initramfs } from '../initramfs/build.js';
 import { buildStatic } from '../initramfs/static-program.js';
-import type { ChannelModule } from '../vm/command-channel.js';
+import type { ChannelModule } from '../backend/qemu/command-channel.js';
 
 export const GUEST_FLOOD_PATH = '/lib/flood';
 export const GUEST_DUMMY_PATH = '/lib/dummy.ko';
 
-/** src/bench/flood.c, static (the guest has no libc). */
+/** vm/guest/flood.c, static (the guest has no libc). */
 export function buildFlood(repoRoot: string): Promise<string> {
-  return buildStatic(repoRoot, 'src/bench/flood.c', 'flood');
+  return buildStatic(repoRoot, 'vm/guest/flood.c', 'flood');
 }
 
 /**

@@ -89,7 +89,7 @@ export function nsPerPair(s: BenchSample): number {
   return s.perCpu.reduce((sum, c) => sum + c.ns / c.pairs, 0) / s.perCpu.length;
 }
 
-/** The flood program's line (src/bench/flood.c). */
+/** The flood program's line (vm/guest/flood.c). */
 export interface FloodSample {
   threads: number;
   packets: number;

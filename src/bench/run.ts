@@ -9,13 +9,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
-import { bootGuest, prepareGuest, type Guest, type GuestSettings, type PreparedGuest } from '../run/guest.js';
+import { bootGuest, prepareGuest, type Guest, type GuestSettings, type PreparedGuest } from '../backend/qemu/guest.js';
 import { runStamp } from '../run/run-dir.js';
-import { TargetError } from '../target/target.js';
+import { TargetError } from '../backend/target.js';
 import { benchChart } from './chart.js';
 import { floorBoot, timeVmTest } from './floor.js';
 import { buildAgent } from '../initramfs/static-program.js';
-import type { ChannelKind } from '../vm/command-channel.js';
+import type { ChannelKind } from '../backend/qemu/command-channel.js';
 import { buildBenchInitramfs, buildFloorInitramfs, buildFlood, findDummyModule, GUEST_DUMMY_PATH, GUEST_FLOOD_PATH } from './images.js';
 import { BENCH_MODES, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from './parse.js';
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type ChannelTiming, type FloodReport, type KernelBench } from './report.js';
@@ -170,7 +170,7 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
   const dummy = await findDummyModule(prep.kernel.release, prep.kernel.kdir);
   const initramfs = await buildBenchInitramfs({
     busybox: opts.busybox,
-    init: path.join(opts.repoRoot, 'vm/init'),
+    init: path.join(opts.repoRoot, 'vm/guest/init'),
     agent: await buildAgent(opts.repoRoot),
     module: prep.module.ko,
     channelModules: prep.channel.modules,

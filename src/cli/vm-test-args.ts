@@ -15,11 +15,11 @@ import type { RunSettings } from '../run/vm-test.js';
 import type { Cell } from '../run/matrix.js';
 import type { KernelSpec } from '../kernel/select.js';
 import { parseShard, shardOf, type Shard } from '../run/shard.js';
-import type { RemoteSettings } from '../run/remote-guest.js';
-import { checkSshOption, parseSshUrl } from '../target/ssh-args.js';
+import type { RemoteSettings } from '../backend/ssh/guest.js';
+import { checkSshOption, parseSshUrl } from '../backend/ssh/ssh-args.js';
 import os from 'node:os';
 import path from 'node:path';
-import { kernelArgs, qemuExtraArgs } from '../vm/user-args.js';
+import { kernelArgs, qemuExtraArgs } from '../backend/qemu/user-args.js';
 
 export interface VmTestArgs extends RunSettings {
   help: boolean;

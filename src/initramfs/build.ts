@@ -1,16 +1,16 @@
 /**
- * Packs the guest: busybox-static, the guest init (vm/init), the command
- * agent it runs (vm/agent.c, built static: initramfs/static-program.ts) and
+ * Packs the guest: busybox-static, the guest init (vm/guest/init), the command
+ * agent it runs (vm/guest/agent.c, built static: initramfs/static-program.ts) and
  * the module,
  * as a gzipped newc cpio. Cached by content: rebuilt only when an input changes.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
-import type { ChannelModule } from '../vm/command-channel.js';
+import type { ChannelModule } from '../backend/qemu/command-channel.js';
 
 export interface InitramfsInputs {
   busybox: string;
@@ -18,7 +18,7 @@ export interface InitramfsInputs {
   /** The built agent (buildAgent). */
   agent: string;
   module: string;
-  /** Modules vm/init loads before the agent starts (the virtio-serial channel's), in order. */
+  /** Modules vm/guest/init loads before the agent starts (the virtio-serial channel's), in order. */
   channelModules?: readonly ChannelModule[];
 }
 
@@ -28,7 +28,7 @@ export interface Initramfs {
   bytes: number;
 }
 
-/** The guest's paths, shared with vm/init and the target. */
+/** The guest's paths, shared with vm/guest/init and the target. */
 export const GUEST_MODULE_PATH = '/lib/refprobe.ko';
 
 async function readInput(file: string, what: string, fix: string): Promise<Buffer> {
@@ -52,10 +52,10 @@ export function hasInterpreter(elf: Buffer): boolean {
   return false;
 }
 
-/** vm/init runs the agent from here. */
+/** vm/guest/init runs the agent from here. */
 export const GUEST_AGENT_PATH = '/bin/refprobe-agent';
 
-/** vm/init loads the .ko files here, in name order, before it starts the agent. */
+/** vm/guest/init loads the .ko files here, in name order, before it starts the agent. */
 export const GUEST_CHANNEL_MODULES_DIR = '/lib/chan';
 
 export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, module: Buffer, channelModules: readonly ChannelModule[] = []): CpioEntry[] {
@@ -84,8 +84,8 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<Initramfs
   if (hasInterpreter(busybox)) {
     throw new HarnessError(`${inputs.busybox} is dynamically linked: it cannot run in the bare guest`, 'apt-get install busybox-static');
   }
-  const init = await readInput(inputs.init, 'the guest init', 'run from a complete checkout (vm/init is part of it)');
-  const agent = await readInput(inputs.agent, 'the command agent', 'rebuild it (the harness builds vm/agent.c before packing)');
+  const init = await readInput(inputs.init, 'the guest init', 'run from a complete checkout (vm/guest/init is part of it)');
+  const agent = await readInput(inputs.agent, 'the command agent', 'rebuild it (the harness builds vm/guest/agent.c before packing)');
   if (hasInterpreter(agent)) throw new HarnessError(`${inputs.agent} is dynamically linked: it cannot run in the bare guest`, 'build it with -static (initramfs/static-program.ts does)');
   const module = await readInput(inputs.module, 'the built module', 'rebuild it (the harness builds it before packing)');
   const chan = inputs.channelModules ?? [];

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 
 /** Compiles repoRoot/source into a static executable called name; returns its path. */
@@ -31,7 +31,7 @@ export async function buildStatic(repoRoot: string, source: string, name: string
   return path.join(dir, name);
 }
 
-/** The guest's command agent (vm/agent.c), which vm/init runs on the second serial port. */
+/** The guest's command agent (vm/guest/agent.c), which vm/guest/init runs on the second serial port. */
 export function buildAgent(repoRoot: string): Promise<string> {
-  return buildStatic(repoRoot, 'vm/agent.c', 'refprobe-agent');
+  return buildStatic(repoRoot, 'vm/guest/agent.c', 'refprobe-agent');
 }

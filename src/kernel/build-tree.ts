@@ -25,7 +25,7 @@ import { execa } from 'execa';
 import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { parseUtsRelease } from './release.js';
-import { fileDamage, record, type FileRecord } from '../cache-manifest.js';
+import { fileDamage, record, type FileRecord } from '../cache/cache-manifest.js';
 
 export interface TreeBuild {
   /** Shown in progress lines, e.g. "pcpu". */

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheRoot, hashOf } from '../cache.js';
+import { cacheRoot, hashOf } from '../cache/cache.js';
 import { buildTree, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';
 import { linkedSource, patchedTree } from './patched-tree.js';

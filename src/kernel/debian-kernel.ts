@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir } from '../cache.js';
+import { cachedDir } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import {
   availableAbis,

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cacheRoot, hashOf } from '../cache.js';
+import { cacheRoot, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import { alive, type TreeBuild } from './build-tree.js';
 import { rejectedHunks, type Patch } from './patch.js';

@@ -26,7 +26,7 @@ import { lstat, mkdir, readFile, readdir, realpath, rm, symlink, utimes, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cacheRoot, hashOf } from '../cache.js';
+import { cacheRoot, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import { buildTree, relocateTools, relocations, runMake, TREE_LOCK, withTreeLock, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, hashOf } from '../cache/cache.js';
 import { readPayload, type PayloadFormat } from './bzimage.js';
 import { hasPvhEntry } from './elf.js';
 

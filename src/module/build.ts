@@ -7,7 +7,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, hashOf } from '../cache.js';
+import { cachedDir, hashOf } from '../cache/cache.js';
 import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import type { Kernel } from '../kernel/discover.js';
 import { readVermagic, vermagicRelease } from './vermagic.js';

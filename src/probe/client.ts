@@ -6,7 +6,7 @@
 import { GUEST_MODULE_PATH } from '../initramfs/build.js';
 import { HarnessError, UntestableError } from '../errors.js';
 import type { DeviceReading } from '../model/types.js';
-import type { RunResult, Target } from '../target/target.js';
+import type { RunResult, Target } from '../backend/target.js';
 import { parseDevices, parseInfo, parseRace, parseStress, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
 
 export const DEBUGFS_DIR = '/sys/kernel/debug/refprobe';

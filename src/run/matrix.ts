@@ -10,7 +10,7 @@ import type { KernelSpec } from '../kernel/select.js';
 import type { RunReport } from '../report/report.js';
 import { EXIT, exitCode } from '../report/summary.js';
 import { runStamp } from './run-dir.js';
-import { hashOf } from '../cache.js';
+import { hashOf } from '../cache/cache.js';
 import type { Shard } from './shard.js';
 import { progressLine } from '../report/progress.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';

@@ -19,7 +19,7 @@ import { VARIANT_NAMES, variantOf, type VariantName } from '../kernel/variants.j
 import type { RunReport } from '../report/report.js';
 import { firstDifferingReading } from '../report/results.js';
 import { progressLine } from '../report/progress.js';
-import { hashOf } from '../cache.js';
+import { hashOf } from '../cache/cache.js';
 import { shardOf, type Shard } from './shard.js';
 import { runStamp } from './run-dir.js';
 import { runVmTest, type VmTestOptions } from './vm-test.js';

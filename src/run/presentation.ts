@@ -5,10 +5,10 @@
  * kernel's rule (model/release-rules.ts). Pure.
  */
 import type { ReleaseRules } from '../model/release-rules.js';
-import type { Accel } from '../vm/accel.js';
-import type { CpuLayout } from '../vm/cpu-layout.js';
-import { qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
-import type { Machine, Presentation } from '../vm/qemu-args.js';
+import type { Accel } from '../backend/qemu/accel.js';
+import type { CpuLayout } from '../backend/qemu/cpu-layout.js';
+import { qemuCpuFirmware, type KernelCpuConfig } from '../backend/qemu/firmware.js';
+import type { Machine, Presentation } from '../backend/qemu/qemu-args.js';
 
 export type PresentChoice = Presentation | 'auto';
 

@@ -12,9 +12,9 @@ import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js'
 import { SCENARIOS } from '../scenarios/index.js';
 import { ClaimWaits, Steps, type MachineFacts, type Scenario } from '../scenarios/scenario.js';
 import { kernelVersion, RELEASE_DEPENDENT, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { TargetError, type Target } from '../target/target.js';
-import { bootGuest, prepareGuest, type Guest, type GuestSettings } from './guest.js';
-import { connectRemote, type RemoteSettings } from './remote-guest.js';
+import { TargetError, type Target } from '../backend/target.js';
+import { bootGuest, prepareGuest, type Guest, type GuestSettings } from '../backend/qemu/guest.js';
+import { connectRemote, type RemoteSettings } from '../backend/ssh/guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
 import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';

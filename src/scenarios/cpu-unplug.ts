@@ -1,6 +1,6 @@
 import { parseCpuList } from '../model/cpumask.js';
 import type { DeviceModel } from '../model/device.js';
-import type { CpuHotplug } from '../target/target.js';
+import type { CpuHotplug } from '../backend/target.js';
 import { free, hold, put, registeredDevice, unregister } from './device-ops.js';
 import { holdRefused, presentAsHint, setCpuOnline, WAIT_HOTPLUG } from './hotplug.js';
 import { unregisterWhileAway } from './unregister-offline.js';

@@ -1,6 +1,6 @@
 import { free, hold, lastOnlineCpu, put, registeredDevice, unregister } from './device-ops.js';
 import type { DeviceModel } from '../model/device.js';
-import { writeLine } from '../target/target.js';
+import { writeLine } from '../backend/target.js';
 import { moreCpus, type Scenario, type ScenarioContext } from './scenario.js';
 
 const K = 3;

@@ -3,7 +3,7 @@ import type { DeviceReading } from '../model/types.js';
 import { usageWarnings, type UsageWarning } from '../crash/unregister-warnings.js';
 import { noWaitWindow, rebroadcastWindow, repeatWindow, unregisterEvents, warningWindow } from '../model/unregister-timing.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
-import { writeLine } from '../target/target.js';
+import { writeLine } from '../backend/target.js';
 import { free, hold, lastOnlineCpu, put, registeredDevice } from './device-ops.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 import { checkWarnings } from './console-warnings.js';

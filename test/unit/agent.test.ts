@@ -1,6 +1,6 @@
 /**
- * The two command agents speak one protocol: vm/agent.c (QEMU guests) and
- * vm/agent.sh (over SSH, in bash; busybox sh too). Each is run here on the
+ * The two command agents speak one protocol: vm/guest/agent.c (QEMU guests) and
+ * vm/guest/agent.sh (over SSH, in bash; busybox sh too). Each is run here on the
  * host, on pipes, behind the harness's real AgentChannel, and must give
  * the same answers to the same requests: what the scenarios rely on.
  * Nothing here touches more than a temporary directory.
@@ -13,8 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildAgent } from '../../src/initramfs/static-program.js';
-import { AgentChannel } from '../../src/target/agent-channel.js';
-import { TargetError } from '../../src/target/target.js';
+import { AgentChannel } from '../../src/backend/agent/agent-channel.js';
+import { TargetError } from '../../src/backend/target.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -41,12 +41,12 @@ function start(argv: string[], timeoutMs = 10_000): Running {
 
 async function agents(): Promise<{ name: string; argv: (idle: number, dir: string) => string[] }[]> {
   const bin = await buildAgent(repoRoot);
-  const sh = path.join(repoRoot, 'vm/agent.sh');
+  const sh = path.join(repoRoot, 'vm/guest/agent.sh');
   const list = [
-    { name: 'vm/agent.c', argv: (idle: number, dir: string) => [bin, String(idle), dir] },
-    { name: 'vm/agent.sh in bash', argv: (idle: number, dir: string) => ['bash', '-c', `. ${sh}; agent_loop ${idle} ${dir} bash`] },
+    { name: 'vm/guest/agent.c', argv: (idle: number, dir: string) => [bin, String(idle), dir] },
+    { name: 'vm/guest/agent.sh in bash', argv: (idle: number, dir: string) => ['bash', '-c', `. ${sh}; agent_loop ${idle} ${dir} bash`] },
   ];
-  if (existsSync('/bin/busybox')) list.push({ name: 'vm/agent.sh in busybox sh', argv: (idle, dir) => ['/bin/busybox', 'sh', '-c', `. ${sh}; agent_loop ${idle} ${dir}`] });
+  if (existsSync('/bin/busybox')) list.push({ name: 'vm/guest/agent.sh in busybox sh', argv: (idle, dir) => ['/bin/busybox', 'sh', '-c', `. ${sh}; agent_loop ${idle} ${dir}`] });
   return list;
 }
 

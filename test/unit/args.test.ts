@@ -1,9 +1,9 @@
 import t from 'tap';
 import { parseVmTestArgs } from '../../src/cli/vm-test-args.js';
 import { SCENARIOS } from '../../src/scenarios/index.js';
-import { cpuHasVirtualization, probeBootSector } from '../../src/vm/accel.js';
-import { chooseCpuLayout } from '../../src/vm/cpu-layout.js';
-import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/vm/qemu-args.js';
+import { cpuHasVirtualization, probeBootSector } from '../../src/backend/qemu/accel.js';
+import { chooseCpuLayout } from '../../src/backend/qemu/cpu-layout.js';
+import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/backend/qemu/qemu-args.js';
 
 t.test('defaults', async (t) => {
   const a = parseVmTestArgs([], SCENARIOS);

@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm, truncate, unlink, writeFile, symlink, readdir, o
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { cachedDir, forgetChecks } from '../../src/cache.js';
-import { MANIFEST, fileDamage } from '../../src/cache-manifest.js';
+import { cachedDir, forgetChecks } from '../../src/cache/cache.js';
+import { MANIFEST, fileDamage } from '../../src/cache/cache-manifest.js';
 
 async function withCache(t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-cache-test-'));
@@ -146,7 +146,7 @@ t.test('make prune: a dead writer\'s leftovers go, a live one\'s stay', async (t
     path.join(tmp, 'refprobe-a1B2c3'),
   ];
   for (const d of made) await mkdir(d, { recursive: true });
-  const { pruneLeftovers, ownerOf, scratchDir } = await import('../../src/scratch.js');
+  const { pruneLeftovers, ownerOf, scratchDir } = await import('../../src/cache/scratch.js');
   t.equal(ownerOf(`refprobe-kvm-${dead}-a1B2c3`, 'tmp'), dead);
   t.equal(ownerOf('refprobe-a1B2c3', 'tmp'), null, 'a name from before pids: not ours to judge');
   t.equal(ownerOf('abc', 'cache'), null, 'a published entry is never a leftover');
@@ -196,7 +196,7 @@ t.test('matrix cells asking at once for a damaged entry: one check, one line, on
 
 t.test('a built tree\'s stamp: its outputs checked, a cut or unreadable stamp is damage', async (t) => {
   const { outputsDamage } = await import('../../src/kernel/build-tree.js');
-  const { record } = await import('../../src/cache-manifest.js');
+  const { record } = await import('../../src/cache/cache-manifest.js');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-stamp-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const files = { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux') };

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseKconfig } from '../../src/kernel/config.js';
-import { loadOrder, parseModulesDep, planChannel } from '../../src/vm/command-channel.js';
-import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/vm/qemu-args.js';
+import { loadOrder, parseModulesDep, planChannel } from '../../src/backend/qemu/command-channel.js';
+import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/backend/qemu/qemu-args.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 const debianDeps = parseModulesDep(readFileSync(path.join(fixtures, 'modules.dep-6.1.0-57-amd64-virtio.txt'), 'utf8'));

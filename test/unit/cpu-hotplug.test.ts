@@ -1,9 +1,9 @@
 import t from 'tap';
 import { fakeQemu, type QmpCommand } from '../fake-qmp.js';
 import { formatCpuList } from '../../src/model/cpumask.js';
-import { mapCpus, parseGuestCpus, parseHotpluggableCpus, QemuCpuHotplug } from '../../src/target/qemu-cpu-hotplug.js';
-import type { RunResult } from '../../src/target/target.js';
-import { QmpClient } from '../../src/vm/qmp.js';
+import { mapCpus, parseGuestCpus, parseHotpluggableCpus, QemuCpuHotplug } from '../../src/backend/qemu/qemu-cpu-hotplug.js';
+import type { RunResult } from '../../src/backend/target.js';
+import { QmpClient } from '../../src/backend/qemu/qmp.js';
 
 // query-hotpluggable-cpus as QEMU 7.2 answered it for `-smp 1,sockets=4,...,maxcpus=4 -device ...,socket-id=1,id=cpu1`.
 const SLOTS_2_OF_4 = JSON.parse(

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decodeLine, encodeRequest, ReplyDecoder } from '../../src/target/framing.js';
+import { decodeLine, encodeRequest, ReplyDecoder } from '../../src/backend/agent/framing.js';
 
 const b64 = (s: string): string => (s ? Buffer.from(s).toString('base64') : '-');
 
@@ -35,7 +35,7 @@ t.test('the stream decoder copes with chunks split anywhere and CRLF', async (t)
 });
 
 t.test('the fork-free requests: one line each, refused when a line cannot carry them', async (t) => {
-  const { encodeRead, encodeWrite } = await import('../../src/target/framing.js');
+  const { encodeRead, encodeWrite } = await import('../../src/backend/agent/framing.js');
   t.equal(encodeWrite(5, '/sys/kernel/debug/refprobe/ctl', 'hold rp0 1 3'), '5 W /sys/kernel/debug/refprobe/ctl hold rp0 1 3\n');
   t.equal(encodeRead(6, '/sys/kernel/debug/refprobe/devices'), '6 R /sys/kernel/debug/refprobe/devices\n');
   t.throws(() => encodeWrite(1, '/x', 'a\nb'), /not one trimmed line/);

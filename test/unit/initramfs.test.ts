@@ -31,12 +31,12 @@ t.test('newc cpio: odd sizes keep alignment for every entry', async (t) => {
   t.same(back.map((e) => e.data.length), [1, 2, 3, 4, 5]);
 });
 
-t.test('the guest layout: init, busybox and the module where vm/init expects them', async (t) => {
+t.test('the guest layout: init, busybox and the module where vm/guest/init expects them', async (t) => {
   const paths = initramfsEntries(Buffer.from('bb'), Buffer.from('init'), Buffer.from('agent'), Buffer.from('ko')).map((e) => e.path);
   t.ok(paths.includes('init'));
   t.ok(paths.includes('bin/busybox'));
   t.ok(paths.includes('lib/refprobe.ko'));
-  t.ok(paths.includes('bin/refprobe-agent'), 'vm/init runs the agent from /bin/refprobe-agent');
+  t.ok(paths.includes('bin/refprobe-agent'), 'vm/guest/init runs the agent from /bin/refprobe-agent');
   t.ok(paths.includes('dev/console'));
   t.throws(() => writeCpio([{ type: 'dir', path: '/abs' }]), /relative/);
 });

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { fakeQemu, GREETING } from '../fake-qmp.js';
-import { encodeCommand, parseMessage, QmpDecoder, type QmpMessage } from '../../src/vm/qmp-protocol.js';
-import { QmpClient, QmpCommandError } from '../../src/vm/qmp.js';
+import { encodeCommand, parseMessage, QmpDecoder, type QmpMessage } from '../../src/backend/qemu/qmp-protocol.js';
+import { QmpClient, QmpCommandError } from '../../src/backend/qemu/qmp.js';
 
 // Lines as QEMU 7.2 sent them here (device_del of a -device CPU).
 const OST_EJECTING = '{"timestamp": {"seconds": 1796091904, "microseconds": 612345}, "event": "ACPI_DEVICE_OST", "data": {"info": {"device": "cpu1", "source": 3, "status": 132, "slot": "1", "slot-type": "CPU"}}}';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { kernelVersion, rulesFor, type CpuFirmware } from '../../src/model/release-rules.js';
-import { chooseCpuLayout } from '../../src/vm/cpu-layout.js';
-import { qemuCpuFirmware } from '../../src/vm/firmware.js';
+import { chooseCpuLayout } from '../../src/backend/qemu/cpu-layout.js';
+import { qemuCpuFirmware } from '../../src/backend/qemu/firmware.js';
 import { choosePresentation } from '../../src/run/presentation.js';
 import { availableAbis, kernelPackages, matchAbi, parseAptShow, parseDebianKernelName, relativeHeadersMakefile } from '../../src/kernel/debian-archive.js';
 import { fixture } from '../fixtures.js';
@@ -154,12 +154,12 @@ t.test('--present-as auto: VMware only where the kernel then makes more CPUs pos
 });
 
 t.test('QEMU presented as VMware: the backdoor port, the DMI serial, no CPUID hypervisor bit', async (t) => {
-  const { qemuArgs } = await import('../../src/vm/qemu-args.js');
+  const { qemuArgs } = await import('../../src/backend/qemu/qemu-args.js');
   const base = { qemu: 'q', kernel: 'k', initrd: 'i', accel: 'tcg' as const, machine: 'pc' as const, cpus: 2, possibleCpus: 4, memoryMb: 256, channelSocket: 's', cmdline: [], agentIdleSec: 60 };
   const vm = qemuArgs({ ...base, presentAs: 'vmware' }).join(' ');
   t.match(vm, /-M pc,vmport=on -accel tcg,thread=multi -cpu max,-hypervisor -smbios type=1,serial=VMware-refprobe /);
   t.notMatch(qemuArgs(base).join(' '), /vmport|smbios|-hypervisor/, 'as QEMU is by default');
-  const { kernelCmdline } = await import('../../src/vm/qemu-args.js');
+  const { kernelCmdline } = await import('../../src/backend/qemu/qemu-args.js');
   t.match(kernelCmdline({ ...base, presentAs: 'vmware' }), / tsc=unstable( |$)/, 'presented as VMware: no sched_clock static key flipped at late init');
   t.notMatch(kernelCmdline(base), /tsc=/);
 });

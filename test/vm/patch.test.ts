@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheRoot } from '../../src/cache.js';
+import { cacheRoot } from '../../src/cache/cache.js';
 import { repoRoot } from '../fixtures.js';
 import { matrixReportOf, strayQemus, vmTest } from '../vm-harness.js';
 

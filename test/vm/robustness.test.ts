@@ -16,10 +16,10 @@ import { buildModule } from '../../src/module/build.js';
 import { buildInitramfs } from '../../src/initramfs/build.js';
 import { buildAgent } from '../../src/initramfs/static-program.js';
 import { RefProbe } from '../../src/probe/client.js';
-import { QemuTarget } from '../../src/target/qemu-target.js';
-import { chooseAccel } from '../../src/vm/accel.js';
+import { QemuTarget } from '../../src/backend/qemu/qemu-target.js';
+import { chooseAccel } from '../../src/backend/qemu/accel.js';
 import { repoRoot } from '../fixtures.js';
-import { bootGuest, prepareGuest } from '../../src/run/guest.js';
+import { bootGuest, prepareGuest } from '../../src/backend/qemu/guest.js';
 import { BAD_INPUT } from '../../src/scenarios/bad-input.js';
 import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 
@@ -27,7 +27,7 @@ import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 t.test('bad input to the module: refused with errno and message, never an oops', async (t) => {
   const kernel = await discoverKernel();
   const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
-  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), agent: await buildAgent(repoRoot), module: mod.ko });
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/guest/init'), agent: await buildAgent(repoRoot), module: mod.ko });
   const accel = await chooseAccel('auto', 'qemu-system-x86_64');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
   const lines: string[] = [];
@@ -108,7 +108,7 @@ t.test('a CI timeout (SIGTERM) while the guest runs: QEMU stopped, exit 143 (128
 t.test('a boot that never reaches the agent: the error says where the vCPUs were, the state is kept', async (t) => {
   const kernel = await discoverKernel();
   const mod = await buildModule(kernel, path.join(repoRoot, 'kmod'));
-  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/init'), agent: await buildAgent(repoRoot), module: mod.ko });
+  const initrd = await buildInitramfs({ busybox: '/bin/busybox', init: path.join(repoRoot, 'vm/guest/init'), agent: await buildAgent(repoRoot), module: mod.ko });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
   try {
     // 300 ms: no kernel is up by then, which is all this needs: a boot that times out while QEMU runs.

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cacheRoot } from '../../src/cache.js';
+import { cacheRoot } from '../../src/cache/cache.js';
 import { buildVariant } from '../../src/kernel/build-variant.js';
 import { parsePatch } from '../../src/kernel/patch.js';
 import { applyPatches } from '../../src/kernel/patched-tree.js';

@@ -26,11 +26,11 @@
  *    refuses once anything was unplugged, and uses only sockets never used in
  *    this boot.
  */
-import { HarnessError } from '../errors.js';
-import { formatCpuList, parseCpuList } from '../model/cpumask.js';
-import { cpuDeviceId } from '../vm/cpu-layout.js';
-import type { QmpClient } from '../vm/qmp.js';
-import type { CpuHotplug, RunResult } from './target.js';
+import { HarnessError } from '../../errors.js';
+import { formatCpuList, parseCpuList } from '../../model/cpumask.js';
+import { cpuDeviceId } from './cpu-layout.js';
+import type { QmpClient } from './qmp.js';
+import type { CpuHotplug, RunResult } from '../target.js';
 
 /** One CPU slot QEMU's machine has, filled or not (query-hotpluggable-cpus). */
 export interface CpuSlot {

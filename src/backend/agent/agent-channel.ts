@@ -1,6 +1,6 @@
 /**
- * The harness's end of the command agent (vm/agent.c in a QEMU guest,
- * vm/agent.sh over SSH), whatever carries its bytes: a QEMU guest's
+ * The harness's end of the command agent (vm/guest/agent.c in a QEMU guest,
+ * vm/guest/agent.sh over SSH), whatever carries its bytes: a QEMU guest's
  * virtio-serial or serial port, an SSH session's stdin/stdout.
  * Sends requests, matches replies by id, and gives every request its own
  * timeout. Once the agent is gone (the carrier says so, or a command timed
@@ -8,7 +8,7 @@
  * fails at once with the same TargetError.
  */
 import { encodeRead, encodeRequest, encodeWrite, ReplyDecoder, type Reply } from './framing.js';
-import { TargetError, type RunResult } from './target.js';
+import { TargetError, type RunResult } from '../target.js';
 
 interface Waiter {
   resolve: (r: Reply) => void;

@@ -7,7 +7,7 @@
  * The wire format is in qmp-protocol.ts.
  */
 import net from 'node:net';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../../errors.js';
 import { encodeCommand, QmpDecoder, type QmpEvent, type QmpMessage } from './qmp-protocol.js';
 
 export type { QmpEvent } from './qmp-protocol.js';

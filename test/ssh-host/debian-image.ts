@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cachedDir, cacheRoot, hashOf } from '../cache.js';
-import { HarnessError } from '../errors.js';
+import { cachedDir, cacheRoot, hashOf } from '../../src/cache/cache.js';
+import { HarnessError } from '../../src/errors.js';
 
 export const DEBIAN_PACKAGES = [
   'systemd-sysv',

@@ -3,17 +3,17 @@
  * `make debian-vm`: a real Debian 12 machine to try `vm-test --target` on,
  * booted in QEMU and reachable only over SSH on 127.0.0.1 (the same image
  * make test's ssh suite uses). Prints the commands to reach it and waits
- * for Ctrl-C. Wiring only: src/vm/debian-image.ts and debian-vm.ts.
+ * for Ctrl-C. Wiring only: test/ssh-host/debian-image.ts and debian-vm.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HarnessError } from '../src/errors.js';
-import { intOption, oneOf } from '../src/cli/options.js';
-import { abortOnSignals } from '../src/cli/interrupt.js';
-import { debianImage } from '../src/vm/debian-image.js';
-import { bootDebianVm } from '../src/vm/debian-vm.js';
-import { answerVersion } from '../src/cli/version.js';
+import { HarnessError } from '../../src/errors.js';
+import { intOption, oneOf } from '../../src/cli/options.js';
+import { abortOnSignals } from '../../src/cli/interrupt.js';
+import { debianImage } from './debian-image.js';
+import { bootDebianVm } from './debian-vm.js';
+import { answerVersion } from '../../src/cli/version.js';
 
 const HELP = `Usage: debian-vm [--cpus N] [--memory MB] [--accel auto|kvm|tcg] [--build-only]      (make debian-vm ARGS="...")
 

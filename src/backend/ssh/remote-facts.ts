@@ -6,7 +6,7 @@
  * module with. (A module of the same name already loaded is checked once
  * the run holds the machine: ssh-target.ts, prepare.)
  */
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../../errors.js';
 
 /** Prints KEY=VALUE lines; every probe may fail and print an empty value. */
 export const FACTS_SCRIPT = [

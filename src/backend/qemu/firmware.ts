@@ -20,7 +20,7 @@
  *    VMware" in test/fixtures/console-6.12-pc-tcg-vmware-smp3-sockets4.log.
  * The tables are QEMU 7.2's; the report names the QEMU version (provenance).
  */
-import type { CpuFirmware } from '../model/release-rules.js';
+import type { CpuFirmware } from '../../model/release-rules.js';
 import type { Accel } from './accel.js';
 import type { CpuLayout } from './cpu-layout.js';
 import type { Machine, Presentation } from './qemu-args.js';

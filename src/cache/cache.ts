@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { entryDamage, MANIFEST, readManifest, writeManifest } from './cache-manifest.js';
-import { HarnessError } from './errors.js';
+import { HarnessError } from '../errors.js';
 
 export function cacheRoot(): string {
   if (process.env.REFPROBE_CACHE_DIR) return process.env.REFPROBE_CACHE_DIR;

@@ -10,14 +10,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HarnessError } from '../errors.js';
-import { MODULE_NAME, buildModule, sources } from '../module/build.js';
-import { vermagicRelease } from '../module/vermagic.js';
-import { RefProbe } from '../probe/client.js';
-import { remoteProblem, taintFlags, type RemoteFacts } from '../target/remote-facts.js';
-import { shq, type SshSettings } from '../target/ssh-args.js';
-import { SshTarget } from '../target/ssh-target.js';
-import type { Guest } from './guest.js';
+import { HarnessError } from '../../errors.js';
+import { MODULE_NAME, buildModule, sources } from '../../module/build.js';
+import { vermagicRelease } from '../../module/vermagic.js';
+import { RefProbe } from '../../probe/client.js';
+import { remoteProblem, taintFlags, type RemoteFacts } from './remote-facts.js';
+import { shq, type SshSettings } from './ssh-args.js';
+import { SshTarget } from './ssh-target.js';
+import type { Guest } from '../qemu/guest.js';
 
 export interface RemoteSettings {
   ssh: Omit<SshSettings, 'controlPath'>;
@@ -64,7 +64,7 @@ export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
     consoleLog: o.consoleLog,
     onConsoleLine: o.onConsoleLine,
     defaultTimeoutMs: o.commandTimeoutSec * 1000,
-    agentScript: await readFile(path.join(o.repoRoot, 'vm/agent.sh'), 'utf8'),
+    agentScript: await readFile(path.join(o.repoRoot, 'vm/guest/agent.sh'), 'utf8'),
     agentIdleSec: Math.max(60, o.commandTimeoutSec * 2),
     cpuOfflineRefused: remote.allowCpuOffline ? null : CPU_OFFLINE_REFUSED,
     progress: o.progress,

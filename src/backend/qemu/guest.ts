@@ -6,28 +6,28 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { HarnessError } from '../errors.js';
-import { buildInitramfs, type Initramfs } from '../initramfs/build.js';
-import { buildAgent } from '../initramfs/static-program.js';
-import type { Kernel } from '../kernel/discover.js';
-import { selectKernel, type KernelSpec } from '../kernel/select.js';
-import { bootImage, type BootImage, type BootMode } from '../kernel/vmlinux.js';
-import { buildModule, type BuiltModule } from '../module/build.js';
-import { RefProbe } from '../probe/client.js';
-import type { ProbeInfo } from '../probe/parse.js';
-import { QemuTarget } from '../target/qemu-target.js';
-import type { AgentChannel } from '../target/agent-channel.js';
-import type { Target } from '../target/target.js';
-import { chooseAccel, type AccelChoice, type AccelDecision } from '../vm/accel.js';
-import type { GuestConfig, Machine } from '../vm/qemu-args.js';
-import { chooseCpuLayout } from '../vm/cpu-layout.js';
-import { readKernelChannel, type KernelChannel } from '../vm/command-channel.js';
-import { parseKconfig } from '../kernel/config.js';
-import { kernelVersion, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from '../vm/firmware.js';
-import { choosePresentation, type PresentChoice } from './presentation.js';
-import type { MachineFacts } from '../scenarios/scenario.js';
-import { scratchDir } from '../scratch.js';
+import { HarnessError } from '../../errors.js';
+import { buildInitramfs, type Initramfs } from '../../initramfs/build.js';
+import { buildAgent } from '../../initramfs/static-program.js';
+import type { Kernel } from '../../kernel/discover.js';
+import { selectKernel, type KernelSpec } from '../../kernel/select.js';
+import { bootImage, type BootImage, type BootMode } from '../../kernel/vmlinux.js';
+import { buildModule, type BuiltModule } from '../../module/build.js';
+import { RefProbe } from '../../probe/client.js';
+import type { ProbeInfo } from '../../probe/parse.js';
+import { QemuTarget } from './qemu-target.js';
+import type { AgentChannel } from '../agent/agent-channel.js';
+import type { Target } from '../target.js';
+import { chooseAccel, type AccelChoice, type AccelDecision } from './accel.js';
+import type { GuestConfig, Machine } from './qemu-args.js';
+import { chooseCpuLayout } from './cpu-layout.js';
+import { readKernelChannel, type KernelChannel } from './command-channel.js';
+import { parseKconfig } from '../../kernel/config.js';
+import { kernelVersion, rulesFor, type RulesChoice } from '../../model/release-rules.js';
+import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from './firmware.js';
+import { choosePresentation, type PresentChoice } from '../../run/presentation.js';
+import type { MachineFacts } from '../../scenarios/scenario.js';
+import { scratchDir } from '../../cache/scratch.js';
 
 export interface KernelSettings extends KernelSpec {
   boot: BootMode;
@@ -113,7 +113,7 @@ export async function prepareGuest(
   const channel = await readKernelChannel(kernel.release, kernel.kdir, settings.machine, kernel.modulesDir);
   progress(`command channel: ${channel.plan.kind === 'virtio' ? 'virtio-serial' : 'serial port ttyS1'} (${channel.plan.why})`);
   const agent = await buildAgent(repoRoot);
-  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/init'), agent, module: module.ko, channelModules: channel.modules });
+  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/guest/init'), agent, module: module.ko, channelModules: channel.modules });
   const initramfsMs = since(t);
   progress(`initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (${(initramfs.bytes / 1024).toFixed(0)} KiB)`);
 

@@ -10,7 +10,7 @@
  *
  * The stock Debian kernel has virtio-console as modules (virtio_console and
  * what it needs, in modules.dep order): they are packed into the initramfs
- * and vm/init loads them. A kernel with it built in needs nothing; a kernel
+ * and vm/guest/init loads them. A kernel with it built in needs nothing; a kernel
  * without it, or the microvm machine (whose virtio-mmio devices the stock
  * kernel does not find), keeps the serial port. Pure except readKernelChannel.
  */
@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { parseKconfig, type KconfigOptions } from '../kernel/config.js';
+import { parseKconfig, type KconfigOptions } from '../../kernel/config.js';
 import type { Machine } from './qemu-args.js';
 
 export type ChannelKind = 'virtio' | 'serial';

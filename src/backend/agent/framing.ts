@@ -1,5 +1,5 @@
 /**
- * The command channel's wire format, shared with the guest agent (vm/init).
+ * The command channel's wire format, shared with the guest agent (vm/guest/init).
  * Pure: encodes requests and decodes replies from a byte stream.
  *
  *   host -> guest   "<id> <base64 script>\n"           run the script with sh

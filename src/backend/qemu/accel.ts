@@ -11,7 +11,7 @@ import { existsSync, constants } from 'node:fs';
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { scratchDir } from '../scratch.js';
+import { scratchDir } from '../../cache/scratch.js';
 import { dieWithParent } from './qemu.js';
 
 export type Accel = 'kvm' | 'tcg';

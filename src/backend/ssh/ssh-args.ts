@@ -6,7 +6,7 @@
  * a run that nobody watches. Host keys are checked as the user's ssh
  * config says; --ssh-option can add to it (a known_hosts file of its own).
  */
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../../errors.js';
 
 export interface SshDestination {
   user: string | null;

@@ -8,11 +8,11 @@ import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
-import { HarnessError } from '../errors.js';
-import { chooseAccel, type AccelChoice } from './accel.js';
+import { HarnessError } from '../../src/errors.js';
+import { chooseAccel, type AccelChoice } from '../../src/backend/qemu/accel.js';
 import { knownHostsLine, type DebianImage } from './debian-image.js';
-import { QemuProcess } from './qemu.js';
-import { scratchDir } from '../scratch.js';
+import { QemuProcess } from '../../src/backend/qemu/qemu.js';
+import { scratchDir } from '../../src/cache/scratch.js';
 
 export interface DebianVmOptions {
   image: DebianImage;

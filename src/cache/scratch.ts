@@ -8,8 +8,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, TEMP_NAME } from './cache.js';
-import { alive } from './kernel/build-tree.js';
-import { prune as prunePatchedTrees } from './kernel/patched-tree.js';
+import { alive } from '../kernel/build-tree.js';
+import { prune as prunePatchedTrees } from '../kernel/patched-tree.js';
 
 /** The scratch prefixes in $TMPDIR: `refprobe-` (guest work, KVM probe, bench floor, Debian VM) and `rp-ssh-` (SSH targets). */
 const SCRATCH = /^(?:refprobe|rp-ssh)(?:-[a-z]+)?-(\d+)-[A-Za-z0-9]{6}$/;

@@ -1,7 +1,7 @@
 /**
  * The Target for a running machine over SSH (OpenSSH's client, driven by
  * execa). One master connection for the run; on it, one long session runs
- * the same command agent as the QEMU guest (vm/agent.sh, in bash), so a
+ * the same command agent as the QEMU guest (vm/guest/agent.sh, in bash), so a
  * step costs what it costs in QEMU plus a round trip; a second session
  * streams /dev/kmsg as the console (kmsg.ts). Anything else (facts, file
  * copies, the clean-up) is one command on the master.
@@ -14,22 +14,22 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { HarnessError } from '../errors.js';
-import { parseCpuList } from '../model/cpumask.js';
-import { AgentTarget } from './agent-channel.js';
-import { QUIT } from './framing.js';
-import { KmsgConsole, kmsgMarker } from './kmsg.js';
+import { HarnessError } from '../../errors.js';
+import { parseCpuList } from '../../model/cpumask.js';
+import { AgentTarget } from '../agent/agent-channel.js';
+import { QUIT } from '../agent/framing.js';
+import { KmsgConsole, kmsgMarker } from '../agent/kmsg.js';
 import { FACTS_SCRIPT, parseFacts, type RemoteFacts } from './remote-facts.js';
 import { commandArgs, controlArgs, directArgs, formatDestination, masterArgs, shq, type SshSettings } from './ssh-args.js';
-import { TargetError, type RunResult, type Target } from './target.js';
-import { scratchDir } from '../scratch.js';
+import { TargetError, type RunResult, type Target } from '../target.js';
+import { scratchDir } from '../../cache/scratch.js';
 
 export interface SshTargetOptions {
   ssh: Omit<SshSettings, 'controlPath'>;
   consoleLog: string;
   onConsoleLine: (line: string) => void;
   defaultTimeoutMs: number;
-  /** vm/agent.sh's text. */
+  /** vm/guest/agent.sh's text. */
   agentScript: string;
   agentIdleSec: number;
   /** Null: scenarios may take CPUs offline (they bring them back); else why not. */

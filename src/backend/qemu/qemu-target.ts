@@ -10,13 +10,13 @@
 import net from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { QemuProcess, type QemuExit } from '../vm/qemu.js';
-import { guestCpuLayout, qemuArgs, type GuestConfig } from '../vm/qemu-args.js';
-import { QmpClient } from '../vm/qmp.js';
-import { AgentChannel, AgentTarget } from './agent-channel.js';
-import { QUIT } from './framing.js';
+import { QemuProcess, type QemuExit } from './qemu.js';
+import { guestCpuLayout, qemuArgs, type GuestConfig } from './qemu-args.js';
+import { QmpClient } from './qmp.js';
+import { AgentChannel, AgentTarget } from '../agent/agent-channel.js';
+import { QUIT } from '../agent/framing.js';
 import { QemuCpuHotplug } from './qemu-cpu-hotplug.js';
-import { TargetError, type Target } from './target.js';
+import { TargetError, type Target } from '../target.js';
 
 export interface QemuTargetOptions {
   guest: GuestConfig;

@@ -5,7 +5,7 @@
  * take the console, the crash policy, the command channel or the machine
  * the model predicts for. Pure.
  */
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../../errors.js';
 
 /** Kernel parameters the harness sets and relies on. */
 const OWNED_PARAMS: readonly [RegExp, string][] = [
