@@ -199,8 +199,10 @@ t.test('every command: a bad option in one line with a fix (exit 2, no stack tra
   const { execa } = await import('execa');
   const { repoRoot } = await import('../fixtures.js');
   const path = await import('node:path');
+  // make debian-vm's entry lives with the SSH tests it serves (test/ssh-host/).
+  const entry = (cmd: string): string => (cmd === 'debian-vm' ? 'dist/test/ssh-host/main.js' : `dist/harness/${cmd}.js`);
   for (const cmd of ['vm-test', 'compare', 'kernels', 'mutants', 'merge', 'prune', 'bench', 'debian-vm']) {
-    const js = path.join(repoRoot, 'dist/harness', `${cmd}.js`);
+    const js = path.join(repoRoot, entry(cmd));
     const bad = await execa('node', [js, '--frobnicate'], { reject: false });
     t.equal(bad.exitCode, 2, `${cmd} --frobnicate: exit 2`);
     t.match(bad.stderr, new RegExp(`^${cmd}: Unknown option '--frobnicate'.*\\n  fix: see ${cmd} --help\\n?$`), `${cmd}: one line and a fix`);
