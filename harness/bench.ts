@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
-import { BENCH_HELP, parseBenchArgs } from '../src/bench/args.js';
+import { BENCH_HELP, parseBenchArgs } from '../src/cli/bench-args.js';
 import { runBench } from '../src/bench/run.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { buildPatchPair, patchedName } from '../src/run/verify-patch.js';

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
 import { compareRuns, comparisonTable, strictNote } from '../src/report/compare.js';
-import { loadBench, loadRuns } from '../src/run/load-runs.js';
+import { loadBench, loadRuns } from '../src/cli/load-runs.js';
 import { benchComparisonTable, benchKernelName, compareBench } from '../src/bench/compare.js';
 import { answerVersion } from '../src/cli/version.js';
 

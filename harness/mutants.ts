@@ -83,34 +83,31 @@ async function main(): Promise<number> {
   const ac = abortOnSignals('mutants', 'stopping the run');
   const progress = (line: string): void => void process.stderr.write(`mutants: ${line}\n`);
   progress(`seed ${seed}`);
-  const run = runMutants({
-    repoRoot,
-    outDir: 'out',
-    only: values.mutant ?? [],
-    shard: parseShard(values.shard),
-    failFast: values['fail-fast'] === true,
-    accel: 'auto',
-    machine: 'pc',
-    // As vm-test does (VMware for 6.12 under TCG); a mutant that shows only on the other machine says so (Present-as:).
-    presentAs: 'auto',
-    boot: 'auto',
-    // Three online CPUs: racing-reader needs a holder, a putter and a reader; one socket stays free for cpu-unplug.
-    smp: 3,
-    possibleCpus: 4,
-    memoryMb: 256,
-    qemu: 'qemu-system-x86_64',
-    busybox: '/bin/busybox',
-    bootTimeoutSec: 120,
-    // A mutant that never lets unregister finish hangs a command: give up sooner than usual.
-    commandTimeoutSec: 20,
-    runTimeoutSec: 600,
-    verbose: false,
-    seed,
-    scenarios: SCENARIOS,
-    moduleParams: {},
-    progress,
-    signal: ac.signal,
-  });
+  const run = runMutants(
+    {
+      only: values.mutant ?? [],
+      shard: parseShard(values.shard),
+      failFast: values['fail-fast'] === true,
+      // As vm-test does (VMware for 6.12 under TCG); a mutant that shows only on the other machine says so (Present-as:).
+      guest: { accel: 'auto', machine: 'pc', presentAs: 'auto', boot: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] },
+      // Three online CPUs: racing-reader needs a holder, a putter and a reader; one socket stays free for cpu-unplug.
+      cpus: { smp: 3, possibleCpus: 4 },
+      scenarios: SCENARIOS,
+      moduleParams: {},
+    },
+    {
+      repoRoot,
+      outDir: 'out',
+      bootTimeoutSec: 120,
+      // A mutant that never lets unregister finish hangs a command: give up sooner than usual.
+      commandTimeoutSec: 20,
+      runTimeoutSec: 600,
+      verbose: false,
+      seed,
+      progress,
+      signal: ac.signal,
+    },
+  );
   const result = await run.catch((e: unknown) => {
     if (!ac.signal.aborted) throw e;
     return null;

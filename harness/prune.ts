@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-/** `make prune`: removes what killed runs left behind. Wiring only; the work is in src/scratch.ts. */
+/** `make prune`: removes what killed runs left behind. Wiring only; the work is in src/cache/scratch.ts and src/kernel/patched-tree.ts. */
 import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { cacheRoot } from '../src/cache/cache.js';
+import { prune as prunePatchedTrees } from '../src/kernel/patched-tree.js';
 import { pruneLeftovers } from '../src/cache/scratch.js';
 import { answerVersion } from '../src/cli/version.js';
 
@@ -32,7 +34,9 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const n = await pruneLeftovers((l) => process.stderr.write(`prune: ${l}\n`));
+  const progress = (l: string): void => void process.stderr.write(`prune: ${l}\n`);
+  const n = await pruneLeftovers(progress);
+  await prunePatchedTrees(path.join(cacheRoot(), 'kernels'), progress);
   process.stdout.write(`prune: ${n} leftover(s) removed\n`);
   return 0;
 }

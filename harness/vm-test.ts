@@ -7,21 +7,27 @@ import { isNamedKernel } from '../src/kernel/select.js';
 import { DEBIAN_KERNEL_EXAMPLES } from '../src/kernel/debian-archive.js';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
-import { HELP, parseVmTestArgs } from '../src/cli/vm-test-args.js';
+import { HELP, parseVmTestArgs, type VmTestArgs } from '../src/cli/vm-test-args.js';
 import { runVmTest, SCENARIOS } from '../src/run/vm-test.js';
 import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
 import { tapCell, tapHeader } from '../src/report/tap.js';
-import { cellLabel, runMatrix } from '../src/run/matrix.js';
+import { runMatrix } from '../src/run/matrix.js';
+import { cellLabel, type Cell } from '../src/report/matrix-report.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
 import { strictNote, compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
-import { loadRuns } from '../src/run/load-runs.js';
-import { bisectExit, EXIT } from '../src/report/summary.js';
+import { loadRuns } from '../src/cli/load-runs.js';
+import { bisectExit } from '../src/report/summary.js';
+import { EXIT } from '../src/exit-status.js';
 import type { RunReport } from '../src/report/report.js';
 import type { FinishedRun } from '../src/report/results.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
-import { baseLabel, patchedName, patchSummary, verifyPatch, type PatchBase } from '../src/run/verify-patch.js';
+import { baseLabel, patchedName, patchSummary, verifyPatch, type PatchBase, type PatchRequest } from '../src/run/verify-patch.js';
+import type { MatrixContext } from '../src/run/matrix.js';
 import { answerVersion } from '../src/cli/version.js';
 import { checkOutputPaths, lostOutputs } from '../src/run/outputs.js';
+import { qemuBackend } from '../src/backend/qemu/guest.js';
+import { sshBackend } from '../src/backend/ssh/guest.js';
+import type { Backend } from '../src/backend/backend.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -43,61 +49,61 @@ async function main(): Promise<number> {
     const file = c.spec.kernelTree ?? (c.spec.kernel && !isNamedKernel(c.spec.kernel) ? c.spec.kernel : undefined);
     if (file && !existsSync(file)) throw new HarnessError(`${file}: no such file or directory`, `pass --kernel with ${[...KERNEL_NAMES, ...DEBIAN_KERNEL_EXAMPLES].join(', ')} or the path of a bzImage, or --kernel-tree with a built tree`);
   }
-  await checkOutputPaths(args.outDir, [args.junit, args.kcidb]);
+  await checkOutputPaths(args.context.outDir, [args.junit, args.kcidb]);
   const interrupt = abortOnSignals('vm-test', 'stopping the guest and writing the report');
-  const common = {
-    ...args,
-    moduleParams: (args.fault === 'hold-twice' ? { fault_hold_twice: true } : {}) as Record<string, boolean>,
+  const ctx = {
+    ...args.context,
     repoRoot,
-    progress: (line: string) => process.stderr.write(`vm-test: ${line}\n`),
+    progress: (line: string) => void process.stderr.write(`vm-test: ${line}\n`),
     signal: interrupt.signal,
   };
-  if (args.patches.length > 0) return patchRun(args, common);
-  if (args.cells.length === 1 && !args.shard) {
-    const label = args.remoteLabel ?? cellLabel(args.cells[0] as (typeof args.cells)[number]);
-    const report = await runVmTest({ ...common, label, tap: (text) => process.stdout.write(`${text}\n`) });
+  // What every run of this command runs: the scenarios, and the module's parameters (--fault breaks the "kernel" on purpose).
+  const suite = { scenarios: args.scenarios, moduleParams: (args.fault === 'hold-twice' ? { fault_hold_twice: true } : {}) as Record<string, boolean> };
+  if (args.patches.length > 0) return patchRun(args, suite, ctx);
+  const one = args.remote ? { backend: sshBackend(args.remote), label: args.remoteLabel ?? 'ssh' } : args.cells.length === 1 && !args.shard ? singleCell(args) : null;
+  if (one) {
+    const { backend, label } = one;
+    const report = await runVmTest({ ...suite, backend, label }, { ...ctx, tap: (text) => process.stdout.write(`${text}\n`) });
     const run = await finishedRun(label, report.files.report, report);
-    await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), common.progress);
+    await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), ctx.progress);
     process.stderr.write(summary(report));
     if (args.bisect) return bisectVerdict(report);
     return againstBaseline(baseline, [run], exitCode(report));
   }
   const share = args.shard ? `shard ${args.shard.k}/${args.shard.n} of ${args.plannedCells.length} runs: ` : '';
-  process.stderr.write(`vm-test: ${share}${args.cells.length} runs (${args.cells.map(cellLabel).join(', ') || 'none'}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${args.seed}\n`);
+  process.stderr.write(`vm-test: ${share}${args.cells.length} runs (${args.cells.map(cellLabel).join(', ') || 'none'}), ${Math.min(args.jobs, args.cells.length)} at a time; seed ${ctx.seed}\n`);
   let n = 0;
-  process.stdout.write(`${tapHeader(args.cells.length, [`matrix: ${args.cells.map(cellLabel).join(', ')}`, `seed ${args.seed}`])}\n`);
-  const { report, exit, runs: inMemory } = await runMatrix({
-    ...common,
-    shard: args.shard,
-    planned: args.plannedCells.map(cellLabel),
-    tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++n, label, tap, ok)}\n`),
-    summarize: summary,
-  });
+  process.stdout.write(`${tapHeader(args.cells.length, [`matrix: ${args.cells.map(cellLabel).join(', ')}`, `seed ${ctx.seed}`])}\n`);
+  const { report, exit, runs: inMemory } = await runMatrix(
+    { ...suite, cells: args.cells, guest: args.guest, shard: args.shard, planned: args.plannedCells.map(cellLabel), jobs: args.jobs },
+    { ...ctx, tapCell: (label, tap, ok) => void process.stdout.write(`${tapCell(++n, label, tap, ok)}\n`), summarize: summary },
+  );
   // A cell an interrupt kept from starting left no report: it is not in the files.
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report, inMemory.get(c.label)).catch(() => null)))).filter((r) => r !== null);
-  await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), common.progress);
+  await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), ctx.progress);
   process.stderr.write(matrixSummary(report));
   return againstBaseline(baseline, runs, exit);
 }
 
+/** One kernel on one topology: a run of its own, no matrix. */
+function singleCell(args: VmTestArgs): { backend: Backend; label: string } {
+  const cell = args.cells[0] as Cell;
+  return { backend: qemuBackend(cell.spec, { smp: cell.smp, possibleCpus: cell.possibleCpus }, args.guest), label: cellLabel(cell) };
+}
+
 /** --patch: the base and the patched kernel, every topology, then the two side by side. */
-async function patchRun(args: ReturnType<typeof parseVmTestArgs>, common: Omit<Parameters<typeof verifyPatch>[0], 'cells' | 'tapCell' | 'summarize' | 'patches' | 'base' | 'topologies' | 'jobs'>): Promise<number> {
+async function patchRun(args: VmTestArgs, suite: Pick<PatchRequest, 'scenarios' | 'moduleParams'>, ctx: Omit<MatrixContext, 'tapCell' | 'summarize'>): Promise<number> {
   const n = args.topologies.length * 2;
   const on: PatchBase = args.baseTree ? { tree: args.baseTree } : { variant: args.base };
   const base = baseLabel(on);
-  process.stderr.write(`vm-test: verifying ${args.patches.join(', ')} on ${base}: ${n} runs (${base} and ${patchedName(base)} on ${args.topologies.map((t) => `${t.smp}:${t.possibleCpus}`).join(', ')}); seed ${args.seed}\n`);
-  process.stdout.write(`${tapHeader(n, [`patch: ${args.patches.join(', ')} on ${base}`, `seed ${args.seed}`])}\n`);
+  process.stderr.write(`vm-test: verifying ${args.patches.join(', ')} on ${base}: ${n} runs (${base} and ${patchedName(base)} on ${args.topologies.map((t) => `${t.smp}:${t.possibleCpus}`).join(', ')}); seed ${ctx.seed}\n`);
+  process.stdout.write(`${tapHeader(n, [`patch: ${args.patches.join(', ')} on ${base}`, `seed ${ctx.seed}`])}\n`);
   let k = 0;
-  const v = await verifyPatch({
-    ...common,
-    patches: args.patches,
-    base: on,
-    topologies: args.topologies,
-    jobs: args.jobs,
-    tapCell: (label, tap, ok) => process.stdout.write(`${tapCell(++k, label, tap, ok)}\n`),
-    summarize: summary,
-  });
-  await writeCiFiles(args, v.runs, args.scenarios, path.basename(v.matrix.dir), common.progress);
+  const v = await verifyPatch(
+    { ...suite, guest: args.guest, patches: args.patches, base: on, topologies: args.topologies, jobs: args.jobs },
+    { ...ctx, tapCell: (label, tap, ok) => void process.stdout.write(`${tapCell(++k, label, tap, ok)}\n`), summarize: summary },
+  );
+  await writeCiFiles(args, v.runs, args.scenarios, path.basename(v.matrix.dir), ctx.progress);
   for (const c of v.matrix.cells.filter((x) => !x.ok)) process.stderr.write(`\n[${c.label}]${c.summary.trimEnd()}\n`);
   process.stderr.write(`\nvm-test: ${base} beside ${patchedName(base)}, per topology and scenario:\n${comparisonTable(v.comparison, true, { a: base, b: patchedName(base) }, 160)}\n`);
   process.stderr.write(patchSummary(v, base));

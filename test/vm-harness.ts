@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import path from 'node:path';
 import type { RunReport } from '../src/report/report.js';
-import type { MatrixReport } from '../src/run/matrix.js';
+import type { MatrixReport } from '../src/report/matrix-report.js';
 import { repoRoot } from './fixtures.js';
 
 export const VM_TEST = path.join(repoRoot, 'dist/harness/vm-test.js');

@@ -3,6 +3,8 @@
  * exit status. Scenarios speak only to this; QEMU is one implementation, a
  * real machine over SSH can be another.
  */
+import type { CpuFirmware } from '../model/release-rules.js';
+
 export interface RunResult {
   exitCode: number;
   stdout: string;
@@ -31,6 +33,19 @@ export interface CpuHotplug {
    * It comes up offline: onlining it (sysfs) is the caller's job.
    */
   plug(): Promise<number>;
+}
+
+/** What the harness gave a machine it made: CPUs asked for, and what its firmware tables say (backend/qemu/firmware.ts). */
+export interface MachineFacts {
+  smp: number;
+  possibleCpus: number | null;
+  firmware: CpuFirmware;
+  /** The firmware in a sentence, for notes. */
+  firmwareText: string;
+  /** How the machine presented itself (backend/qemu/qemu-args.ts). */
+  presentAs: 'qemu' | 'vmware';
+  /** What the kernel would see were it presented as VMware: for a skip's hint. */
+  asVmware: CpuFirmware;
 }
 
 export interface Target {

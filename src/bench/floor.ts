@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.js';
-import type { PreparedGuest, GuestSettings } from '../backend/qemu/guest.js';
+import type { CpuRequest, PreparedGuest, QemuSettings } from '../backend/qemu/guest.js';
 import { QemuProcess } from '../backend/qemu/qemu.js';
 import { qemuArgs } from '../backend/qemu/qemu-args.js';
 import type { Initramfs } from '../initramfs/build.js';
@@ -19,7 +19,7 @@ import { scratchDir } from '../cache/scratch.js';
  * milliseconds from spawning QEMU to its exit. Same QEMU command line as a
  * vm-test guest (machine, CPUs, memory, command channel), only the init differs.
  */
-export async function floorBoot(prep: PreparedGuest, floor: Initramfs, settings: GuestSettings, consoleLog: string): Promise<number> {
+export async function floorBoot(prep: PreparedGuest, floor: Initramfs, cpus: CpuRequest, settings: QemuSettings, bootTimeoutSec: number, consoleLog: string): Promise<number> {
   const tmp = await scratchDir('refprobe-floor');
   const socket = path.join(tmp, 'channel.sock');
   // QEMU connects to the channel at start; nobody speaks on it here.
@@ -34,7 +34,7 @@ export async function floorBoot(prep: PreparedGuest, floor: Initramfs, settings:
     initrd: floor.path,
     accel: prep.accel.accel,
     machine: settings.machine,
-    cpus: settings.smp,
+    cpus: cpus.smp,
     memoryMb: settings.memoryMb,
     channelSocket: socket,
     cmdline: [],
@@ -46,9 +46,9 @@ export async function floorBoot(prep: PreparedGuest, floor: Initramfs, settings:
   try {
     const timedOut = await Promise.race([
       qemu.exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), settings.bootTimeoutSec * 1000))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), bootTimeoutSec * 1000))),
     ]);
-    if (timedOut) throw new HarnessError(`the floor guest did not power off within ${settings.bootTimeoutSec} s (console: ${consoleLog})`, 'raise --boot-timeout, or look at the console log');
+    if (timedOut) throw new HarnessError(`the floor guest did not power off within ${bootTimeoutSec} s (console: ${consoleLog})`, 'raise --boot-timeout, or look at the console log');
     const exit = await qemu.exited;
     if (exit.exitCode !== 0) throw new HarnessError(`the floor guest's QEMU exited with ${exit.exitCode}: ${exit.stderr.trim().slice(0, 200)}`, `see ${consoleLog}`);
     return Math.round(performance.now() - t);

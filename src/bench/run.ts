@@ -9,7 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
-import { bootGuest, prepareGuest, type Guest, type GuestSettings, type PreparedGuest } from '../backend/qemu/guest.js';
+import { bootGuest, prepareGuest, type PreparedGuest, type QemuSettings } from '../backend/qemu/guest.js';
+import { loadProbe, type Guest } from '../run/guest.js';
+import { GUEST_MODULE_PATH } from '../initramfs/build.js';
+import { scratchDir } from '../cache/scratch.js';
+import { SerialAgent } from './serial-agent.js';
+import type { AgentChannel } from '../backend/agent/agent-channel.js';
+import type { VariantName } from '../kernel/variants.js';
+import { rm } from 'node:fs/promises';
 import { runStamp } from '../run/run-dir.js';
 import { TargetError } from '../backend/target.js';
 import { benchChart } from './chart.js';
@@ -22,9 +29,31 @@ import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchRe
 import { spread, type Spread } from './stats.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
 import { formatBenchTable } from './table.js';
-import type { BenchArgs } from './args.js';
 
-export interface BenchOptions extends BenchArgs {
+/** What to measure, and on what guest. */
+export interface BenchRequest {
+  /** One entry per kernel to measure; null: the default kernel. `name` labels it in tables (--patch). */
+  kernels: { kernel: string | null; kdir: string | null; name?: string }[];
+  /** --patch FILE...: measure --base and the base with these patches, point by point. */
+  patches: string[];
+  base: VariantName;
+  /** Guest CPUs: points for 1..smp (none possible but absent: the benchmark measures online ones). */
+  smp: number;
+  guest: QemuSettings;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  runs: number;
+  msec: number;
+  floodPackets: number;
+  floodRuns: number;
+  skipFlood: boolean;
+  skipFloor: boolean;
+  floorRuns: number;
+  vmTestRuns: number;
+  outDir: string;
+}
+
+export interface BenchOptions extends BenchRequest {
   repoRoot: string;
   progress: (line: string) => void;
   signal?: AbortSignal;
@@ -34,21 +63,9 @@ const BENCH_DIR = '/sys/kernel/debug/refprobe/bench';
 /** The flood's source address on dummy0; 255.255.255.255 is sent from it. */
 const FLOOD_ADDR = '10.99.0.1';
 
-function guestSettings(opts: BenchOptions, k: BenchArgs['kernels'][number]): GuestSettings {
-  return {
-    ...(k.kernel ? { kernel: k.kernel } : {}),
-    ...(k.kdir ? { kdir: k.kdir } : {}),
-    boot: opts.boot,
-    accel: opts.accel,
-    machine: opts.machine,
-    smp: opts.smp,
-    possibleCpus: null,
-    memoryMb: opts.memoryMb,
-    qemu: opts.qemu,
-    busybox: opts.busybox,
-    bootTimeoutSec: opts.bootTimeoutSec,
-    commandTimeoutSec: opts.commandTimeoutSec,
-  };
+/** The kernel as prepareGuest takes it. */
+function kernelSpec(k: BenchRequest['kernels'][number]): { kernel?: string; kdir?: string } {
+  return { ...(k.kernel ? { kernel: k.kernel } : {}), ...(k.kdir ? { kdir: k.kdir } : {}) };
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
@@ -129,12 +146,11 @@ async function flood(guest: Guest, opts: BenchOptions, cpusOnline: number): Prom
  * a shell script per command (sh forked, base64 both ways), as every
  * command went before. Each hold is put back.
  */
-async function agentRoundTrip(guest: Guest, channel: ChannelKind, n = 30): Promise<ChannelTiming[]> {
+async function agentRoundTrip(guest: Guest, channel: ChannelKind, serial: AgentChannel | null, n = 30): Promise<ChannelTiming[]> {
   const { probe, target } = guest;
   const ctl = `${DEBUGFS_DIR}/ctl`;
   const devices = `${DEBUGFS_DIR}/devices`;
   const main = channel === 'virtio' ? 'virtio-serial port' : 'serial port ttyS1';
-  const serial = guest.serialChannel;
   const ways: { way: string; step: () => Promise<unknown> }[] = [
     { way: `${main}, C agent, fork-free`, step: async () => {
       await probe.ctl('hold rprt0 0 1');
@@ -163,13 +179,12 @@ async function agentRoundTrip(guest: Guest, channel: ChannelKind, n = 30): Promi
   return ways.map(({ way }, w) => ({ way, spread: spread(times[w] ?? []) }));
 }
 
-async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
-  const settings = guestSettings(opts, k);
-  const prep = await prepareGuest(settings, opts.repoRoot, opts.progress);
+async function benchKernel(opts: BenchOptions, k: BenchRequest['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
+  const prep = await prepareGuest(kernelSpec(k), opts.guest, opts);
   const floodBin = await buildFlood(opts.repoRoot);
   const dummy = await findDummyModule(prep.kernel.release, prep.kernel.kdir);
   const initramfs = await buildBenchInitramfs({
-    busybox: opts.busybox,
+    busybox: opts.guest.busybox,
     init: path.join(opts.repoRoot, 'vm/guest/init'),
     agent: await buildAgent(opts.repoRoot),
     module: prep.module.ko,
@@ -180,14 +195,20 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
   opts.progress(`bench initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (flood program${dummy ? ', dummy.ko' : ', no dummy.ko'})`);
   const consoleLog = path.join(dir, `console-${index}.log`);
   let guest: Guest | null = null;
-  const onAbort = (): void => void guest?.close();
+  let close: (() => Promise<void>) | null = null;
+  const onAbort = (): void => void close?.();
   opts.signal?.addEventListener('abort', onAbort);
+  const tmp = await scratchDir('refprobe-bench');
+  const serialAgent = await SerialAgent.listen(path.join(tmp, 'serial.sock'), opts.commandTimeoutSec * 1000);
   try {
-    guest = await bootGuest({ ...prep, initramfs }, settings, { consoleLog, onConsoleLine: () => undefined, moduleParams: {}, progress: opts.progress, serialToo: true });
+    const booted = await bootGuest({ ...prep, initramfs }, { smp: opts.smp, possibleCpus: null }, opts.guest, { ...opts, consoleLog, onConsoleLine: () => undefined, serialSocket: serialAgent.path });
+    close = booted.close;
+    guest = await loadProbe({ target: booted.target, modulePath: GUEST_MODULE_PATH, moduleRefused: null, bootMs: booted.bootMs, close: booted.close }, {});
+    const serial = prep.channel.plan.kind === 'virtio' ? await serialAgent.ready() : null;
     const { info } = guest;
     const online = info.topology.online;
     opts.progress(`guest: ${info.release}, variant ${info.variant}, online CPUs ${online.join(',')}, ${guest.target.description} (up in ${guest.bootMs} ms)`);
-    const roundTrip = await agentRoundTrip(guest, prep.channel.plan.kind);
+    const roundTrip = await agentRoundTrip(guest, prep.channel.plan.kind, serial);
     opts.progress(`agent round trip (one hold + one devices read, median of ${roundTrip[0]?.spread.n}): ${roundTrip.map((r) => `${r.way} ${r.spread.median.toFixed(2)} ms`).join('; ')}`);
     const { samples, raws } = await microbench(guest, opts, online.length);
     let floodReport: FloodReport | null = null;
@@ -217,7 +238,9 @@ async function benchKernel(opts: BenchOptions, k: BenchArgs['kernels'][number], 
     return { result, prep, raws };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await guest?.close();
+    await close?.();
+    await serialAgent.close();
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -258,18 +281,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchOutcome> {
       rawSamples.push(...raws);
     }
     if (!opts.skipFloor && firstPrep) {
-      const settings = guestSettings(opts, opts.kernels[0] ?? { kernel: null, kdir: null });
-      const floorImage = await buildFloorInitramfs(opts.busybox);
+      const floorImage = await buildFloorInitramfs(opts.guest.busybox);
       const floors: number[] = [];
       for (let i = 0; i < opts.floorRuns; i++) {
         checkAbort(opts.signal);
-        floors.push(await floorBoot(firstPrep, floorImage, settings, path.join(dir, `floor-console-${i}.log`)));
+        floors.push(await floorBoot(firstPrep, floorImage, { smp: opts.smp, possibleCpus: null }, opts.guest, opts.bootTimeoutSec, path.join(dir, `floor-console-${i}.log`)));
         opts.progress(`floor: bare boot + power-off ${i + 1}/${opts.floorRuns}: ${floors[floors.length - 1]} ms`);
       }
       const k0 = opts.kernels[0];
       const vmArgs = [
-        '--smp', String(opts.smp), '--accel', opts.accel, '--machine', opts.machine, '--boot', opts.boot, '--memory', String(opts.memoryMb),
-        '--qemu', opts.qemu, '--busybox', opts.busybox,
+        '--smp', String(opts.smp), '--accel', opts.guest.accel, '--machine', opts.guest.machine, '--boot', opts.guest.boot, '--memory', String(opts.guest.memoryMb),
+        '--qemu', opts.guest.qemu, '--busybox', opts.guest.busybox, '--present-as', opts.guest.presentAs,
+        ...opts.guest.append.flatMap((a) => ['--append', a]),
+        ...opts.guest.qemuExtra.map((a) => `--qemu-arg=${a}`),
         ...(k0?.kernel ? ['--kernel', k0.kernel] : []),
         ...(k0?.kdir ? ['--kdir', k0.kdir] : []),
       ];

@@ -8,13 +8,22 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, TEMP_NAME } from './cache.js';
-import { alive } from '../kernel/build-tree.js';
-import { prune as prunePatchedTrees } from '../kernel/patched-tree.js';
 
 /** The scratch prefixes in $TMPDIR: `refprobe-` (guest work, KVM probe, bench floor, Debian VM) and `rp-ssh-` (SSH targets). */
 const SCRATCH = /^(?:refprobe|rp-ssh)(?:-[a-z]+)?-(\d+)-[A-Za-z0-9]{6}$/;
 /** A cache entry moved aside as damaged, by process N. */
 const DAMAGED = /\.damaged-(\d+)-[0-9a-f]{6}$/;
+
+/** Whether a process (a lock's owner) still runs. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, another user's: alive.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** A private directory in $TMPDIR, named so `make prune` knows whose it is. */
 export function scratchDir(name: string): Promise<string> {
@@ -42,11 +51,10 @@ async function pruneIn(dir: string, where: 'tmp' | 'cache', progress: (l: string
   return n;
 }
 
-/** Removes what dead runs left: cache temp and damaged entries, $TMPDIR scratch, half-made patched trees (and those unused for weeks). */
+/** Removes what dead runs left: cache temp and damaged entries, $TMPDIR scratch (patched trees: kernel/patched-tree.ts prune). */
 export async function pruneLeftovers(progress: (l: string) => void): Promise<number> {
   let n = await pruneIn(os.tmpdir(), 'tmp', progress);
   const root = cacheRoot();
   for (const kind of await readdir(root).catch(() => [] as string[])) n += await pruneIn(path.join(root, kind), 'cache', progress);
-  await prunePatchedTrees(path.join(root, 'kernels'), progress);
   return n;
 }

@@ -2,7 +2,6 @@
  * The vm-test command line: parsed and checked up front, so a bad option is
  * a one-line error naming the option and what to pass instead. Pure.
  */
-import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf } from './options.js';
@@ -11,23 +10,38 @@ import { DEBIAN_KERNEL_EXAMPLES } from '../kernel/debian-archive.js';
 import { isNamedKernel } from '../kernel/select.js';
 import { existsSync } from 'node:fs';
 import type { Scenario } from '../scenarios/scenario.js';
-import type { RunSettings } from '../run/vm-test.js';
-import type { Cell } from '../run/matrix.js';
+import type { Cell } from '../report/matrix-report.js';
 import type { KernelSpec } from '../kernel/select.js';
 import { parseShard, shardOf, type Shard } from '../run/shard.js';
-import type { RemoteSettings } from '../backend/ssh/guest.js';
+import { remoteLabel, type RemoteSettings } from '../backend/ssh/guest.js';
+import type { QemuSettings } from '../backend/qemu/guest.js';
+import { GUEST_OPTIONS, GUEST_OPTION_NAMES, LIMIT_OPTIONS, parseGuestOptions, parseLimitOptions, parseSeed, SEED_OPTION } from './option-groups.js';
 import { checkSshOption, parseSshUrl } from '../backend/ssh/ssh-args.js';
 import os from 'node:os';
 import path from 'node:path';
-import { kernelArgs, qemuExtraArgs } from '../backend/qemu/user-args.js';
 
-export interface VmTestArgs extends RunSettings {
+/** The run's context as the command line sets it (run/vm-test.ts RunContext, less what the entry point adds). */
+export interface RunSettings {
+  outDir: string;
+  verbose: boolean;
+  /** Seeds the stress streams (u32); the same seed replays the same streams. */
+  seed: number;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  runTimeoutSec: number;
+}
+
+export interface VmTestArgs {
   help: boolean;
   list: boolean;
   scenarios: Scenario[];
   fault: 'hold-twice' | null;
-  /** Kernels x topologies (this shard's share); one cell runs plainly, several as a matrix. */
+  /** QEMU runs: kernels x topologies (this shard's share); one cell runs plainly, several as a matrix. Empty with --target. */
   cells: Cell[];
+  /** How to build and boot the QEMU guests (unused with --target). */
+  guest: QemuSettings;
+  /** Where the runs go, the seed, the limits. */
+  context: RunSettings;
   /** --shard K/N: the share of the matrix this run takes; `planned` is the whole matrix. */
   shard: Shard | null;
   plannedCells: Cell[];
@@ -266,30 +280,21 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         kernels: { type: 'string' },
         topology: { type: 'string' },
         jobs: { type: 'string' },
-        accel: { type: 'string' },
-        machine: { type: 'string' },
-        'present-as': { type: 'string' },
-        boot: { type: 'string' },
+        ...GUEST_OPTIONS,
+        ...LIMIT_OPTIONS,
+        ...SEED_OPTION,
         smp: { type: 'string' },
         'possible-cpus': { type: 'string' },
-        memory: { type: 'string' },
         scenario: { type: 'string', multiple: true },
         fault: { type: 'string' },
         out: { type: 'string' },
         junit: { type: 'string' },
-        append: { type: 'string', multiple: true },
         'kcidb-origin': { type: 'string' },
         'artifacts-url': { type: 'string' },
-        'qemu-arg': { type: 'string', multiple: true },
         kcidb: { type: 'string' },
         baseline: { type: 'string' },
-        qemu: { type: 'string' },
-        busybox: { type: 'string' },
-        'boot-timeout': { type: 'string' },
-        'command-timeout': { type: 'string' },
         timeout: { type: 'string' },
         verbose: { type: 'boolean' },
-        seed: { type: 'string' },
         patch: { type: 'string', multiple: true },
         base: { type: 'string' },
         shard: { type: 'string' },
@@ -309,8 +314,8 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
   const scenarios = selectScenarios(v.scenario ?? [], all);
   const remote = parseRemote(v);
   const bisect = v.bisect ?? false;
-  // A machine over SSH has the CPUs it has: one run, its topology read from the kernel (0:0 here stands for "the machine's").
-  const topologies = remote ? [{ smp: 0, possibleCpus: 0 }] : bisect ? bisectTopology(v.topology, v.smp, v['possible-cpus']) : parseTopologies(v.topology, v.smp, v['possible-cpus']);
+  // A machine over SSH has the CPUs it has: no topology to choose, no kernel, no cells.
+  const topologies = remote ? [] : bisect ? bisectTopology(v.topology, v.smp, v['possible-cpus']) : parseTopologies(v.topology, v.smp, v['possible-cpus']);
   const patches = v.patch ?? [];
   if (v.base !== undefined && patches.length === 0) throw new HarnessError('--base without --patch', 'pass --patch FILE --base VARIANT, or --kernel VARIANT to run a variant as it is');
   if (patches.length > 0) {
@@ -334,37 +339,31 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     }
   }
   // A --patch run builds its cells itself (verify-patch.ts): its --kernel-tree is the base, not a cell.
-  const remoteLabel = remote ? `ssh-${remote.ssh.dest.host}${remote.ssh.dest.port ? `-${remote.ssh.dest.port}` : ''}` : null;
-  const kernels = remoteLabel ? [{ kernel: remoteLabel, spec: {} }] : parseKernels(v.kernel, v.kernels, patches.length > 0 ? undefined : v['kernel-tree'], v.kdir);
+  const kernels = remote ? [] : parseKernels(v.kernel, v.kernels, patches.length > 0 ? undefined : v['kernel-tree'], v.kdir);
   const planned = kernels.flatMap((k) => topologies.map((t) => ({ ...k, ...t })));
   const shard = parseShard(v.shard);
   if (shard && patches.length > 0) throw new HarnessError('--shard with --patch', 'a --patch run is one base beside its patched self: run it whole');
   if (shard && v.seed === undefined) throw new HarnessError('--shard without --seed', 'pass the same --seed N to every shard: the merged matrix has one seed, and make merge refuses shards that differ');
   if (patches.length > 0 && v.fault !== undefined) throw new HarnessError('--patch with --fault', 'the fault breaks the base as much as the patched kernel, so nothing could be judged: drop --fault');
-  const machine = oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc');
-  const presentAs = oneOf('present-as', v['present-as'], ['auto', 'qemu', 'vmware'] as const, 'auto');
-  if (presentAs === 'vmware' && machine !== 'pc') throw new HarnessError('--present-as vmware with --machine microvm', 'microvm has no VMware backdoor port (vmport) and no CPU hotplug to gain from it: use --machine pc');
+  const guest = parseGuestOptions(v);
   const cells = shardOf(planned, shard);
-  const first = (cells[0] ?? planned[0]) as Cell;
-  const { smp, possibleCpus } = first;
   return {
     help: v.help ?? false,
     list: v.list ?? false,
-    ...first.spec,
     cells,
+    guest,
+    context: {
+      outDir: v.out ?? 'out',
+      verbose: v.verbose ?? false,
+      seed: parseSeed(v),
+      ...parseLimitOptions(v),
+      runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
+    },
     shard,
     plannedCells: planned,
     jobs: intOption('jobs', v.jobs, Math.max(1, os.availableParallelism()), 1, 64),
-    accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
-    machine,
-    presentAs,
-    boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
-    smp,
-    possibleCpus,
-    memoryMb: intOption('memory', v.memory, 256, 128, 16384),
     scenarios: scenarios.length ? scenarios : [...all],
     fault: v.fault === undefined ? null : oneOf('fault', v.fault, FAULTS, 'hold-twice'),
-    outDir: v.out ?? 'out',
     junit: v.junit ?? null,
     kcidb: v.kcidb ?? null,
     kcidbOrigin: kcidbOrigin(v['kcidb-origin']),
@@ -376,23 +375,14 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
     bisect,
     topologies,
     remote,
-    remoteLabel,
-    qemu: v.qemu ?? 'qemu-system-x86_64',
-    busybox: v.busybox ?? '/bin/busybox',
-    append: kernelArgs(v.append ?? []),
-    qemuExtra: qemuExtraArgs(v['qemu-arg'] ?? []),
-    bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
-    commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
-    runTimeoutSec: intOption('timeout', v.timeout, 900, 10, 86400),
-    verbose: v.verbose ?? false,
-    seed: intOption('seed', v.seed, randomInt(2 ** 32), 0, 2 ** 32 - 1),
+    remoteLabel: remote ? remoteLabel(remote) : null,
   };
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** What only a QEMU guest has: refused with --target. */
-const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'present-as', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox', 'append', 'qemu-arg'];
+const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', ...GUEST_OPTION_NAMES, 'jobs', 'shard'];
 const SSH_ONLY = ['identity', 'ssh-option', 'connect-timeout', 'allow-cpu-offline', 'allow-tainted'];
 
 /** --target and the SSH options; null without --target. */

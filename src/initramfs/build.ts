@@ -10,7 +10,6 @@ import { gzipSync } from 'node:zlib';
 import { cachedDir, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
-import type { ChannelModule } from '../backend/qemu/command-channel.js';
 
 export interface InitramfsInputs {
   busybox: string;
@@ -57,6 +56,12 @@ export const GUEST_AGENT_PATH = '/bin/refprobe-agent';
 
 /** vm/guest/init loads the .ko files here, in name order, before it starts the agent. */
 export const GUEST_CHANNEL_MODULES_DIR = '/lib/chan';
+
+/** A kernel module the guest init loads before the agent starts (the command channel's: backend/qemu/command-channel.ts). */
+export interface ChannelModule {
+  name: string;
+  data: Buffer;
+}
 
 export function initramfsEntries(busybox: Buffer, init: Buffer, agent: Buffer, module: Buffer, channelModules: readonly ChannelModule[] = []): CpioEntry[] {
   const chan: CpioEntry[] = channelModules.length === 0 ? [] : [

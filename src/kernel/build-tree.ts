@@ -17,6 +17,7 @@
  * the new tree, or objtool would be rebuilt and, newer than every object it
  * checked, force the whole kernel to be rebuilt after it.
  */
+import { alive } from '../cache/scratch.js';
 import { createWriteStream, existsSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -86,16 +87,6 @@ function treeFiles(dir: string): { image: string; vmlinux: string; log: string }
   return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
 }
 
-/** Whether a process (a lock's owner) still runs. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, another user's: alive.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Creates the lock file with the owner's pid already in it, or fails if it

@@ -17,7 +17,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
-import { alive, type TreeBuild } from './build-tree.js';
+import type { TreeBuild } from './build-tree.js';
+import { alive } from '../cache/scratch.js';
 import { rejectedHunks, type Patch } from './patch.js';
 
 /** Patched trees unused this long are removed when a new one is made (each holds ~200 MB of objects). */

@@ -1,5 +1,5 @@
 /** The mutants run as a table: mutant -> verdict -> the scenario that killed it -> what differed. Pure. */
-import type { MutantOutcome } from '../run/mutants.js';
+import type { MutantOutcome } from './mutants-report.js';
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 

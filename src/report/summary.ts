@@ -1,8 +1,8 @@
 /** The last words of a run, for people (stderr), and its exit status. Pure. */
-import type { MatrixReport } from '../run/matrix.js';
+import { EXIT } from '../exit-status.js';
+import type { MatrixReport } from './matrix-report.js';
 import { isPassOrSkip, skipReason, type RunReport } from './report.js';
 
-export const EXIT = { ok: 0, mismatch: 1, usage: 2, crash: 3, untestable: 125, interrupted: 130, bisectAbort: 255 } as const;
 
 export function exitCode(r: RunReport): number {
   if (r.ok) return EXIT.ok;

@@ -9,12 +9,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
-import { EXIT } from '../report/summary.js';
-import { worstExit, type MatrixReport } from './matrix.js';
+import { EXIT } from '../exit-status.js';
+import { worstExit } from '../exit-status.js';
+import type { MatrixReport } from '../report/matrix-report.js';
 import { runStamp } from './run-dir.js';
 import { checkShards } from './shard.js';
 import { VARIANT_NAMES } from '../kernel/variants.js';
-import { mutantsOk, type MutantOutcome, type MutantsReport } from './mutants.js';
+import { mutantsOk, type MutantOutcome, type MutantsReport } from '../report/mutants-report.js';
 import { mutantKey } from '../kernel/mutant.js';
 
 /** A shard's report.json: a vm-test matrix's or a make mutants run's. */

@@ -17,67 +17,18 @@ import { variantPatchedTree, variantTree } from '../kernel/build-variant.js';
 import { mutantKey, parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
 import { VARIANT_NAMES, variantOf, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
-import { firstDifferingReading } from '../report/results.js';
+import { firstDifference, mutantsOk, mutantVerdict, type MutantOutcome, type MutantsReport } from '../report/mutants-report.js';
 import { progressLine } from '../report/progress.js';
 import { hashOf } from '../cache/cache.js';
 import { shardOf, type Shard } from './shard.js';
 import { runStamp } from './run-dir.js';
-import { runVmTest, type VmTestOptions } from './vm-test.js';
+import { runVmTest, type RunContext, type RunRequest } from './vm-test.js';
+import { qemuBackend, type CpuRequest, type QemuSettings } from '../backend/qemu/guest.js';
 
-export interface MutantOutcome {
-  /** The mutant's name, or 'unpatched' for the variant itself. */
-  name: string;
-  kernel: VariantName;
-  what: string;
-  /**
-   * 'passed' for the unpatched kernel; for a mutant, killed or survived;
-   * 'not-applicable' for a mutant whose file says why it has no counterpart
-   * in this release (never run, never a kill).
-   */
-  verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error' | 'not-applicable';
-  /** Why the run could not judge the kernel (verdict error). */
-  error?: string;
-  /** The machine's presentation where it was not the run's default (a mutant's Present-as:, and its unpatched baseline). */
-  presentAs?: 'qemu' | 'vmware';
-  /** The first scenario that failed: the one that killed the mutant. */
-  killedBy: string | null;
-  /** Every scenario that failed, to show which checks each bug trips. */
-  failing: string[];
-  differed: string | null;
-  buildSeconds: number;
-  runSeconds: number;
-  report: string | null;
-}
-
-/** What make mutants writes to its report.json (one run, or a shard of one). */
-export interface MutantsReport {
-  ok: boolean;
-  shard: Shard | null;
-  /** Every chosen mutant, variant/name (mutantKey), in run order (the whole set, when sharded). */
-  planned: string[];
-  /** The options that decide the verdicts: shards must agree to be merged. */
-  fingerprint?: string;
-  seed?: number;
-  failFast?: boolean;
-  outcomes: MutantOutcome[];
-}
-
-/**
- * The verdict over outcomes: every unpatched kernel passed, every planned
- * mutant was judged and killed (or says why it does not apply). Pure.
- */
-export function mutantsOk(outcomes: readonly MutantOutcome[], planned: readonly string[]): boolean {
-  const bases = outcomes.filter((o) => o.name === 'unpatched');
-  const judged = outcomes.filter((o) => o.name !== 'unpatched');
-  return (
-    bases.every((o) => o.verdict === 'passed') &&
-    judged.every((o) => o.verdict === 'killed' || o.verdict === 'not-applicable') &&
-    planned.every((k) => judged.some((o) => mutantKey(o) === k))
-  );
-}
-
-export interface MutantsOptions extends Omit<VmTestOptions, 'kernel' | 'kernelTree' | 'builtTree' | 'kdir' | 'tap' | 'runDir' | 'outDir' | 'failFast'> {
-  outDir: string;
+/** Which mutants, on what guest: every run (unpatched and mutant) alike but for the kernel. */
+export interface MutantsRequest extends Omit<RunRequest, 'backend' | 'label' | 'failFast'> {
+  guest: QemuSettings;
+  cpus: CpuRequest;
   only: string[];
   /** --shard K/N: every Nth of the chosen mutants from the Kth. */
   shard?: Shard | null;
@@ -108,39 +59,6 @@ export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
   return all;
 }
 
-/**
- * What a run on a mutant kernel proves. Killed only by evidence about the
- * kernel: a reading that differed, a kernel complaint, or a guest that died
- * or hung. A run that stopped for any other reason (set-up, a refused
- * command, a harness bug) proves nothing: an error of the run, never a kill.
- */
-export function mutantVerdict(r: RunReport): 'killed' | 'survived' | 'error' {
-  const evidence =
-    r.scenarios.some((s) => s.status === 'fail' || s.status === 'crash') || r.crashes.length > 0 || r.errorKind === 'guest';
-  if (evidence) return 'killed';
-  if (r.error !== null || r.scenarios.some((s) => s.status === 'error')) return 'error';
-  return 'survived';
-}
-
-/**
- * Where a failed run first parted from the model: scenario, and the step or
- * console finding. Evidence first: a scenario that only errored (a device
- * that never came, a refused command) is named only when none failed.
- */
-export function firstDifference(r: RunReport): { scenario: string; differed: string } | null {
-  const describe = (s: RunReport['scenarios'][number]): { scenario: string; differed: string } => {
-    const crash = s.crashes[0];
-    return { scenario: s.name, differed: firstDifferingReading(s) ?? (crash ? `kernel: ${crash.title}` : (s.error ?? s.status)) };
-  };
-  const failed = r.scenarios.find((s) => s.status === 'fail' || s.status === 'crash');
-  if (failed) return describe(failed);
-  if (r.crashes[0]) return { scenario: '(between scenarios)', differed: `kernel: ${r.crashes[0].title}` };
-  const errored = r.scenarios.find((s) => s.status === 'error');
-  if (errored) return describe(errored);
-  if (r.error) return { scenario: '(run)', differed: r.error.split('\n')[0] ?? r.error };
-  return null;
-}
-
 /** Why a run that proved nothing stopped: its own error, or its scenarios'. */
 function runError(r: RunReport): string {
   if (r.error) return r.error.split('\n')[0] ?? r.error;
@@ -153,11 +71,11 @@ function errored(m: Mutant, e: unknown): MutantOutcome {
   return { name: m.name, kernel: m.variant, what: m.what, verdict: 'error', error: msg.split('\n')[0] ?? msg, killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null };
 }
 
-export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
+export async function runMutants(req: MutantsRequest, opts: Omit<RunContext, 'tap' | 'runDir'>): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
   const all = await loadMutants(opts.repoRoot);
   // --mutant NAME takes the bug in every release; --mutant VARIANT/NAME one of them.
-  const chosen = opts.only.length ? all.filter((m) => opts.only.includes(m.name) || opts.only.includes(mutantKey(m))) : all;
-  const mutants = shardOf(chosen, opts.shard ?? null);
+  const chosen = req.only.length ? all.filter((m) => req.only.includes(m.name) || req.only.includes(mutantKey(m))) : all;
+  const mutants = shardOf(chosen, req.shard ?? null);
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });
   const outcomes: MutantOutcome[] = [];
@@ -172,7 +90,12 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     const as = presentAs ? `-as-${presentAs}` : '';
     opts.progress(`${kernel}/${name}${as}: kernel ${tb.reused ? 'reused' : `built in ${tb.seconds} s`}; running the suite`);
     const t0 = performance.now();
-    const r = await runVmTest({ ...opts, ...(presentAs ? { presentAs } : {}), label: `${kernel}-${name}${as}-smp${opts.smp}-possible${opts.possibleCpus}`, failFast: opts.failFast && m !== null, builtTree: tb.dir, runDir: path.join(dir, `${kernel}-${name}${as}`), tap: () => undefined, progress: () => undefined });
+    const backend = qemuBackend({ builtTree: tb.dir }, req.cpus, { ...req.guest, ...(presentAs ? { presentAs } : {}) });
+    const label = `${kernel}-${name}${as}-smp${req.cpus.smp}-possible${req.cpus.possibleCpus}`;
+    const r = await runVmTest(
+      { backend, scenarios: req.scenarios, moduleParams: req.moduleParams, label, failFast: req.failFast && m !== null },
+      { ...opts, runDir: path.join(dir, `${kernel}-${name}${as}`), tap: () => undefined, progress: () => undefined },
+    );
     const first = firstDifference(r);
     const judged = mutantVerdict(r);
     const verdict = m ? judged : r.ok ? 'passed' : judged === 'error' ? 'error' : 'failed';
@@ -229,8 +152,8 @@ export async function runMutants(opts: MutantsOptions): Promise<{ outcomes: Muta
     }
   }
   const ok = mutantsOk(outcomes, mutants.map(mutantKey));
-  const fingerprint = hashOf(JSON.stringify([opts.scenarios.map((x) => x.name), opts.seed, opts.failFast, opts.smp, opts.possibleCpus, opts.memoryMb, opts.machine, opts.boot, opts.accel, opts.presentAs ?? 'auto']));
-  const report: MutantsReport = { ok, shard: opts.shard ?? null, planned: chosen.map(mutantKey), fingerprint, seed: opts.seed, failFast: opts.failFast, outcomes };
+  const fingerprint = hashOf(JSON.stringify([req.scenarios.map((x) => x.name), opts.seed, req.failFast, req.cpus.smp, req.cpus.possibleCpus, req.guest.memoryMb, req.guest.machine, req.guest.boot, req.guest.accel, req.guest.presentAs]));
+  const report: MutantsReport = { ok, shard: req.shard ?? null, planned: chosen.map(mutantKey), fingerprint, seed: opts.seed, failFast: req.failFast, outcomes };
   await writeFile(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   return { outcomes, dir, ok };
 }

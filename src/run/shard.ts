@@ -6,11 +6,9 @@
  * shards belong together and none is missing. Pure.
  */
 import { HarnessError } from '../errors.js';
+import type { Shard } from '../report/matrix-report.js';
 
-export interface Shard {
-  k: number;
-  n: number;
-}
+export type { Shard };
 
 export function parseShard(raw: string | undefined): Shard | null {
   if (raw === undefined) return null;

@@ -15,9 +15,11 @@ import type { VariantName } from '../kernel/variants.js';
 import { HarnessError } from '../errors.js';
 import { compareRuns, type Comparison } from '../report/compare.js';
 import type { FinishedRun } from '../report/results.js';
-import { EXIT } from '../report/summary.js';
+import { EXIT } from '../exit-status.js';
 import { finishedRun } from './ci-files.js';
-import { runMatrix, worstExit, type Cell, type MatrixOptions, type MatrixReport } from './matrix.js';
+import { runMatrix, type MatrixContext, type MatrixRequest } from './matrix.js';
+import { worstExit } from '../exit-status.js';
+import type { Cell, MatrixReport } from '../report/matrix-report.js';
 
 /** The base kernel fails the suite: nothing can be said about the patch. */
 export const EXIT_BASE_FAILS = 4;
@@ -28,7 +30,8 @@ export type PatchBase = { variant: VariantName } | { tree: string };
 /** The label the base's runs carry: the variant, or the tree's directory name. */
 export const baseLabel = (b: PatchBase): string => ('variant' in b ? b.variant : path.basename(path.resolve(b.tree)));
 
-export interface VerifyPatchOptions extends Omit<MatrixOptions, 'cells'> {
+/** What --patch verifies: the patches on a base, every topology, the base beside the patched kernel. */
+export interface PatchRequest extends Omit<MatrixRequest, 'cells' | 'shard' | 'planned'> {
   patches: readonly string[];
   base: PatchBase;
   topologies: readonly { smp: number; possibleCpus: number }[];
@@ -93,8 +96,8 @@ export async function buildPatchPair(
   return { base, patched };
 }
 
-export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> {
-  const { base, patched, remove } = await buildPatchPair(o.base, o.patches, { repoRoot: o.repoRoot, progress: o.progress, signal: o.signal });
+export async function verifyPatch(o: PatchRequest, ctx: MatrixContext): Promise<PatchVerdict> {
+  const { base, patched, remove } = await buildPatchPair(o.base, o.patches, { repoRoot: ctx.repoRoot, progress: ctx.progress, signal: ctx.signal });
   const name = baseLabel(o.base);
   const label = patchedName(name);
   const cells: Cell[] = o.topologies.flatMap((t) => [
@@ -102,14 +105,14 @@ export async function verifyPatch(o: VerifyPatchOptions): Promise<PatchVerdict> 
     { kernel: label, spec: { builtTree: patched.dir }, ...t },
   ]);
   // A copy of the user's tree (gigabytes) lives only as long as its runs.
-  const { report } = await runMatrix({ ...o, cells }).finally(() => remove?.());
+  const { report } = await runMatrix({ ...o, cells }, ctx).finally(() => remove?.());
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report).catch(() => null)))).filter((r) => r !== null);
   const side = (k: string): FinishedRun[] => runs.filter((r) => report.cells.find((c) => c.label === r.label)?.cell.kernel === k);
   const comparison = compareRuns(side(name), side(label));
   const exits = (k: string): number[] => report.cells.filter((c) => c.cell.kernel === k).map((c) => c.exit);
   // A cell that never ran (an interrupt) counts as not passing.
   const missing = report.cells.length < cells.length ? [EXIT.interrupted] : [];
-  const exit = patchExit([...exits(name), ...missing], exits(label), o.signal?.aborted ?? false);
+  const exit = patchExit([...exits(name), ...missing], exits(label), ctx.signal?.aborted ?? false);
   return { base, patched, copyRemoved: remove !== undefined, matrix: report, runs, comparison, exit };
 }
 

@@ -10,42 +10,45 @@ import type { ProbeInfo } from '../probe/parse.js';
 import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } from '../report/report.js';
 import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
-import { ClaimWaits, Steps, type MachineFacts, type Scenario } from '../scenarios/scenario.js';
+import { ClaimWaits, Steps, type Scenario } from '../scenarios/scenario.js';
 import { kernelVersion, RELEASE_DEPENDENT, rulesFor, type RulesChoice } from '../model/release-rules.js';
-import { TargetError, type Target } from '../backend/target.js';
-import { bootGuest, prepareGuest, type Guest, type GuestSettings } from '../backend/qemu/guest.js';
-import { connectRemote, type RemoteSettings } from '../backend/ssh/guest.js';
+import { TargetError, type MachineFacts, type Target } from '../backend/target.js';
+import type { Backend, GuestFacts } from '../backend/backend.js';
+import { loadProbe, type Guest } from './guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
 import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
 import { appender, writeOutput } from './outputs.js';
 
-/** What a user chooses for a run (the command line maps onto this). */
-export interface RunSettings extends GuestSettings {
+/** What to run: the scenarios on one machine (a backend: a QEMU guest of a kernel and topology, or a machine over SSH). */
+export interface RunRequest {
+  backend: Backend;
   scenarios: readonly Scenario[];
-  outDir: string;
-  runTimeoutSec: number;
-  verbose: boolean;
-  /** Seeds the stress streams (u32); the same seed replays the same streams. */
-  seed: number;
-  /** A running machine over SSH instead of a QEMU guest (--target ssh://...); null: QEMU. */
-  remote?: RemoteSettings | null;
+  moduleParams: Record<string, string | number | boolean>;
+  /** The run's stable name in reports and comparisons (a matrix cell's label). */
+  label?: string;
+  /** Stop after the first scenario that fails or crashes (TAP "Bail out!"): a verdict, not the full picture. */
+  failFast?: boolean;
 }
 
-export interface VmTestOptions extends RunSettings {
-  moduleParams: Record<string, string | number | boolean>;
+/** The run's context: where its files go, who hears it, its seed, Ctrl-C and its limits. */
+export interface RunContext {
   repoRoot: string;
+  outDir: string;
+  /** Keep this run's files exactly here (a matrix cell) instead of a new out/runs/<time>-<pid>/. */
+  runDir?: string;
   /** Progress for people (stderr). */
   progress: (line: string) => void;
   /** TAP for machines (stdout). */
   tap: (text: string) => void;
   signal?: AbortSignal;
-  /** Keep this run's files exactly here (a matrix cell) instead of a new out/runs/<time>-<pid>/. */
-  runDir?: string;
-  /** Stop after the first scenario that fails or crashes (TAP "Bail out!"): a verdict, not the full picture. */
-  failFast?: boolean;
-  /** The run's stable name in reports and comparisons (a matrix cell's label). */
-  label?: string;
+  /** Echo the console to progress. */
+  verbose: boolean;
+  /** Seeds the stress streams (u32); the same seed replays the same streams. */
+  seed: number;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  runTimeoutSec: number;
 }
 
 export { SCENARIOS };
@@ -64,16 +67,17 @@ function since(t: number): number {
   return Math.round(performance.now() - t);
 }
 
-export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
+export async function runVmTest(request: RunRequest, opts: RunContext): Promise<RunReport> {
   const t0 = performance.now();
-  const opts: VmTestOptions = { ...given, moduleParams: effectiveModuleParams(given.moduleParams, given.commandTimeoutSec) };
+  const req: RunRequest = { ...request, moduleParams: effectiveModuleParams(request.moduleParams, opts.commandTimeoutSec) };
+  const { backend } = req;
   const files = await makeRunDir(opts.outDir, new Date(), opts.runDir);
   const report: RunReport = {
     schema: REPORT_SCHEMA,
     tool: 'pcpu-refcnt-harness vm-test',
-    provenance: { ...(await harnessProvenance(opts.repoRoot, opts.qemu)), kernelConfig: null, kernelGit: null },
-    ...(opts.label ? { label: opts.label } : {}),
-    planned: opts.scenarios.map((s) => s.name),
+    provenance: { ...(await harnessProvenance(opts.repoRoot, backend.emulator)), kernelConfig: null, kernelGit: null },
+    ...(req.label ? { label: req.label } : {}),
+    planned: req.scenarios.map((s) => s.name),
     seed: opts.seed,
     startedAt: new Date().toISOString(),
     ok: false,
@@ -107,7 +111,10 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   // --timeout bounds the run from the boot on: building a kernel (a user's tree, a variant) may take longer, and has its own limit.
   let timeout: AbortSignal | null = null;
   let signal: AbortSignal = opts.signal ?? new AbortController().signal;
-  const onAbort = (): void => void guest?.close();
+  // Set once the machine is open: an abort or the end of the run closes it.
+  let closeGuest: (() => Promise<void>) | null = null;
+  let machineTarget: Target | null = null;
+  const onAbort = (): void => void closeGuest?.();
   const abortReason = (): string =>
     timeout?.aborted ? `the whole run exceeded --timeout ${opts.runTimeoutSec} s` : 'interrupted';
 
@@ -116,37 +123,31 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
       consoleLines.push(line);
       if (opts.verbose) opts.progress(`console: ${line}`);
     };
-    if (opts.remote) {
-      // A machine that is already running: --timeout starts at the connection.
-      timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
-      signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      signal.addEventListener('abort', onAbort);
-      const r = await connectRemote({ ...opts, remote: opts.remote, consoleLog: files.console, onConsoleLine, signal });
-      guest = r.guest;
-      report.kernel = { image: `the running kernel of ${r.guest.target.description.replace(/^ssh /, '')}`, kdir: r.moduleBuilt, release: r.facts.release, banner: r.facts.banner };
-      report.module = { vermagic: r.vermagic, params: opts.moduleParams, cached: false };
-      report.phasesMs.build = r.buildMs;
-      rules = rulesFor(kernelVersion(r.facts.release, r.facts.banner));
-    } else {
-      const prep = await prepareGuest(opts, opts.repoRoot, opts.progress, opts.signal);
-      timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
-      signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      signal.addEventListener('abort', onAbort);
-      report.kernel = prep.kernel;
-      rules = prep.rules;
-      if (report.provenance) Object.assign(report.provenance, await kernelProvenance(prep.kernel.kdir));
-      report.module = { vermagic: prep.module.vermagic, params: opts.moduleParams, cached: prep.module.cached };
-      report.boot = prep.image;
-      report.initramfs = prep.initramfs;
-      report.accel = prep.accel;
-      report.phasesMs.build = prep.buildMs;
-      report.phasesMs.initramfs = prep.initramfsMs;
-      if (signal.aborted) throw new Error(abortReason());
-      guest = await bootGuest(prep, opts, { consoleLog: files.console, moduleParams: opts.moduleParams, progress: opts.progress, onConsoleLine });
-    }
+    const record = async (f: GuestFacts): Promise<void> => {
+      report.kernel = f.kernel;
+      if (report.provenance && f.kernelTree) Object.assign(report.provenance, await kernelProvenance(f.kernelTree));
+      report.module = { vermagic: f.module.vermagic, params: req.moduleParams, cached: f.module.cached };
+      report.boot = f.boot;
+      report.initramfs = f.initramfs;
+      report.accel = f.accel;
+      report.phasesMs.build = f.buildMs;
+      if (f.initramfsMs !== null) report.phasesMs.initramfs = f.initramfsMs;
+    };
+    // Building a kernel (a user's tree, a variant) may take longer than --timeout, and has its own limit.
+    const prepared = await backend.prepare({ ...opts });
+    if (prepared) await record(prepared);
+    timeout = AbortSignal.timeout(opts.runTimeoutSec * 1000);
+    signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    signal.addEventListener('abort', onAbort);
+    if (signal.aborted) throw new Error(abortReason());
+    const opened = await backend.open({ ...opts, signal, consoleLog: files.console, onConsoleLine });
+    closeGuest = opened.close;
+    machineTarget = opened.target;
+    if (!prepared) await record(opened.facts);
+    rules = (prepared ?? opened.facts).rules;
+    guest = await loadProbe(opened, req.moduleParams);
     if (signal.aborted) throw new Error(abortReason());
     const { target, probe, info } = guest;
-    if (!rules) throw new Error('internal: no release rules chosen before the scenarios');
     const machine = guest.machine;
     report.rules = { series: rules.rules.series, readFrom: rules.rules.readFrom, exact: rules.exact, why: rules.why, ...(rules.exact ? {} : { mayNotHold: [...RELEASE_DEPENDENT] }) };
     if (machine) report.firmware = machine.firmwareText;
@@ -160,18 +161,18 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     );
 
     const t = performance.now();
-    await tap(tapHeader(opts.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `model: ${rules.why}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
+    await tap(tapHeader(req.scenarios.length, [`kernel ${info.release} (${info.variant}), ${target.description}`, `model: ${rules.why}`, `seed ${opts.seed} (--seed ${opts.seed} replays the stress streams)`]));
     headerDone = true;
-    for (const [i, sc] of opts.scenarios.entries()) {
+    for (const [i, sc] of req.scenarios.entries()) {
       if (signal.aborted) throw new Error(abortReason());
-      const result = await runScenario(sc, { probe, info, rules, machine }, opts, consoleLines, target, leftovers);
+      const result = await runScenario(sc, { probe, info, rules, machine, moduleParams: req.moduleParams, seed: opts.seed }, opts.progress, consoleLines, target, leftovers);
       report.scenarios.push(result);
       await tap(tapScenario(i + 1, result));
-      opts.progress(`scenario ${i + 1}/${opts.scenarios.length} ${sc.name}: ${result.status}`);
+      opts.progress(`scenario ${i + 1}/${req.scenarios.length} ${sc.name}: ${result.status}`);
       // A dead or hung guest answers nothing more: stop here rather than fail every later scenario.
       if (target.failure) throw target.failure;
-      if (opts.failFast && (result.status === 'fail' || result.status === 'crash')) {
-        await tap(`Bail out! ${sc.name} ${result.status === 'fail' ? 'failed' : 'crashed'}; --fail-fast skips the ${opts.scenarios.length - i - 1} scenarios after it`);
+      if (req.failFast && (result.status === 'fail' || result.status === 'crash')) {
+        await tap(`Bail out! ${sc.name} ${result.status === 'fail' ? 'failed' : 'crashed'}; --fail-fast skips the ${req.scenarios.length - i - 1} scenarios after it`);
         break;
       }
     }
@@ -196,10 +197,10 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await guest?.close();
+    await closeGuest?.();
   }
   // A machine that outlives the run and was not left as found: the run cannot pass.
-  const left = guest?.target.leftBehind ?? [];
+  const left = machineTarget?.leftBehind ?? [];
   if (left.length > 0) {
     const what = `after the run: ${left.join('; ')}`;
     report.error = report.error === null ? what : `${report.error}; ${what}`;
@@ -208,8 +209,8 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   if (report.error !== null) {
     // A stopped run still leaves a whole TAP document: its plan, and every scenario it never reached.
     const why = report.error.split('\n')[0] ?? report.error;
-    if (!headerDone) await tap(tapHeader(opts.scenarios.length, [`the run stopped before the first scenario: ${why}`, `seed ${opts.seed}`]));
-    const left = opts.scenarios.slice(report.scenarios.length).map((s) => s.name);
+    if (!headerDone) await tap(tapHeader(req.scenarios.length, [`the run stopped before the first scenario: ${why}`, `seed ${opts.seed}`]));
+    const left = req.scenarios.slice(report.scenarios.length).map((s) => s.name);
     if (left.length) await tap(tapNotRun(report.scenarios.length + 1, left, why));
     if (!headerDone || left.length) await tap(`# run stopped: ${why}\n${tapSummary(report.scenarios)}`);
   }
@@ -217,7 +218,7 @@ export async function runVmTest(given: VmTestOptions): Promise<RunReport> {
   const inScenario = (line: number): boolean => report.scenarios.some((s) => line > s.consoleLines[0] && line <= s.consoleLines[1]);
   report.crashes = [...classifyConsole(consoleLines.join('\n')).filter((c) => !inScenario(c.line)), ...leftovers.carried].sort((a, b) => a.line - b.line);
   report.phasesMs.total = since(t0);
-  report.ok = report.error === null && report.crashes.length === 0 && report.scenarios.length === opts.scenarios.length && report.scenarios.every((s) => isPassOrSkip(s.status));
+  report.ok = report.error === null && report.crashes.length === 0 && report.scenarios.length === req.scenarios.length && report.scenarios.every((s) => isPassOrSkip(s.status));
   await writeOutput(files.report, `${JSON.stringify(report, null, 2)}\n`, opts.progress);
   return report;
 }
@@ -232,18 +233,20 @@ interface Leftovers {
   carried: CrashFinding[];
 }
 
-/** What every scenario of a run shares: the module, what it reported, the kernel's rules, the machine. */
+/** What every scenario of a run shares: the module, what it reported, the kernel's rules, the machine, the module's parameters and the seed. */
 interface RunFacts {
   probe: RefProbe;
   info: ProbeInfo;
   rules: RulesChoice;
   machine: MachineFacts | undefined;
+  moduleParams: Record<string, string | number | boolean>;
+  seed: number;
 }
 
 async function runScenario(
   sc: Scenario,
-  { probe, info, rules, machine }: RunFacts,
-  opts: VmTestOptions,
+  { probe, info, rules, machine, moduleParams, seed }: RunFacts,
+  progress: (line: string) => void,
   consoleLines: string[],
   target: Target,
   { stuck, carried }: Leftovers,
@@ -253,12 +256,12 @@ async function runScenario(
   const start = performance.now();
   const firstLine = consoleLines.length;
   const steps = new Steps(probe, (s) => {
-    if (!s.ok) opts.progress(`  MISMATCH ${sc.name}: ${s.op}`);
+    if (!s.ok) progress(`  MISMATCH ${sc.name}: ${s.op}`);
   });
   const waits = new ClaimWaits();
   let error: string | undefined;
   try {
-    await sc.run({ probe, info, steps, waits, console: consoleLines, moduleParams: opts.moduleParams, seed: opts.seed, rules, ...(machine ? { machine } : {}) });
+    await sc.run({ probe, info, steps, waits, console: consoleLines, moduleParams, seed, rules, ...(machine ? { machine } : {}) });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     // A dead guest flushes its last words to the console as it goes.

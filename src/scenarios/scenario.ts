@@ -6,11 +6,12 @@
  */
 import type { CrashKind } from '../crash/classify.js';
 import { DeviceModel, observe } from '../model/device.js';
-import type { CpuFirmware, RulesChoice } from '../model/release-rules.js';
+import type { RulesChoice } from '../model/release-rules.js';
+import type { MachineFacts } from '../backend/target.js';
 import type { DeviceReading, Prediction } from '../model/types.js';
 import type { ProbeInfo } from '../probe/parse.js';
 import type { RefProbe } from '../probe/client.js';
-import { readableDiff } from '../report/diff.js';
+import { readableDiff } from '../model/diff.js';
 
 export interface StepRecord {
   op: string;
@@ -40,19 +41,6 @@ export interface ScenarioContext {
   machine?: MachineFacts;
   /** The kernel's rules that differ between releases, chosen by its release (model/release-rules.ts). */
   rules: RulesChoice;
-}
-
-/** What the harness gave a machine it made: CPUs asked for, and what its firmware tables say (vm/firmware.ts). */
-export interface MachineFacts {
-  smp: number;
-  possibleCpus: number | null;
-  firmware: CpuFirmware;
-  /** The firmware in a sentence, for notes. */
-  firmwareText: string;
-  /** How the machine presented itself (vm/qemu-args.ts). */
-  presentAs: 'qemu' | 'vmware';
-  /** What the kernel would see were it presented as VMware: for a skip's hint. */
-  asVmware: CpuFirmware;
 }
 
 export interface Scenario {

@@ -7,8 +7,8 @@ import { kernelCmdline, qemuArgs, type GuestConfig } from '../../src/backend/qem
 
 t.test('defaults', async (t) => {
   const a = parseVmTestArgs([], SCENARIOS);
-  t.equal(a.accel, 'auto');
-  t.equal(a.machine, 'pc');
+  t.equal(a.guest.accel, 'auto');
+  t.equal(a.guest.machine, 'pc');
   t.same(
     a.cells.map((c) => [c.kernel, c.smp, c.possibleCpus]),
     [
@@ -17,8 +17,8 @@ t.test('defaults', async (t) => {
     ],
     'the stock kernel on 2 CPUs (2 possible but absent) and on 4 (64 possible)',
   );
-  t.equal(a.smp, 2);
-  t.equal(a.possibleCpus, 4, 'two possible CPUs that never come online');
+  t.equal(a.cells[0]?.smp, 2);
+  t.equal(a.cells[0]?.possibleCpus, 4, 'two possible CPUs that never come online');
   t.equal(a.scenarios.length, SCENARIOS.length);
   t.equal(a.fault, null);
 });
@@ -33,7 +33,7 @@ t.test('bad options say what was wrong and what to pass', async (t) => {
   t.throws(() => parseVmTestArgs(['--fault', 'drop'], SCENARIOS), /--fault hold-twice/);
   t.throws(() => parseVmTestArgs(['--smp', '4', '--possible-cpus', '2'], SCENARIOS), /possible CPUs 2 below online CPUs 4/);
   t.throws(() => parseVmTestArgs(['--possible-cpus', '8'], SCENARIOS), /--possible-cpus without --smp/);
-  t.equal(parseVmTestArgs(['--smp', '2', '--possible-cpus', '8'], SCENARIOS).possibleCpus, 8);
+  t.equal(parseVmTestArgs(['--smp', '2', '--possible-cpus', '8'], SCENARIOS).cells[0]?.possibleCpus, 8);
   t.throws(() => parseVmTestArgs(['--topology', '2:x'], SCENARIOS), /topology "2:x" is not S or S:P/);
   t.throws(() => parseVmTestArgs(['--topology', '2', '--smp', '2'], SCENARIOS), /--topology with --smp/);
   t.throws(() => parseVmTestArgs(['--kernel', 'pcpu', '--kernels', 'stock'], SCENARIOS), /more than one of --kernel, --kernels, --kernel-tree/);
@@ -55,11 +55,11 @@ t.test('kernels x topologies make the cells of a matrix', async (t) => {
   );
   t.same(a.cells[2]?.spec, { kernel: 'refcount' });
   t.equal(a.jobs, 1);
-  t.equal(a.seed, 7);
+  t.equal(a.context.seed, 7);
   const one = parseVmTestArgs(['--kernel-tree', '/src/linux', '--smp', '3'], SCENARIOS);
   t.same(one.cells.map((c) => [c.kernel, c.smp, c.possibleCpus]), [['linux', 3, 5]], 'one topology: possible = smp + 2');
-  t.equal(one.kernelTree, '/src/linux');
-  t.equal(parseVmTestArgs(['--topology', '2'], SCENARIOS).possibleCpus, 4);
+  t.equal(one.cells[0]?.spec.kernelTree, '/src/linux');
+  t.equal(parseVmTestArgs(['--topology', '2'], SCENARIOS).cells[0]?.possibleCpus, 4);
 });
 
 t.test('scenario selection keeps the order given', async (t) => {
@@ -135,7 +135,7 @@ t.test('--patch: the patches and the base; what cannot go with it is refused', a
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel', 'pcpu'], SCENARIOS), /--patch with --kernel.*--base VARIANT \(pcpu, refcount, tracker from linux-source-6\.1; pcpu-6\.12/s);
   const mine = parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src/linux'], SCENARIOS);
   t.equal(mine.baseTree, '/src/linux', '--kernel-tree is the base of the patch');
-  t.equal(mine.kernelTree, undefined, '... not a kernel of its own');
+  t.equal(mine.cells[0]?.spec.kernelTree, undefined, '... not a kernel of its own');
   t.equal(parseVmTestArgs(['--patch', 'a'], SCENARIOS).baseTree, null);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src', '--base', 'pcpu'], SCENARIOS), /--base with --kernel-tree/);
   t.throws(() => parseVmTestArgs(['--patch', 'a', '--kernel-tree', '/src', '--bisect'], SCENARIOS), /--patch with --bisect/);
@@ -215,9 +215,9 @@ t.test('every command: a bad option in one line with a fix (exit 2, no stack tra
 
 t.test('--append and --qemu-arg: passed after the harness\'s own, refused where the harness owns them', async (t) => {
   const a = parseVmTestArgs(['--append', 'loglevel=8 initcall_debug', '--append', 'dyndbg=+p', '--qemu-arg=-d guest_errors', '--qemu-arg=-D /tmp/q.log'], SCENARIOS);
-  t.same(a.append, ['loglevel=8', 'initcall_debug', 'dyndbg=+p']);
-  t.same(a.qemuExtra, ['-d', 'guest_errors', '-D', '/tmp/q.log']);
-  const cfg: GuestConfig = { qemu: 'q', kernel: 'k', initrd: 'i', accel: 'tcg', machine: 'pc', cpus: 2, memoryMb: 256, channelSocket: '/s', cmdline: a.append ?? [], extraArgs: a.qemuExtra, agentIdleSec: 120 };
+  t.same(a.guest.append, ['loglevel=8', 'initcall_debug', 'dyndbg=+p']);
+  t.same(a.guest.qemuExtra, ['-d', 'guest_errors', '-D', '/tmp/q.log']);
+  const cfg: GuestConfig = { qemu: 'q', kernel: 'k', initrd: 'i', accel: 'tcg', machine: 'pc', cpus: 2, memoryMb: 256, channelSocket: '/s', cmdline: a.guest.append, extraArgs: a.guest.qemuExtra, agentIdleSec: 120 };
   const line = kernelCmdline(cfg);
   t.ok(line.indexOf('loglevel=8') > line.indexOf('quiet'), 'after quiet: the last loglevel wins, so the whole boot log reaches console.log');
   t.same(qemuArgs(cfg).slice(-4), ['-d', 'guest_errors', '-D', '/tmp/q.log'], 'QEMU options last');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { parseBenchArgs } from '../../src/bench/args.js';
+import { parseBenchArgs } from '../../src/cli/bench-args.js';
 import { benchChart, niceStep } from '../../src/bench/chart.js';
 import { nsPerPair, pairsPerSec, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from '../../src/bench/parse.js';
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type KernelBench } from '../../src/bench/report.js';

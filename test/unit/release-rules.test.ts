@@ -2,7 +2,7 @@ import t from 'tap';
 import { kernelVersion, rulesFor, type CpuFirmware } from '../../src/model/release-rules.js';
 import { chooseCpuLayout } from '../../src/backend/qemu/cpu-layout.js';
 import { qemuCpuFirmware } from '../../src/backend/qemu/firmware.js';
-import { choosePresentation } from '../../src/run/presentation.js';
+import { choosePresentation } from '../../src/backend/qemu/presentation.js';
 import { availableAbis, kernelPackages, matchAbi, parseAptShow, parseDebianKernelName, relativeHeadersMakefile } from '../../src/kernel/debian-archive.js';
 import { fixture } from '../fixtures.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readableDiff, stableJson } from '../../src/report/diff.js';
+import { readableDiff, stableJson } from '../../src/model/diff.js';
 import type { RunReport, ScenarioResult } from '../../src/report/report.js';
 import { scenarioStatus } from '../../src/report/report.js';
 import { exitCode, summary } from '../../src/report/summary.js';

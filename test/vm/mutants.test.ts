@@ -15,7 +15,8 @@ import { execa } from 'execa';
 import { repoRoot } from '../fixtures.js';
 import type { RunReport } from '../../src/report/report.js';
 import type { StepRecord } from '../../src/scenarios/scenario.js';
-import { loadMutants, type MutantOutcome } from '../../src/run/mutants.js';
+import { loadMutants } from '../../src/run/mutants.js';
+import type { MutantOutcome } from '../../src/report/mutants-report.js';
 import { strayQemus, streamProgress } from '../vm-harness.js';
 
 const step = (r: RunReport, scenario: string, op: RegExp): StepRecord | undefined =>

@@ -20,6 +20,8 @@ import { QemuTarget } from '../../src/backend/qemu/qemu-target.js';
 import { chooseAccel } from '../../src/backend/qemu/accel.js';
 import { repoRoot } from '../fixtures.js';
 import { bootGuest, prepareGuest } from '../../src/backend/qemu/guest.js';
+import { loadProbe } from '../../src/run/guest.js';
+import { GUEST_MODULE_PATH } from '../../src/initramfs/build.js';
 import { BAD_INPUT } from '../../src/scenarios/bad-input.js';
 import { OUT, reportOf, strayQemus, VM_TEST, vmTest } from '../vm-harness.js';
 
@@ -138,12 +140,16 @@ t.test('two runs at once do not collide', async (t) => {
 });
 
 t.test('stress and race that outlive their timeout: stopped, joined, and every reference accounted for', async (t) => {
-  const settings = { boot: 'auto', accel: 'auto', machine: 'pc', smp: 3, possibleCpus: 3, memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', bootTimeoutSec: 120, commandTimeoutSec: 60 } as const;
-  const prep = await prepareGuest(settings, repoRoot, () => undefined);
+  const settings = { boot: 'auto', accel: 'auto', machine: 'pc', presentAs: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] } as const;
+  const prep = await prepareGuest({}, { ...settings, append: [], qemuExtra: [] }, { repoRoot, progress: () => undefined });
   const lines: string[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));
   // 50 ms instead of 120 s: ten million operations per CPU take about a second under TCG.
-  const g = await bootGuest(prep, settings, { consoleLog: path.join(dir, 'console.log'), onConsoleLine: (l) => lines.push(l), moduleParams: { worker_timeout_ms: 50 }, progress: () => undefined });
+  const booted = await bootGuest(prep, { smp: 3, possibleCpus: 3 }, { ...settings, append: [], qemuExtra: [] }, { consoleLog: path.join(dir, 'console.log'), onConsoleLine: (l) => lines.push(l), progress: () => undefined, bootTimeoutSec: 120, commandTimeoutSec: 60 });
+  const g = await loadProbe({ ...booted, modulePath: GUEST_MODULE_PATH, moduleRefused: null }, { worker_timeout_ms: 50 }).catch(async (e: Error) => {
+    await booted.close();
+    throw e;
+  });
   try {
     await g.probe.must('alloc rpto 0');
     const before = await g.probe.device('rpto');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { RunReport } from '../../src/report/report.js';
-import type { MatrixReport } from '../../src/run/matrix.js';
+import type { MatrixReport } from '../../src/report/matrix-report.js';
 import { repoRoot } from '../fixtures.js';
 import { matrixReportOf, OUT, strayQemus, vmTest } from '../vm-harness.js';
 

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { spread } from '../../src/bench/stats.js';
 import { RefProbe } from '../../src/probe/client.js';
-import { connectRemote } from '../../src/backend/ssh/guest.js';
+import { sshBackend } from '../../src/backend/ssh/guest.js';
+import { loadProbe } from '../../src/run/guest.js';
 import { AgentChannel } from '../../src/backend/agent/agent-channel.js';
 import { QUIT } from '../../src/backend/agent/framing.js';
 import type { SshTarget } from '../../src/backend/ssh/ssh-target.js';
@@ -207,18 +208,11 @@ t.test('a machine the module cannot be used on is refused before anything loads,
 
 t.test('a step over SSH against the same step over a serial port, on the same machine and agent', async (t) => {
   const progress = (l: string): void => void process.stderr.write(`  | ${l}\n`);
-  const remote = await connectRemote({
-    remote: { ssh: { dest: { user: 'root', host: '127.0.0.1', port: vm.port }, identity: vm.identity, options: vm.sshOptions, connectTimeoutSec: 10 }, kdirHere: image.kbuild, allowCpuOffline: false, allowTainted: false },
-    repoRoot,
-    consoleLog: path.join(OUT, `ssh-speed-${process.pid}.kmsg.log`),
-    onConsoleLine: () => undefined,
-    moduleParams: {},
-    progress,
-    bootTimeoutSec: 60,
-    commandTimeoutSec: 60,
-  });
-  const ssh = remote.guest.target as SshTarget;
+  const backend = sshBackend({ ssh: { dest: { user: 'root', host: '127.0.0.1', port: vm.port }, identity: vm.identity, options: vm.sshOptions, connectTimeoutSec: 10 }, kdirHere: image.kbuild, allowCpuOffline: false, allowTainted: false });
+  const opened = await backend.open({ repoRoot, consoleLog: path.join(OUT, `ssh-speed-${process.pid}.kmsg.log`), onConsoleLine: () => undefined, progress, bootTimeoutSec: 60, commandTimeoutSec: 60 });
+  const ssh = opened.target as SshTarget;
   try {
+    const remote = { guest: await loadProbe(opened, {}) };
     // The agent a QEMU guest runs on its second serial port, started on this machine's ttyS1.
     const serial = new AgentChannel(30_000);
     const sock = channel;
@@ -253,7 +247,7 @@ t.test('a step over SSH against the same step over a serial port, on the same ma
     sock.write(QUIT);
     serial.fail(new TargetError('closed', 'done'));
   } finally {
-    await remote.guest.close();
+    await opened.close();
   }
   await machineIsClean(t, 'after the measurement');
 });

@@ -19,7 +19,8 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseKconfig, type KconfigOptions } from '../../kernel/config.js';
-import type { Machine } from './qemu-args.js';
+import type { Machine } from './machine.js';
+import type { ChannelModule } from '../../initramfs/build.js';
 
 export type ChannelKind = 'virtio' | 'serial';
 
@@ -74,10 +75,7 @@ export function planChannel(config: KconfigOptions | null, deps: ReadonlyMap<str
   return { kind: 'virtio', modules, why: `virtio-serial from ${modules.length} modules (${modules.map((m) => path.basename(m)).join(', ')})` };
 }
 
-export interface ChannelModule {
-  name: string;
-  data: Buffer;
-}
+export type { ChannelModule };
 
 export interface KernelChannel {
   plan: ChannelPlan;

@@ -31,7 +31,7 @@
  * 144 -> 624 B): not enough to keep the old layout for any topology on pc.
  */
 import type { Accel } from './accel.js';
-import type { Machine } from './qemu-args.js';
+import type { Machine } from './machine.js';
 
 export type CpuLayout =
   | { kind: 'smp'; cpus: number; possibleCpus: number | null; reason: string }

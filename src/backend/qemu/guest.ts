@@ -1,23 +1,21 @@
 /**
- * A guest with refprobe loaded, ready for commands: the front half of the
- * flow (kernel -> module -> initramfs -> VM -> target), shared by vm-test
- * and the benchmark. `prepareGuest` builds what the VM needs (no VM yet);
- * `bootGuest` boots it, loads the module and reads the topology.
+ * The QEMU backend: builds what the guest needs (kernel, module, boot
+ * image, initramfs: prepareGuest), boots it with the CPUs asked for and
+ * waits for its agent (bootGuest). qemuBackend wraps both behind the
+ * Backend seam; the benchmark calls them directly, with its own initramfs.
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../../errors.js';
-import { buildInitramfs, type Initramfs } from '../../initramfs/build.js';
+import { buildInitramfs, GUEST_MODULE_PATH, type Initramfs } from '../../initramfs/build.js';
 import { buildAgent } from '../../initramfs/static-program.js';
 import type { Kernel } from '../../kernel/discover.js';
 import { selectKernel, type KernelSpec } from '../../kernel/select.js';
 import { bootImage, type BootImage, type BootMode } from '../../kernel/vmlinux.js';
 import { buildModule, type BuiltModule } from '../../module/build.js';
-import { RefProbe } from '../../probe/client.js';
-import type { ProbeInfo } from '../../probe/parse.js';
 import { QemuTarget } from './qemu-target.js';
-import type { AgentChannel } from '../agent/agent-channel.js';
-import type { Target } from '../target.js';
+import type { MachineFacts } from '../target.js';
+import type { Backend, BackendContext, GuestFacts, OpenContext, OpenedGuest } from '../backend.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from './accel.js';
 import type { GuestConfig, Machine } from './qemu-args.js';
 import { chooseCpuLayout } from './cpu-layout.js';
@@ -25,34 +23,33 @@ import { readKernelChannel, type KernelChannel } from './command-channel.js';
 import { parseKconfig } from '../../kernel/config.js';
 import { kernelVersion, rulesFor, type RulesChoice } from '../../model/release-rules.js';
 import { describeFirmware, qemuCpuFirmware, type KernelCpuConfig } from './firmware.js';
-import { choosePresentation, type PresentChoice } from '../../run/presentation.js';
-import type { MachineFacts } from '../../scenarios/scenario.js';
+import { choosePresentation, type PresentChoice } from './presentation.js';
 import { scratchDir } from '../../cache/scratch.js';
 
-export interface KernelSettings extends KernelSpec {
-  boot: BootMode;
-}
-
-export interface GuestSettings extends KernelSettings {
+/** How to build and boot a QEMU guest: the same for every kernel and topology of a run. */
+export interface QemuSettings {
   accel: AccelChoice;
   machine: Machine;
-  smp: number;
-  /**
-   * Possible CPUs (>= smp), or null for as many as online. Made by QEMU's
-   * ACPI tables (hot-pluggable sockets) or possible_cpus=: vm/cpu-layout.ts.
-   */
-  possibleCpus: number | null;
-  /** How the machine presents itself to the guest (qemu-args.ts, firmware.ts); default auto. */
-  presentAs?: PresentChoice;
+  /** How the machine presents itself to the guest (qemu-args.ts, firmware.ts). */
+  presentAs: PresentChoice;
+  boot: BootMode;
   memoryMb: number;
   qemu: string;
   busybox: string;
-  bootTimeoutSec: number;
-  commandTimeoutSec: number;
-  /** --append: kernel parameters after the harness's (checked in vm/user-args.ts). */
-  append?: string[];
-  /** --qemu-arg: QEMU options after the harness's (checked in vm/user-args.ts). */
-  qemuExtra?: string[];
+  /** --append: kernel parameters after the harness's (checked in user-args.ts). */
+  append: string[];
+  /** --qemu-arg: QEMU options after the harness's (checked in user-args.ts). */
+  qemuExtra: string[];
+}
+
+/**
+ * The CPUs to give the guest: smp online, possibleCpus possible (>= smp),
+ * or null for as many as online. Made by QEMU's ACPI tables (hot-pluggable
+ * sockets) or possible_cpus=: cpu-layout.ts.
+ */
+export interface CpuRequest {
+  smp: number;
+  possibleCpus: number | null;
 }
 
 /** Everything built for a guest; reusable for several boots (topologies). */
@@ -66,40 +63,31 @@ export interface PreparedGuest {
   accel: AccelDecision;
   /** The kernel's release rules, chosen from its image's version before it boots. */
   rules: RulesChoice;
-  /** From its kbuild tree's .config: the CPU limit and whether it recognises KVM (vm/firmware.ts). */
+  /** From its kbuild tree's .config: the CPU limit and whether it recognises KVM (firmware.ts). */
   cpuConfig: KernelCpuConfig;
   /** Milliseconds spent building the module and the boot image, and packing. */
   buildMs: number;
   initramfsMs: number;
 }
 
-export interface Guest {
-  /** The machine, through the Target interface only: nothing after boot needs to know it is QEMU. */
-  target: Target;
-  probe: RefProbe;
-  info: ProbeInfo;
+/** A booted guest whose agent answers; the module is not loaded yet. */
+export interface BootedGuest {
+  target: QemuTarget;
+  /** The CPUs the harness gave the machine and what its firmware says of them. */
+  machine: MachineFacts;
   bootMs: number;
-  /** The CPUs the harness gave the machine and what its firmware says of them; absent for a machine it did not make. */
-  machine?: MachineFacts;
   /** Stops QEMU and removes the guest's temporary files. */
   close: () => Promise<void>;
-  /** With BootOptions.serialToo and a virtio channel: the second agent, on ttyS1. */
-  serialChannel?: AgentChannel | null;
 }
 
 function since(t: number): number {
   return Math.round(performance.now() - t);
 }
 
-export async function prepareGuest(
-  settings: GuestSettings,
-  repoRoot: string,
-  progress: (line: string) => void,
-  signal?: AbortSignal,
-): Promise<PreparedGuest> {
+export async function prepareGuest(spec: KernelSpec, settings: QemuSettings, { repoRoot, progress, signal }: Pick<BackendContext, 'repoRoot' | 'progress' | 'signal'>): Promise<PreparedGuest> {
   let t = performance.now();
   progress('kernel: looking for the image and its kbuild tree');
-  const kernel = await selectKernel(settings, repoRoot, progress, signal);
+  const kernel = await selectKernel(spec, repoRoot, progress, signal);
   progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
   const module = await buildModule(kernel, path.join(repoRoot, 'kmod'));
   progress(`module: ${module.cached ? 'cached' : 'built'} ${module.ko} (${since(t)} ms)`);
@@ -126,7 +114,7 @@ export async function prepareGuest(
 
 /**
  * CONFIG_NR_CPUS, CONFIG_KVM_GUEST, CONFIG_HYPERVISOR_GUEST and CONFIG_DMI of
- * the kbuild tree's .config (vm/firmware.ts says what each decides). Without
+ * the kbuild tree's .config (firmware.ts says what each decides). Without
  * one the limit is unknown (the topologies, at most 64 CPUs, stay below any
  * x86 default) and the hypervisors are taken as recognised, as on a
  * distribution kernel.
@@ -141,73 +129,99 @@ async function kernelCpuConfig(kdir: string): Promise<KernelCpuConfig> {
 export interface BootOptions {
   consoleLog: string;
   onConsoleLine: (line: string) => void;
-  moduleParams: Record<string, string | number | boolean>;
   progress: (line: string) => void;
-  /** With a virtio channel, a second agent on ttyS1 too (QemuTarget.serialChannel): the benchmark compares them. */
-  serialToo?: boolean;
+  bootTimeoutSec: number;
+  commandTimeoutSec: number;
+  /** A unix socket for a second agent on ttyS1 (the benchmark's, bench/serial-agent.ts); QEMU connects it, the caller listens. */
+  serialSocket?: string | null;
 }
 
-export async function bootGuest(prep: PreparedGuest, settings: GuestSettings, opts: BootOptions): Promise<Guest> {
+export async function bootGuest(prep: PreparedGuest, cpus: CpuRequest, settings: QemuSettings, opts: BootOptions): Promise<BootedGuest> {
   const t = performance.now();
   const tmp = await scratchDir('refprobe');
-  const layout = chooseCpuLayout(settings.machine, settings.smp, settings.possibleCpus);
-  const present = choosePresentation(settings.presentAs ?? 'auto', settings.machine, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
+  const layout = chooseCpuLayout(settings.machine, cpus.smp, cpus.possibleCpus);
+  const present = choosePresentation(settings.presentAs, settings.machine, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
   const guest: GuestConfig = {
     qemu: settings.qemu,
     kernel: prep.image.path,
     initrd: prep.initramfs.path,
     accel: prep.accel.accel,
     machine: settings.machine,
-    cpus: settings.smp,
-    possibleCpus: settings.possibleCpus,
+    cpus: cpus.smp,
+    possibleCpus: cpus.possibleCpus,
     presentAs: present.presentAs,
     memoryMb: settings.memoryMb,
     channelSocket: path.join(tmp, 'channel.sock'),
     channel: prep.channel.plan.kind,
-    serialSocket: opts.serialToo && prep.channel.plan.kind === 'virtio' ? path.join(tmp, 'serial.sock') : null,
+    serialSocket: opts.serialSocket && prep.channel.plan.kind === 'virtio' ? opts.serialSocket : null,
     // In the guest's own directory, removed with it: QMP is only ever the harness's.
     qmpSocket: path.join(tmp, 'qmp.sock'),
-    cmdline: settings.append ?? [],
-    extraArgs: settings.qemuExtra ?? [],
-    agentIdleSec: Math.max(60, settings.commandTimeoutSec * 2),
+    cmdline: settings.append,
+    extraArgs: settings.qemuExtra,
+    agentIdleSec: Math.max(60, opts.commandTimeoutSec * 2),
   };
   const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);
   const machine: MachineFacts = {
-    smp: settings.smp,
-    possibleCpus: settings.possibleCpus,
+    smp: cpus.smp,
+    possibleCpus: cpus.possibleCpus,
     firmware,
     firmwareText: describeFirmware(settings.machine, firmware),
     presentAs: present.presentAs,
     asVmware: qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, 'vmware'),
   };
-  const cpus = layout.kind === 'hotplug'
-    ? `${settings.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
-    : `${settings.smp} CPUs${settings.possibleCpus ? `, possible_cpus=${settings.possibleCpus}` : ''}`;
-  opts.progress(`boot: ${settings.machine}, ${cpus}, ${settings.memoryMb} MiB, presented ${present.why}; console -> ${opts.consoleLog}`);
-  let target: QemuTarget;
+  const described = layout.kind === 'hotplug'
+    ? `${cpus.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
+    : `${cpus.smp} CPUs${cpus.possibleCpus ? `, possible_cpus=${cpus.possibleCpus}` : ''}`;
+  opts.progress(`boot: ${settings.machine}, ${described}, ${settings.memoryMb} MiB, presented ${present.why}; console -> ${opts.consoleLog}`);
   try {
-    target = await QemuTarget.boot({
+    const target = await QemuTarget.boot({
       guest,
       consoleLog: opts.consoleLog,
-      bootTimeoutMs: settings.bootTimeoutSec * 1000,
-      defaultTimeoutMs: settings.commandTimeoutSec * 1000,
+      bootTimeoutMs: opts.bootTimeoutSec * 1000,
+      defaultTimeoutMs: opts.commandTimeoutSec * 1000,
       onConsoleLine: opts.onConsoleLine,
     });
+    const close = async (): Promise<void> => {
+      await target.close();
+      await rm(tmp, { recursive: true, force: true });
+    };
+    return { target, machine, bootMs: since(t), close };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  const close = async (): Promise<void> => {
-    await target.close();
-    await rm(tmp, { recursive: true, force: true });
+}
+
+/** What the report says of a prepared guest. */
+function preparedFacts(prep: PreparedGuest): GuestFacts {
+  const { kernel } = prep;
+  return {
+    kernel,
+    kernelTree: kernel.kdir,
+    module: { vermagic: prep.module.vermagic, cached: prep.module.cached },
+    rules: prep.rules,
+    boot: prep.image,
+    initramfs: prep.initramfs,
+    accel: prep.accel,
+    buildMs: prep.buildMs,
+    initramfsMs: prep.initramfsMs,
   };
-  try {
-    const probe = new RefProbe(target);
-    await probe.load(opts.moduleParams);
-    const info = await probe.info();
-    return { target, probe, info, bootMs: since(t), machine, close, serialChannel: target.serialChannel };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+}
+
+/** One kernel on one topology, as QEMU guests: the kernel and module are built (or found) before the run's clock starts. */
+export function qemuBackend(kernel: KernelSpec, cpus: CpuRequest, settings: QemuSettings): Backend {
+  let prep: PreparedGuest | null = null;
+  return {
+    kind: 'qemu',
+    emulator: settings.qemu,
+    async prepare(ctx: BackendContext): Promise<GuestFacts> {
+      prep = await prepareGuest(kernel, settings, ctx);
+      return preparedFacts(prep);
+    },
+    async open(ctx: OpenContext): Promise<OpenedGuest> {
+      prep ??= await prepareGuest(kernel, settings, ctx);
+      const g = await bootGuest(prep, cpus, settings, ctx);
+      return { target: g.target, modulePath: GUEST_MODULE_PATH, moduleRefused: null, facts: preparedFacts(prep), machine: g.machine, bootMs: g.bootMs, close: g.close };
+    },
+  };
 }

@@ -14,10 +14,11 @@
  * both and booted 10 of 10 even when calibration failed.
  */
 import type { Accel } from './accel.js';
+import type { Machine } from './machine.js';
 import type { ChannelKind } from './command-channel.js';
 import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } from './cpu-layout.js';
 
-export type Machine = 'microvm' | 'pc';
+export type { Machine } from './machine.js';
 
 /**
  * How the machine presents itself to the guest. qemu: as QEMU does (under

@@ -32,16 +32,6 @@ export class QemuTarget extends AgentTarget implements Target {
   private qmp: QmpClient | null = null;
   /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
   cpuHotplug: QemuCpuHotplug | undefined = undefined;
-  /**
-   * With guest.serialSocket: the second agent, on ttyS1 (the benchmark
-   * compares the channels); null when the guest did not start it.
-   */
-  get serialChannel(): AgentChannel | null {
-    return this.serial?.ready ? this.serial : null;
-  }
-  private readonly serial: AgentChannel | null;
-  private serialServer: net.Server | null = null;
-  private serialSocket: net.Socket | null = null;
 
   private constructor(
     private readonly opts: QemuTargetOptions,
@@ -51,12 +41,7 @@ export class QemuTarget extends AgentTarget implements Target {
     super(opts.defaultTimeoutMs);
     const g = opts.guest;
     this.description = `qemu ${g.accel} ${g.machine}${g.presentAs === 'vmware' ? ' as VMware' : ''} smp=${g.cpus}, commands on ${g.channel === 'virtio' ? 'virtio-serial' : 'ttyS1'}`;
-    this.serial = g.serialSocket ? new AgentChannel(opts.defaultTimeoutMs) : null;
-    void qemu.exited.then((exit) => {
-      const err = new TargetError('guest-died', describeExit(exit));
-      this.channel.fail(err);
-      this.serial?.fail(err);
-    });
+    void qemu.exited.then((exit) => this.channel.fail(new TargetError('guest-died', describeExit(exit))));
   }
 
   private static listen(socket: string): Promise<net.Server> {
@@ -69,30 +54,14 @@ export class QemuTarget extends AgentTarget implements Target {
 
   static async boot(opts: QemuTargetOptions): Promise<QemuTarget> {
     const server = await QemuTarget.listen(opts.guest.channelSocket);
-    let serialServer: net.Server | null = null;
-    try {
-      if (opts.guest.serialSocket) serialServer = await QemuTarget.listen(opts.guest.serialSocket);
-    } catch (e) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      throw e;
-    }
     const qemu = new QemuProcess(opts.guest.qemu, qemuArgs(opts.guest), opts.consoleLog, opts.onConsoleLine);
     const target = new QemuTarget(opts, server, qemu);
     server.on('connection', (s) => {
       target.socket = s;
       connect(s, target.channel);
     });
-    target.serialServer = serialServer;
-    serialServer?.on('connection', (s) => {
-      target.serialSocket = s;
-      if (!target.serial) return;
-      connect(s, target.serial);
-      s.on('close', () => target.serial?.fail(new TargetError('connection-lost', 'the ttyS1 agent\'s socket closed')));
-    });
     try {
       await target.channel.waitReady(opts.bootTimeoutMs, 'the guest agent');
-      // Only the benchmark's comparison needs it: a guest that did not start it is still a guest.
-      await target.serial?.waitReady(5000, 'the guest agent on ttyS1').catch(() => target.serial?.fail(new TargetError('boot-timeout', 'no agent on ttyS1')));
       await target.startCpuHotplug();
     } catch (e) {
       if (e instanceof TargetError && e.kind === 'boot-timeout') e.message += await target.snapshotHungBoot();
@@ -145,20 +114,17 @@ export class QemuTarget extends AgentTarget implements Target {
     if (this.socket && !this.failure && this.qemu.running) this.socket.write(QUIT);
     const closed = new TargetError('closed', 'the target was closed');
     this.channel.fail(closed);
-    this.serial?.fail(closed);
     await this.qemu.stop(this.failure?.kind === 'closed' ? 10_000 : 1000);
     this.qmp?.close();
     this.socket?.destroy();
-    this.serialSocket?.destroy();
-    for (const server of [this.server, this.serialServer]) if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.opts.guest.channelSocket, { force: true });
-    if (this.opts.guest.serialSocket) await rm(this.opts.guest.serialSocket, { force: true });
     if (this.opts.guest.qmpSocket) await rm(this.opts.guest.qmpSocket, { force: true });
   }
 }
 
 /** QEMU's end of a channel socket to the agent's channel: bytes in, request lines out. */
-function connect(socket: net.Socket, channel: AgentChannel): void {
+export function connect(socket: net.Socket, channel: AgentChannel): void {
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => channel.push(chunk));
   socket.on('error', () => undefined);

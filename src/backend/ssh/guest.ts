@@ -1,24 +1,25 @@
 /**
- * A running machine over SSH made ready for the scenarios, as bootGuest
- * makes a QEMU guest ready: connect, read the machine and refuse what
+ * The SSH backend: a running machine made ready for the scenarios, as the
+ * QEMU backend boots a guest: connect, read the machine and refuse what
  * cannot work (remote-facts.ts), open the kernel log as the console, get
  * refprobe.ko for the running kernel (built here against --kdir, or on the
- * machine against its own headers; vermagic checked before loading), load
- * it and read the topology. The Guest's close() unloads the module, brings
- * back CPUs a scenario took offline and removes the run's directory, on a
- * new connection if the first was lost.
+ * machine against its own headers; vermagic checked before loading). Its
+ * close() unloads the module, brings back CPUs a scenario took offline
+ * and removes the run's directory, on a new connection if the first was
+ * lost. Nothing is known before it connects: prepare() has nothing to do.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../../errors.js';
 import { MODULE_NAME, buildModule, sources } from '../../module/build.js';
 import { vermagicRelease } from '../../module/vermagic.js';
-import { RefProbe } from '../../probe/client.js';
+import { kernelVersion, rulesFor } from '../../model/release-rules.js';
+import type { Backend, GuestFacts, OpenContext, OpenedGuest } from '../backend.js';
 import { remoteProblem, taintFlags, type RemoteFacts } from './remote-facts.js';
 import { shq, type SshSettings } from './ssh-args.js';
 import { SshTarget } from './ssh-target.js';
-import type { Guest } from '../qemu/guest.js';
 
+/** How to reach the machine and what the run may do there. */
 export interface RemoteSettings {
   ssh: Omit<SshSettings, 'controlPath'>;
   /** Build the module here against this kbuild tree; null: build it on the machine. */
@@ -27,38 +28,28 @@ export interface RemoteSettings {
   allowTainted: boolean;
 }
 
-export interface RemoteOptions {
-  remote: RemoteSettings;
-  repoRoot: string;
-  consoleLog: string;
-  onConsoleLine: (line: string) => void;
-  moduleParams: Record<string, string | number | boolean>;
-  progress: (line: string) => void;
-  bootTimeoutSec: number;
-  commandTimeoutSec: number;
-  /** Ctrl-C or --timeout while connecting or building: clean up at once. */
-  signal?: AbortSignal;
-}
-
-export interface RemoteGuest {
-  guest: Guest;
-  facts: RemoteFacts;
-  /** Where the module was built: "here against DIR" or "on the machine against DIR". */
-  moduleBuilt: string;
-  vermagic: string;
-  /** Milliseconds spent building the module (here or there) and copying it. */
-  buildMs: number;
-}
-
 export const CPU_OFFLINE_REFUSED = 'takes a CPU offline, which a run on a real machine does only with --allow-cpu-offline (every CPU it takes offline is brought back)';
+
+/** The run's stable name for a machine: ssh-HOST[-PORT]. */
+export function remoteLabel(remote: RemoteSettings): string {
+  return `ssh-${remote.ssh.dest.host}${remote.ssh.dest.port ? `-${remote.ssh.dest.port}` : ''}`;
+}
 
 function since(t: number): number {
   return Math.round(performance.now() - t);
 }
 
-export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
+export function sshBackend(remote: RemoteSettings): Backend {
+  return {
+    kind: 'ssh',
+    emulator: null,
+    prepare: async () => null,
+    open: (ctx) => connectRemote(remote, ctx),
+  };
+}
+
+async function connectRemote(remote: RemoteSettings, o: OpenContext): Promise<OpenedGuest> {
   const t0 = performance.now();
-  const { remote } = o;
   const target = await SshTarget.connect({
     ssh: remote.ssh,
     consoleLog: o.consoleLog,
@@ -73,7 +64,7 @@ export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
     await target.close();
     for (const l of target.leftBehind) o.progress(`ssh: NOT CLEANED UP: ${l}`);
   };
-  // Until the run holds the guest, an abort is this function's to act on: the clean-up ends whatever is in flight.
+  // Until the run holds the machine, an abort is this function's to act on: the clean-up ends whatever is in flight.
   const onAbort = (): void => void close();
   o.signal?.addEventListener('abort', onAbort);
   const step = (): void => {
@@ -95,18 +86,25 @@ export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
     step();
     // After the build: the agent gives up after its idle time, and a build on the machine may take longer.
     await target.startAgent(o.bootTimeoutSec * 1000);
-    // Registered before the load: whatever happens from here, the clean-up unloads it (the facts said none was loaded, and the machine's lock keeps other runs out).
+    // Registered before the run loads it: whatever happens from here, the clean-up unloads it (the facts said none was loaded, and the machine's lock keeps other runs out).
     target.addCleanup(`timeout 60 rmmod ${MODULE_NAME}`);
-    const probe = new RefProbe(target, ko);
-    await probe.load(o.moduleParams).catch((e: Error) => {
-      throw new HarnessError(
-        `the kernel of ${target.where} refused the module: ${e.message.split('\n')[0]?.replace(/^the kernel refused the module: /, '')}`,
-        `read its log (dmesg) there; a module signature or lockdown refusal means Secure Boot is on (turn it off, or boot with module.sig_enforce=0)`,
+    const facts: GuestFacts = {
+      kernel: { image: `the running kernel of ${target.where}`, kdir: built.where, release: f.release, banner: f.banner },
+      kernelTree: null,
+      module: { vermagic: built.vermagic, cached: false },
+      rules: rulesFor(kernelVersion(f.release, f.banner)),
+      boot: null,
+      initramfs: null,
+      accel: null,
+      buildMs,
+      initramfsMs: null,
+    };
+    const moduleRefused = (why: string): Error =>
+      new HarnessError(
+        `the kernel of ${target.where} refused the module: ${why.split('\n')[0]?.replace(/^the kernel refused the module: /, '')}`,
+        'read its log (dmesg) there; a module signature or lockdown refusal means Secure Boot is on (turn it off, or boot with module.sig_enforce=0)',
       );
-    });
-    const info = await probe.info();
-    step();
-    return { guest: { target, probe, info, bootMs: since(t0) - buildMs, close }, facts: f, moduleBuilt: built.where, vermagic: built.vermagic, buildMs };
+    return { target, modulePath: ko, moduleRefused, facts, bootMs: since(t0) - buildMs, close };
   } catch (e) {
     await close();
     throw e;
@@ -115,7 +113,7 @@ export async function connectRemote(o: RemoteOptions): Promise<RemoteGuest> {
   }
 }
 
-async function buildHere(target: SshTarget, kdir: string, f: RemoteFacts, ko: string, o: RemoteOptions): Promise<{ where: string; vermagic: string }> {
+async function buildHere(target: SshTarget, kdir: string, f: RemoteFacts, ko: string, o: OpenContext): Promise<{ where: string; vermagic: string }> {
   // buildModule refuses a module whose vermagic names another release than the machine's.
   const m = await buildModule({ release: f.release, kdir }, path.join(o.repoRoot, 'kmod'));
   o.progress(`module: ${m.cached ? 'cached' : 'built'} here against ${kdir} (${m.vermagic}); copying it to ${target.where}`);
@@ -124,7 +122,7 @@ async function buildHere(target: SshTarget, kdir: string, f: RemoteFacts, ko: st
 }
 
 /** Copies kmod/'s sources to the run's directory and builds them there against the running kernel's headers. */
-async function buildThere(target: SshTarget, f: RemoteFacts, ko: string, o: RemoteOptions): Promise<{ where: string; vermagic: string }> {
+async function buildThere(target: SshTarget, f: RemoteFacts, ko: string, o: OpenContext): Promise<{ where: string; vermagic: string }> {
   const dir = `${target.remoteDir}/kmod`;
   const files = await sources(path.join(o.repoRoot, 'kmod'));
   const script = [`mkdir -p ${shq(dir)}`, ...files.map((s) => `base64 -d > ${shq(`${dir}/${s.name}`)} <<'RP_EOF'\n${s.data.toString('base64')}\nRP_EOF`)].join('\n');

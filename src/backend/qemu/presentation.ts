@@ -1,14 +1,14 @@
 /**
- * How a QEMU guest presents itself (vm/qemu-args.ts Presentation), chosen
+ * How a QEMU guest presents itself (qemu-args.ts Presentation), chosen
  * from what the model's release rule says each presentation makes possible.
- * Here, above both, because it joins the machine (vm/firmware.ts) and the
+ * It joins the machine (firmware.ts) and the
  * kernel's rule (model/release-rules.ts). Pure.
  */
-import type { ReleaseRules } from '../model/release-rules.js';
-import type { Accel } from '../backend/qemu/accel.js';
-import type { CpuLayout } from '../backend/qemu/cpu-layout.js';
-import { qemuCpuFirmware, type KernelCpuConfig } from '../backend/qemu/firmware.js';
-import type { Machine, Presentation } from '../backend/qemu/qemu-args.js';
+import type { ReleaseRules } from '../../model/release-rules.js';
+import type { Accel } from './accel.js';
+import type { CpuLayout } from './cpu-layout.js';
+import { qemuCpuFirmware, type KernelCpuConfig } from './firmware.js';
+import type { Machine, Presentation } from './qemu-args.js';
 
 export type PresentChoice = Presentation | 'auto';
 

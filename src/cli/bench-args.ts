@@ -3,26 +3,13 @@
  */
 import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
-import { intOption, oneOf } from '../cli/options.js';
-import type { GuestSettings } from '../backend/qemu/guest.js';
-import { VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
+import { intOption, oneOf } from './options.js';
+import { VARIANT_NAMES } from '../kernel/variants.js';
+import type { BenchRequest } from '../bench/run.js';
+import { GUEST_OPTIONS, LIMIT_OPTIONS, parseGuestOptions, parseLimitOptions } from './option-groups.js';
 
-export interface BenchArgs extends Omit<GuestSettings, 'kernel' | 'kdir'> {
+export interface BenchArgs extends BenchRequest {
   help: boolean;
-  /** One entry per kernel to measure; null: the default kernel. `name` labels it in tables (--patch). */
-  kernels: { kernel: string | null; kdir: string | null; name?: string }[];
-  /** --patch FILE...: measure --base and the base with these patches, point by point. */
-  patches: string[];
-  base: VariantName;
-  runs: number;
-  msec: number;
-  floodPackets: number;
-  floodRuns: number;
-  skipFlood: boolean;
-  skipFloor: boolean;
-  floorRuns: number;
-  vmTestRuns: number;
-  outDir: string;
 }
 
 export const BENCH_HELP = `Usage: bench [options]      (make bench ARGS="...")
@@ -60,6 +47,8 @@ Guest:
   --boot auto|pvh|bzimage  how QEMU loads the kernel (default auto)
   --smp N               guest CPUs, 1-64 (default 2); points for 1..N
   --memory MB           guest memory, 128-16384 (default 256)
+  --present-as, --append, --qemu-arg
+                        as vm-test takes them (see vm-test --help)
 
 Measurement:
   --runs N              repeats per point, 5-100 (default 5)
@@ -96,11 +85,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         help: { type: 'boolean', short: 'h' },
         kernel: { type: 'string', multiple: true },
         kdir: { type: 'string', multiple: true },
-        accel: { type: 'string' },
-        machine: { type: 'string' },
-        boot: { type: 'string' },
+        ...GUEST_OPTIONS,
+        ...LIMIT_OPTIONS,
         smp: { type: 'string' },
-        memory: { type: 'string' },
         runs: { type: 'string' },
         msec: { type: 'string' },
         'flood-packets': { type: 'string' },
@@ -109,11 +96,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         'floor-runs': { type: 'string' },
         'vm-test-runs': { type: 'string' },
         'skip-floor': { type: 'boolean' },
-        'boot-timeout': { type: 'string' },
-        'command-timeout': { type: 'string' },
         out: { type: 'string' },
-        qemu: { type: 'string' },
-        busybox: { type: 'string' },
         patch: { type: 'string', multiple: true },
         base: { type: 'string' },
       },
@@ -136,13 +119,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     kernels,
     patches,
     base: oneOf('base', v.base, VARIANT_NAMES, 'pcpu'),
-    accel: oneOf('accel', v.accel, ['auto', 'kvm', 'tcg'] as const, 'auto'),
-    machine: oneOf('machine', v.machine, ['pc', 'microvm'] as const, 'pc'),
-    boot: oneOf('boot', v.boot, ['auto', 'pvh', 'bzimage'] as const, 'auto'),
+    guest: parseGuestOptions(v),
+    ...parseLimitOptions(v),
     smp: intOption('smp', v.smp, 2, 1, 64),
-    // No absent possible CPUs: the benchmark measures online ones only.
-    possibleCpus: null,
-    memoryMb: intOption('memory', v.memory, 256, 128, 16384),
     runs: intOption('runs', v.runs, 5, 5, 100),
     msec: intOption('msec', v.msec, 250, 50, 5000),
     floodPackets: intOption('flood-packets', v['flood-packets'], 20000, 100, 10_000_000),
@@ -151,10 +130,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     floorRuns: intOption('floor-runs', v['floor-runs'], 3, 1, 20),
     vmTestRuns: intOption('vm-test-runs', v['vm-test-runs'], 1, 1, 10),
     skipFloor: v['skip-floor'] ?? false,
-    bootTimeoutSec: intOption('boot-timeout', v['boot-timeout'], 120, 5, 3600),
-    commandTimeoutSec: intOption('command-timeout', v['command-timeout'], 60, 1, 3600),
     outDir: v.out ?? 'out',
-    qemu: v.qemu ?? 'qemu-system-x86_64',
-    busybox: v.busybox ?? '/bin/busybox',
   };
 }
