@@ -24,7 +24,7 @@ export interface Mutant extends Patch {
   notApplicable?: true;
   /**
    * The machine the bug shows on, where it is not the default one: a
-   * "Present-as: qemu|vmware" line before the diff (vm/qemu-args.ts). The
+   * "Present-as: qemu|vmware" line before the diff (backend/qemu/qemu-args.ts). The
    * 6.12 possible-CPU rule has a branch for each: a hypervisor recognised or
    * not, and each has its mutant.
    */

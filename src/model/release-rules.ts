@@ -37,7 +37,7 @@ export const formatVersion = (v: KernelVersion): string => `${v.major}.${v.minor
 
 /**
  * What the machine's firmware tables say about its CPUs, and what the kernel
- * can tell about the machine (vm/firmware.ts describes QEMU's): the inputs
+ * can tell about the machine (backend/qemu/firmware.ts describes QEMU's): the inputs
  * the kernel's possible-CPU rule takes.
  */
 export interface CpuFirmware {

@@ -80,7 +80,7 @@ export interface RunReport {
    * for this release. Absent in reports of older versions.
    */
   rules?: { series: string; readFrom: string; exact: boolean; why: string; mayNotHold?: string[] } | null;
-  /** The machine's firmware as the model took it (vm/firmware.ts): QEMU runs only. */
+  /** The machine's firmware as the model took it (backend/qemu/firmware.ts): QEMU runs only. */
   firmware?: string;
   variant: Variant | null;
   tracker: boolean | null;

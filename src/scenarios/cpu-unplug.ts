@@ -37,7 +37,7 @@ function membership(masks: CpuMasks, cpu: number): Record<string, boolean> {
  * Where the kernel's rule makes a hot-pluggable socket possible (6.1; 6.12
  * on a machine presented as VMware, or under KVM), the CPU unplugged is one
  * this scenario plugged first: QEMU 7.2
- * crashed on every device_add after a device_del (target/qemu-cpu-hotplug.ts),
+ * crashed on every device_add after a device_del (backend/qemu/qemu-cpu-hotplug.ts),
  * so plug must come first. Where it makes none possible (6.12 under TCG as
  * QEMU is: model/release-rules.ts), nothing can be added, the hot-add half is a skip
  * that says why, and the CPU unplugged is one present since boot. Either way

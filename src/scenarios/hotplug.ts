@@ -83,7 +83,7 @@ export function presentAsHint(ctx: ScenarioContext): string {
 /**
  * Possible CPUs that never came online are part of every sum, and read 0.
  * How many CPUs are possible is the kernel's rule applied to the machine's
- * firmware tables (model/release-rules.ts, vm/firmware.ts): 6.1 counts
+ * firmware tables (model/release-rules.ts, backend/qemu/firmware.ts): 6.1 counts
  * QEMU's empty sockets, 6.12 only on a hypervisor it recognises (not under
  * TCG as QEMU is; yes when presented as VMware). The prediction is that
  * rule's, for the release booted; where it leaves no CPU absent, the sum's

@@ -1,7 +1,7 @@
 /**
  * Real CPU hot-unplug and hot-add on a QEMU guest, through QMP: the QEMU
  * backend's CpuHotplug capability (target.ts). Needs the hotplug CPU layout
- * (vm/cpu-layout.ts): the CPUs it removes are those QEMU created with -device
+ * (cpu-layout.ts): the CPUs it removes are those QEMU created with -device
  * (or device_add), and only sockets the layout left empty are filled.
  *
  * Which guest CPU number a QEMU socket is, is read, not assumed: QMP

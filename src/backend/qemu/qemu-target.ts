@@ -4,7 +4,7 @@
  * own timeout. A guest that dies or stops
  * answering fails the pending command at once, never hangs it.
  *
- * With a QMP socket and the hotplug CPU layout (vm/cpu-layout.ts) it also
+ * With a QMP socket and the hotplug CPU layout (cpu-layout.ts) it also
  * declares the CpuHotplug capability (qemu-cpu-hotplug.ts).
  */
 import net from 'node:net';
