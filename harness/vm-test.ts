@@ -13,7 +13,7 @@ import { exitCode, matrixSummary, summary } from '../src/report/summary.js';
 import { tapCell, tapHeader } from '../src/report/tap.js';
 import { runMatrix } from '../src/run/matrix.js';
 import { cellLabel, type Cell } from '../src/report/matrix-report.js';
-import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
+import { finishedRun, writeCiFiles, type CiFiles } from '../src/run/ci-files.js';
 import { strictNote, compareRuns, comparisonTable, type LabelledRun } from '../src/report/compare.js';
 import { loadRuns } from '../src/cli/load-runs.js';
 import { bisectExit } from '../src/report/summary.js';
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     const { backend, label } = one;
     const report = await runVmTest({ ...suite, backend, label }, { ...ctx, tap: (text) => process.stdout.write(`${text}\n`) });
     const run = await finishedRun(label, report.files.report, report);
-    await writeCiFiles(args, [run], args.scenarios, path.basename(report.files.dir), ctx.progress);
+    await writeCiFiles(ciFiles(args), [run], args.scenarios, path.basename(report.files.dir), ctx.progress);
     process.stderr.write(summary(report));
     if (args.bisect) return bisectVerdict(report);
     return againstBaseline(baseline, [run], exitCode(report));
@@ -80,9 +80,14 @@ async function main(): Promise<number> {
   );
   // A cell an interrupt kept from starting left no report: it is not in the files.
   const runs = (await Promise.all(report.cells.map((c) => finishedRun(c.label, c.report, inMemory.get(c.label)).catch(() => null)))).filter((r) => r !== null);
-  await writeCiFiles(args, runs, args.scenarios, path.basename(report.dir), ctx.progress);
+  await writeCiFiles(ciFiles(args), runs, args.scenarios, path.basename(report.dir), ctx.progress);
   process.stderr.write(matrixSummary(report));
   return againstBaseline(baseline, runs, exit);
+}
+
+/** What the CI writers take from the command line: the files asked for, and where the runs are (a KCIDB log's URL is its path below --out). */
+function ciFiles(args: VmTestArgs): CiFiles {
+  return { junit: args.junit, kcidb: args.kcidb, kcidbOrigin: args.kcidbOrigin, artifactsUrl: args.artifactsUrl, outDir: args.context.outDir };
 }
 
 /** One kernel on one topology: a run of its own, no matrix. */
@@ -103,7 +108,7 @@ async function patchRun(args: VmTestArgs, suite: Pick<PatchRequest, 'scenarios' 
     { ...suite, guest: args.guest, patches: args.patches, base: on, topologies: args.topologies, jobs: args.jobs },
     { ...ctx, tapCell: (label, tap, ok) => void process.stdout.write(`${tapCell(++k, label, tap, ok)}\n`), summarize: summary },
   );
-  await writeCiFiles(args, v.runs, args.scenarios, path.basename(v.matrix.dir), ctx.progress);
+  await writeCiFiles(ciFiles(args), v.runs, args.scenarios, path.basename(v.matrix.dir), ctx.progress);
   for (const c of v.matrix.cells.filter((x) => !x.ok)) process.stderr.write(`\n[${c.label}]${c.summary.trimEnd()}\n`);
   process.stderr.write(`\nvm-test: ${base} beside ${patchedName(base)}, per topology and scenario:\n${comparisonTable(v.comparison, true, { a: base, b: patchedName(base) }, 160)}\n`);
   process.stderr.write(patchSummary(v, base));

@@ -19,7 +19,8 @@ export interface CiFiles {
   kcidbOrigin?: string;
   /** Where the run directories under outDir are published (--artifacts-url): the logs' URLs in KCIDB. */
   artifactsUrl?: string | null;
-  outDir?: string;
+  /** The --out the run directories are under: a log's URL is its path below it. */
+  outDir: string;
 }
 
 /** A run as the CI writers need it; a console log that cannot be read leaves the excerpts empty, nothing worse. */
@@ -38,6 +39,6 @@ export async function writeCiFiles(files: CiFiles, runs: readonly FinishedRun[],
     if (await writeOutput(files.junit, junitXml(runs, s), progress)) progress(`JUnit XML:   ${files.junit}`);
   }
   if (files.kcidb) {
-    if (await writeOutput(files.kcidb, `${JSON.stringify(kcidbDocument(runs, s, { origin: files.kcidbOrigin ?? 'refprobe', submission, artifacts: files.artifactsUrl ? { baseUrl: files.artifactsUrl, outDir: files.outDir ?? 'out' } : null }), null, 2)}\n`, progress)) progress(`KCIDB JSON:  ${files.kcidb}`);
+    if (await writeOutput(files.kcidb, `${JSON.stringify(kcidbDocument(runs, s, { origin: files.kcidbOrigin ?? 'refprobe', submission, artifacts: files.artifactsUrl ? { baseUrl: files.artifactsUrl, outDir: files.outDir } : null }), null, 2)}\n`, progress)) progress(`KCIDB JSON:  ${files.kcidb}`);
   }
 }
