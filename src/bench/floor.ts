@@ -11,13 +11,16 @@ import { HarnessError } from '../errors.js';
 import type { CpuRequest, PreparedGuest, QemuSettings } from '../backend/qemu/guest.js';
 import { QemuProcess } from '../backend/qemu/qemu.js';
 import { qemuArgs } from '../backend/qemu/qemu-args.js';
+import { chooseCpuLayout } from '../backend/qemu/cpu-layout.js';
+import { choosePresentation } from '../backend/qemu/presentation.js';
 import type { Initramfs } from '../initramfs/build.js';
 import { scratchDir } from '../cache/scratch.js';
 
 /**
  * Boots the prepared kernel with the floor initramfs and returns the
  * milliseconds from spawning QEMU to its exit. Same QEMU command line as a
- * vm-test guest (machine, CPUs, memory, command channel), only the init differs.
+ * vm-test guest (machine, CPUs, memory, presentation, command channel,
+ * --append and --qemu-arg), only the init differs.
  */
 export async function floorBoot(prep: PreparedGuest, floor: Initramfs, cpus: CpuRequest, settings: QemuSettings, bootTimeoutSec: number, consoleLog: string): Promise<number> {
   const tmp = await scratchDir('refprobe-floor');
@@ -35,9 +38,11 @@ export async function floorBoot(prep: PreparedGuest, floor: Initramfs, cpus: Cpu
     accel: prep.accel.accel,
     machine: settings.machine,
     cpus: cpus.smp,
+    presentAs: choosePresentation(settings.presentAs, settings.machine, chooseCpuLayout(settings.machine, cpus.smp, cpus.possibleCpus), prep.accel.accel, prep.cpuConfig, prep.rules.rules).presentAs,
     memoryMb: settings.memoryMb,
     channelSocket: socket,
-    cmdline: [],
+    cmdline: settings.append,
+    extraArgs: settings.qemuExtra,
     agentIdleSec: 60,
   });
   const t = performance.now();

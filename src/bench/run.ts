@@ -14,6 +14,7 @@ import { loadProbe, type Guest } from '../run/guest.js';
 import { GUEST_MODULE_PATH } from '../initramfs/build.js';
 import { scratchDir } from '../cache/scratch.js';
 import { SerialAgent } from './serial-agent.js';
+import { describeExit } from '../backend/qemu/qemu-target.js';
 import type { AgentChannel } from '../backend/agent/agent-channel.js';
 import type { VariantName } from '../kernel/variants.js';
 import { rm } from 'node:fs/promises';
@@ -199,10 +200,12 @@ async function benchKernel(opts: BenchOptions, k: BenchRequest['kernels'][number
   const onAbort = (): void => void close?.();
   opts.signal?.addEventListener('abort', onAbort);
   const tmp = await scratchDir('refprobe-bench');
-  const serialAgent = await SerialAgent.listen(path.join(tmp, 'serial.sock'), opts.commandTimeoutSec * 1000);
+  let serialAgent: SerialAgent | null = null;
   try {
+    serialAgent = await SerialAgent.listen(path.join(tmp, 'serial.sock'), opts.commandTimeoutSec * 1000);
     const booted = await bootGuest({ ...prep, initramfs }, { smp: opts.smp, possibleCpus: null }, opts.guest, { ...opts, consoleLog, onConsoleLine: () => undefined, serialSocket: serialAgent.path });
     close = booted.close;
+    serialAgent.failWith(booted.target.qemu.exited.then((exit) => new TargetError('guest-died', describeExit(exit))));
     guest = await loadProbe({ target: booted.target, modulePath: GUEST_MODULE_PATH, moduleRefused: null, bootMs: booted.bootMs, close: booted.close }, {});
     const serial = prep.channel.plan.kind === 'virtio' ? await serialAgent.ready() : null;
     const { info } = guest;
@@ -239,7 +242,7 @@ async function benchKernel(opts: BenchOptions, k: BenchRequest['kernels'][number
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await close?.();
-    await serialAgent.close();
+    await serialAgent?.close();
     await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -37,6 +37,11 @@ export class SerialAgent {
     return new SerialAgent(server, path, timeoutMs);
   }
 
+  /** A guest that dies fails the channel at once with why (QEMU's exit), not only as a closed socket. */
+  failWith(died: Promise<TargetError>): void {
+    void died.then((e) => this.channel.fail(e));
+  }
+
   /** The agent on ttyS1 once the guest is up, or null when it did not start one within 5 s (a guest without it is still a guest). */
   async ready(): Promise<AgentChannel | null> {
     return this.channel.waitReady(5000, 'the guest agent on ttyS1').then(
