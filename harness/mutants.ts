@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { randomInt } from 'node:crypto';
 import { HarnessError } from '../src/errors.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
 import { mutantKey } from '../src/kernel/mutant.js';
@@ -12,6 +11,7 @@ import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { parseShard } from '../src/run/shard.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseSeed, SEED_OPTION, SHARD_OPTION } from '../src/cli/option-groups.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   if (await answerVersion('mutants')) return 0;
   let parsed;
   try {
-    parsed = parseArgs({ options: { shard: { type: 'string' }, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ options: { ...SHARD_OPTION, ...SEED_OPTION, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     throw new HarnessError((e as Error).message, 'see mutants --help');
   }
@@ -78,8 +78,7 @@ async function main(): Promise<number> {
   for (const m of values.mutant ?? []) {
     if (!known.includes(m)) throw new HarnessError(`no mutant "${m}"`, `pass --mutant with one of: ${[...new Set(all.map((x) => x.name))].join(', ')} (every release's), or VARIANT/NAME for one (${mutantKey(all[0] ?? { variant: 'pcpu', name: 'NAME' })})`);
   }
-  const seed = values.seed !== undefined ? Number(values.seed) : randomInt(2 ** 32);
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new HarnessError(`--seed ${values.seed} is not a u32`, 'pass --seed N with 0 <= N < 4294967296');
+  const seed = parseSeed(values);
   const ac = abortOnSignals('mutants', 'stopping the run');
   const progress = (line: string): void => void process.stderr.write(`mutants: ${line}\n`);
   progress(`seed ${seed}`);

@@ -66,6 +66,9 @@ export function parseLimitOptions(v: Values): { bootTimeoutSec: number; commandT
 /** The stress streams' seed (vm-test, mutants): random unless given, and printed so a run can be replayed. */
 export const SEED_OPTION = { seed: { type: 'string' } } as const satisfies Options;
 
+/** --shard K/N (vm-test, mutants): the Kth of N shares of the work, for N CI jobs (run/shard.ts parses it). */
+export const SHARD_OPTION = { shard: { type: 'string' } } as const satisfies Options;
+
 export function parseSeed(v: Values): number {
   return intOption('seed', str(v, 'seed'), randomInt(2 ** 32), 0, 2 ** 32 - 1);
 }

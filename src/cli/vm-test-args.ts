@@ -15,7 +15,7 @@ import type { KernelSpec } from '../kernel/select.js';
 import { parseShard, shardOf, type Shard } from '../run/shard.js';
 import { remoteLabel, type RemoteSettings } from '../backend/ssh/guest.js';
 import type { QemuSettings } from '../backend/qemu/guest.js';
-import { GUEST_OPTIONS, GUEST_OPTION_NAMES, LIMIT_OPTIONS, parseGuestOptions, parseLimitOptions, parseSeed, SEED_OPTION } from './option-groups.js';
+import { GUEST_OPTIONS, GUEST_OPTION_NAMES, LIMIT_OPTIONS, parseGuestOptions, parseLimitOptions, parseSeed, SEED_OPTION, SHARD_OPTION } from './option-groups.js';
 import { checkSshOption, parseSshUrl } from '../backend/ssh/ssh-args.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,6 +97,7 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         ...GUEST_OPTIONS,
         ...LIMIT_OPTIONS,
         ...SEED_OPTION,
+        ...SHARD_OPTION,
         smp: { type: 'string' },
         'possible-cpus': { type: 'string' },
         scenario: { type: 'string', multiple: true },
@@ -111,7 +112,6 @@ export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTes
         verbose: { type: 'boolean' },
         patch: { type: 'string', multiple: true },
         base: { type: 'string' },
-        shard: { type: 'string' },
         bisect: { type: 'boolean' },
         target: { type: 'string' },
         identity: { type: 'string' },
@@ -203,7 +203,9 @@ function checkBisectMode(v: Values): void {
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** What only a QEMU guest has: refused with --target. */
-const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', ...GUEST_OPTION_NAMES, 'jobs', 'shard'];
+const QEMU_ONLY = ['kernel', 'kernels', 'kernel-tree', 'patch', 'base', 'bisect', 'topology', 'smp', 'possible-cpus', 'machine', 'present-as', 'accel', 'boot', 'memory', 'jobs', 'shard', 'qemu', 'busybox', 'append', 'qemu-arg'];
+// Every guest option is QEMU's: a new one in GUEST_OPTIONS is refused with --target too.
+for (const o of GUEST_OPTION_NAMES) if (!QEMU_ONLY.includes(o)) QEMU_ONLY.push(o);
 const SSH_ONLY = ['identity', 'ssh-option', 'connect-timeout', 'allow-cpu-offline', 'allow-tainted'];
 
 /** --target and the SSH options; null without --target. */
