@@ -13,8 +13,10 @@ all: build
 deps:
 	@harness/install-deps.sh
 
+# dist/ is rebuilt whole (tsc compiles everything anyway): a file moved or
+# removed in the source leaves no stale copy behind to run, or to test.
 build: deps
-	@node_modules/.bin/tsc -p .
+	@rm -rf dist && node_modules/.bin/tsc -p .
 
 # Without ARGS: the installed kernel (Debian 12's 6.1) and Debian's 6.12 (fetched
 # into the cache, never installed), on both default topologies each. With ARGS,

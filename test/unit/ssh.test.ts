@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseVmTestArgs } from '../../src/cli/vm-test-args.js';
 import { SCENARIOS } from '../../src/scenarios/index.js';
-import { consoleLines, KmsgConsole, kmsgMarker, parseKmsgRecord } from '../../src/backend/agent/kmsg.js';
+import { consoleLines, KmsgConsole, kmsgMarker, parseKmsgRecord } from '../../src/backend/ssh/kmsg.js';
 import { parseFacts, remoteProblem, taintFlags, type RemoteFacts } from '../../src/backend/ssh/remote-facts.js';
 import { checkSshOption, commandArgs, directArgs, formatDestination, masterArgs, parseSshUrl, type SshSettings } from '../../src/backend/ssh/ssh-args.js';
 import { classifyConsole } from '../../src/crash/classify.js';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * refprobe-agent: the QEMU guest's command agent, the C twin of
- * vm/guest/agent.sh (same wire format: src/target/framing.ts).
+ * vm/guest/agent.sh (same wire format: src/backend/agent/framing.ts).
  *
  * Why C: under TCG every fork, every read(2) and every line the shell echoes
  * costs tens of microseconds to milliseconds, and busybox's read built-in

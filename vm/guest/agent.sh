@@ -1,5 +1,5 @@
 # The command agent: serves the harness's requests read on stdin and
-# answers on stdout (wire format: src/target/framing.ts). vm/guest/init runs it
+# answers on stdout (wire format: src/backend/agent/framing.ts). vm/guest/init runs it
 # on a QEMU guest's second serial port; the SSH target runs it in a bash on
 # the machine under test, over the connection's one session. POSIX sh plus
 # "read -t" (busybox sh and bash have it; dash does not).

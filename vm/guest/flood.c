@@ -9,7 +9,7 @@
  *
  * Prints one line: threads T packets P wall_ns W sys_us S user_us U failed F
  * (sys and user are the children's, from getrusage(RUSAGE_CHILDREN)).
- * Built static by the harness (src/bench/flood.ts) and run inside the guest.
+ * Built static by the harness (src/bench/images.ts, buildFlood) and run inside the guest.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -18,7 +18,7 @@ import { HarnessError } from '../../errors.js';
 import { parseCpuList } from '../../model/cpumask.js';
 import { AgentTarget } from '../agent/agent-channel.js';
 import { QUIT } from '../agent/framing.js';
-import { KmsgConsole, kmsgMarker } from '../agent/kmsg.js';
+import { KmsgConsole, kmsgMarker } from './kmsg.js';
 import { FACTS_SCRIPT, parseFacts, type RemoteFacts } from './remote-facts.js';
 import { commandArgs, controlArgs, directArgs, formatDestination, masterArgs, shq, type SshSettings } from './ssh-args.js';
 import { TargetError, type RunResult, type Target } from '../target.js';
