@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** `make compare`: two runs side by side. Wiring only; the work is in src/report/compare.ts. */
-import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
 import { compareRuns, comparisonTable, strictNote } from '../src/report/compare.js';
 import { loadBench, loadRuns } from '../src/cli/load-runs.js';
 import { benchComparisonTable, benchKernelName, compareBench } from '../src/bench/compare.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseCommandLine } from '../src/cli/options.js';
 
 const HELP = `Usage: compare [--all] A B      (make compare ARGS="A B")
 
@@ -44,12 +44,7 @@ slower); 2 bad usage.
 
 async function main(): Promise<number> {
   if (await answerVersion('compare')) return 0;
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { all: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see compare --help');
-  }
+  const parsed = parseCommandLine('compare', { allowPositionals: true, options: { all: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(HELP);

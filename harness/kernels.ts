@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /** `make kernels`: builds (or reuses) the kernel variants from linux-source-6.1 and linux-source-6.12. */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { buildVariant } from '../src/kernel/build-variant.js';
 import { isVariant, KINDS, SOURCES, VARIANT_NAMES, variantOf, type VariantName } from '../src/kernel/variants.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseCommandLine } from '../src/cli/options.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -30,12 +30,7 @@ Then: make vm-test ARGS="--kernel pcpu" (or pcpu-6.12, or --kernels pcpu,pcpu-6.
 
 async function main(): Promise<number> {
   if (await answerVersion('kernels')) return 0;
-  let parsed;
-  try {
-    parsed = parseArgs({ options: { variant: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see kernels --help');
-  }
+  const parsed = parseCommandLine('kernels', { options: { variant: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(HELP);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** `make merge`: the shards of a matrix joined. Wiring only; the work is in src/run/merge.ts. */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { HarnessError } from '../src/errors.js';
 import { matrixSummary } from '../src/report/summary.js';
 import { finishedRun, writeCiFiles } from '../src/run/ci-files.js';
@@ -9,6 +8,7 @@ import { loadShard, mergeMutants, mergeShards } from '../src/run/merge.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
 import { SCENARIOS } from '../src/run/vm-test.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseCommandLine } from '../src/cli/options.js';
 import { artifactsUrl, kcidbOrigin } from '../src/cli/vm-test-args.js';
 
 const HELP = `Usage: merge [options] DIR...      (make merge ARGS="DIR...")
@@ -39,12 +39,7 @@ missing, 130 a shard was interrupted.
 
 async function main(): Promise<number> {
   if (await answerVersion('merge')) return 0;
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, 'kcidb-origin': { type: 'string' }, 'artifacts-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see merge --help');
-  }
+  const parsed = parseCommandLine('merge', { allowPositionals: true, options: { out: { type: 'string' }, junit: { type: 'string' }, kcidb: { type: 'string' }, 'kcidb-origin': { type: 'string' }, 'artifacts-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   const { values: v, positionals } = parsed;
   if (v.help) {
     process.stdout.write(HELP);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** `make mutants`: every mutant kernel must be killed by a named scenario. Wiring only; the work is in src/run/mutants.ts. */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../src/errors.js';
 import { mutantsResult } from '../src/report/mutant-table.js';
@@ -11,6 +10,7 @@ import { SCENARIOS } from '../src/scenarios/index.js';
 import { abortOnSignals, wasInterrupted } from '../src/cli/interrupt.js';
 import { parseShard } from '../src/run/shard.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseCommandLine } from '../src/cli/options.js';
 import { parseSeed, SEED_OPTION, SHARD_OPTION } from '../src/cli/option-groups.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -62,12 +62,7 @@ mutant run that ended in an error; 130 interrupted (143 by SIGTERM,
 
 async function main(): Promise<number> {
   if (await answerVersion('mutants')) return 0;
-  let parsed;
-  try {
-    parsed = parseArgs({ options: { ...SHARD_OPTION, ...SEED_OPTION, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see mutants --help');
-  }
+  const parsed = parseCommandLine('mutants', { options: { ...SHARD_OPTION, ...SEED_OPTION, mutant: { type: 'string', multiple: true }, 'fail-fast': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(HELP);

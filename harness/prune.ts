@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** `make prune`: removes what killed runs left behind. Wiring only; the work is in src/cache/scratch.ts and src/kernel/patched-tree.ts. */
-import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { cacheRoot } from '../src/cache/cache.js';
 import { prune as prunePatchedTrees } from '../src/kernel/patched-tree.js';
 import { pruneLeftovers } from '../src/cache/scratch.js';
 import { answerVersion } from '../src/cli/version.js';
+import { parseCommandLine } from '../src/cli/options.js';
 
 const HELP = `Usage: prune      (make prune)
 
@@ -23,13 +23,7 @@ removes it and builds it again.
 
 async function main(): Promise<number> {
   if (await answerVersion('prune')) return 0;
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }));
-  } catch (e) {
-    process.stderr.write(`prune: ${(e as Error).message}\n  fix: see prune --help\n`);
-    return 2;
-  }
+  const { values } = parseCommandLine('prune', { options: { help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -1,9 +1,8 @@
 /**
  * The bench command line, parsed and checked up front. Pure.
  */
-import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
-import { intOption, oneOf } from './options.js';
+import { intOption, oneOf, parseCommandLine } from './options.js';
 import { VARIANT_NAMES } from '../kernel/variants.js';
 import type { BenchRequest } from '../bench/run.js';
 import { GUEST_OPTIONS, LIMIT_OPTIONS, parseGuestOptions, parseLimitOptions } from './option-groups.js';
@@ -75,35 +74,30 @@ bench run was refused); 2 bad usage or set-up error; 130 interrupted
 
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        kernel: { type: 'string', multiple: true },
-        kdir: { type: 'string', multiple: true },
-        ...GUEST_OPTIONS,
-        ...LIMIT_OPTIONS,
-        smp: { type: 'string' },
-        runs: { type: 'string' },
-        msec: { type: 'string' },
-        'flood-packets': { type: 'string' },
-        'flood-runs': { type: 'string' },
-        'skip-flood': { type: 'boolean' },
-        'floor-runs': { type: 'string' },
-        'vm-test-runs': { type: 'string' },
-        'skip-floor': { type: 'boolean' },
-        out: { type: 'string' },
-        patch: { type: 'string', multiple: true },
-        base: { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see bench --help');
-  }
+  const parsed = parseCommandLine('bench', {
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      kernel: { type: 'string', multiple: true },
+      kdir: { type: 'string', multiple: true },
+      ...GUEST_OPTIONS,
+      ...LIMIT_OPTIONS,
+      smp: { type: 'string' },
+      runs: { type: 'string' },
+      msec: { type: 'string' },
+      'flood-packets': { type: 'string' },
+      'flood-runs': { type: 'string' },
+      'skip-flood': { type: 'boolean' },
+      'floor-runs': { type: 'string' },
+      'vm-test-runs': { type: 'string' },
+      'skip-floor': { type: 'boolean' },
+      out: { type: 'string' },
+      patch: { type: 'string', multiple: true },
+      base: { type: 'string' },
+    },
+  });
   const v = parsed.values;
   const kernelList = v.kernel ?? [];
   const kdirList = v.kdir ?? [];

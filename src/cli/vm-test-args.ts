@@ -2,9 +2,8 @@
  * The vm-test command line: parsed and checked up front, so a bad option is
  * a one-line error naming the option and what to pass instead. Pure.
  */
-import { parseArgs } from 'node:util';
 import { HarnessError } from '../errors.js';
-import { intOption, oneOf } from './options.js';
+import { intOption, oneOf, parseCommandLine } from './options.js';
 import { KERNEL_NAMES, VARIANT_NAMES, type KernelName, type VariantName } from '../kernel/variants.js';
 import { DEBIAN_KERNEL_EXAMPLES } from '../kernel/debian-archive.js';
 import { isNamedKernel } from '../kernel/select.js';
@@ -79,51 +78,46 @@ export { HELP } from './vm-test-help.js';
 
 
 export function parseVmTestArgs(argv: string[], all: readonly Scenario[]): VmTestArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        list: { type: 'boolean' },
-        kernel: { type: 'string' },
-        kdir: { type: 'string' },
-        'kernel-tree': { type: 'string' },
-        kernels: { type: 'string' },
-        topology: { type: 'string' },
-        jobs: { type: 'string' },
-        ...GUEST_OPTIONS,
-        ...LIMIT_OPTIONS,
-        ...SEED_OPTION,
-        ...SHARD_OPTION,
-        smp: { type: 'string' },
-        'possible-cpus': { type: 'string' },
-        scenario: { type: 'string', multiple: true },
-        fault: { type: 'string' },
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        'kcidb-origin': { type: 'string' },
-        'artifacts-url': { type: 'string' },
-        kcidb: { type: 'string' },
-        baseline: { type: 'string' },
-        timeout: { type: 'string' },
-        verbose: { type: 'boolean' },
-        patch: { type: 'string', multiple: true },
-        base: { type: 'string' },
-        bisect: { type: 'boolean' },
-        target: { type: 'string' },
-        identity: { type: 'string' },
-        'ssh-option': { type: 'string', multiple: true },
-        'connect-timeout': { type: 'string' },
-        'allow-cpu-offline': { type: 'boolean' },
-        'allow-tainted': { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see vm-test --help');
-  }
+  const parsed = parseCommandLine('vm-test', {
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      list: { type: 'boolean' },
+      kernel: { type: 'string' },
+      kdir: { type: 'string' },
+      'kernel-tree': { type: 'string' },
+      kernels: { type: 'string' },
+      topology: { type: 'string' },
+      jobs: { type: 'string' },
+      ...GUEST_OPTIONS,
+      ...LIMIT_OPTIONS,
+      ...SEED_OPTION,
+      ...SHARD_OPTION,
+      smp: { type: 'string' },
+      'possible-cpus': { type: 'string' },
+      scenario: { type: 'string', multiple: true },
+      fault: { type: 'string' },
+      out: { type: 'string' },
+      junit: { type: 'string' },
+      'kcidb-origin': { type: 'string' },
+      'artifacts-url': { type: 'string' },
+      kcidb: { type: 'string' },
+      baseline: { type: 'string' },
+      timeout: { type: 'string' },
+      verbose: { type: 'boolean' },
+      patch: { type: 'string', multiple: true },
+      base: { type: 'string' },
+      bisect: { type: 'boolean' },
+      target: { type: 'string' },
+      identity: { type: 'string' },
+      'ssh-option': { type: 'string', multiple: true },
+      'connect-timeout': { type: 'string' },
+      'allow-cpu-offline': { type: 'boolean' },
+      'allow-tainted': { type: 'boolean' },
+    },
+  });
   const v = parsed.values;
   const scenarios = selectScenarios(v.scenario ?? [], all);
   const remote = parseRemote(v);

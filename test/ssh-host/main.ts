@@ -7,13 +7,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { HarnessError } from '../../src/errors.js';
 import { intOption, oneOf } from '../../src/cli/options.js';
 import { abortOnSignals } from '../../src/cli/interrupt.js';
 import { debianImage } from './debian-image.js';
 import { bootDebianVm } from './debian-vm.js';
 import { answerVersion } from '../../src/cli/version.js';
+import { parseCommandLine } from '../../src/cli/options.js';
 
 const HELP = `Usage: debian-vm [--cpus N] [--memory MB] [--accel auto|kvm|tcg] [--build-only]      (make debian-vm ARGS="...")
 
@@ -35,12 +35,7 @@ waits until Ctrl-C and stops the VM.
 
 async function main(): Promise<number> {
   if (await answerVersion('debian-vm')) return 0;
-  let v;
-  try {
-    v = parseArgs({ args: process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' }, cpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, 'build-only': { type: 'boolean' } } }).values;
-  } catch (e) {
-    throw new HarnessError((e as Error).message, 'see debian-vm --help');
-  }
+  const v = parseCommandLine('debian-vm', { args: process.argv.slice(2), options: { help: { type: 'boolean', short: 'h' }, cpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, 'build-only': { type: 'boolean' } } }).values;
   if (v.help) {
     process.stdout.write(HELP);
     return 0;
