@@ -10,7 +10,6 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache/cache.js';
-import { HarnessError } from '../errors.js';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.js';
 import { initramfsEntries, type Initramfs } from '../initramfs/build.js';
 import { buildStatic } from '../initramfs/static-program.js';

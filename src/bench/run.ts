@@ -27,7 +27,7 @@ import type { ChannelKind } from '../backend/qemu/command-channel.js';
 import { buildBenchInitramfs, buildFloorInitramfs, buildFlood, findDummyModule, GUEST_DUMMY_PATH, GUEST_FLOOD_PATH } from './images.js';
 import { BENCH_MODES, parseBenchResult, parseFlood, rtCacheColumn, type BenchSample, type FloodSample } from './parse.js';
 import { comparisons, floorRatios, summarizeFlood, summarizePoints, type BenchReport, type ChannelTiming, type FloodReport, type KernelBench } from './report.js';
-import { spread, type Spread } from './stats.js';
+import { spread } from './stats.js';
 import { DEBUGFS_DIR } from '../probe/client.js';
 import { formatBenchTable } from './table.js';
 

@@ -4,7 +4,7 @@
  */
 import { HarnessError } from '../errors.js';
 import { intOption, oneOf, parseCommandLine } from './options.js';
-import { KERNEL_NAMES, VARIANT_NAMES, type KernelName, type VariantName } from '../kernel/variants.js';
+import { KERNEL_NAMES, VARIANT_NAMES, type VariantName } from '../kernel/variants.js';
 import { DEBIAN_KERNEL_EXAMPLES } from '../kernel/debian-archive.js';
 import { isNamedKernel } from '../kernel/select.js';
 import { existsSync } from 'node:fs';

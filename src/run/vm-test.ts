@@ -11,7 +11,7 @@ import { isPassOrSkip, scenarioStatus, type RunReport, type ScenarioResult } fro
 import { tapHeader, tapNotRun, tapScenario, tapSummary } from '../report/tap.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { ClaimWaits, Steps, type Scenario } from '../scenarios/scenario.js';
-import { kernelVersion, RELEASE_DEPENDENT, rulesFor, type RulesChoice } from '../model/release-rules.js';
+import { RELEASE_DEPENDENT, type RulesChoice } from '../model/release-rules.js';
 import { TargetError, type MachineFacts, type Target } from '../backend/target.js';
 import type { Backend, GuestFacts } from '../backend/backend.js';
 import { loadProbe, type Guest } from './guest.js';
