@@ -13,7 +13,7 @@ import { cachedDir, hashOf } from '../cache/cache.js';
 import { writeCpio, type CpioEntry } from '../initramfs/cpio.js';
 import { initramfsEntries, type Initramfs } from '../initramfs/build.js';
 import { buildStatic } from '../initramfs/static-program.js';
-import type { ChannelModule } from '../backend/qemu/command-channel.js';
+import type { ChannelModule } from '../initramfs/build.js';
 
 export const GUEST_FLOOD_PATH = '/lib/flood';
 export const GUEST_DUMMY_PATH = '/lib/dummy.ko';

@@ -75,7 +75,6 @@ export function planChannel(config: KconfigOptions | null, deps: ReadonlyMap<str
   return { kind: 'virtio', modules, why: `virtio-serial from ${modules.length} modules (${modules.map((m) => path.basename(m)).join(', ')})` };
 }
 
-export type { ChannelModule };
 
 export interface KernelChannel {
   plan: ChannelPlan;

@@ -23,7 +23,8 @@
 import type { CpuFirmware } from '../../model/release-rules.js';
 import type { Accel } from './accel.js';
 import type { CpuLayout } from './cpu-layout.js';
-import type { Machine, Presentation } from './qemu-args.js';
+import type { Presentation } from './qemu-args.js';
+import type { Machine } from './machine.js';
 
 const FADT: Record<Machine, { major: number; minor: number }> = {
   pc: { major: 1, minor: 0 },

@@ -8,7 +8,8 @@ import type { ReleaseRules } from '../../model/release-rules.js';
 import type { Accel } from './accel.js';
 import type { CpuLayout } from './cpu-layout.js';
 import { qemuCpuFirmware, type KernelCpuConfig } from './firmware.js';
-import type { Machine, Presentation } from './qemu-args.js';
+import type { Presentation } from './qemu-args.js';
+import type { Machine } from './machine.js';
 
 export type PresentChoice = Presentation | 'auto';
 

@@ -18,7 +18,6 @@ import type { Machine } from './machine.js';
 import type { ChannelKind } from './command-channel.js';
 import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } from './cpu-layout.js';
 
-export type { Machine } from './machine.js';
 
 /**
  * How the machine presents itself to the guest. qemu: as QEMU does (under
