@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs what `make vm-test` and `make test` need (with the argument
-# `kernels`: what `make kernels` and `make mutants` need too; with
+# `kernels`: what `make kernels` and `make mutants` need too, the arm64
+# cross compiler and QEMU among them; with
 # `debian-image`: what building the Debian image of the SSH tests needs;
 # with `tests`: the consumers the unit tests check the CI formats with),
 # and nothing when it is all there already: Debian packages with apt-get,
@@ -15,8 +16,11 @@ PACKAGES=(qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
 	gcc make libc6-dev kmod cpio xz-utils openssh-client dwarves zstd)
 for arg in "$@"; do
 	case $arg in
-	# What building kernels from source needs.
-	kernels) PACKAGES+=(linux-source-6.1 linux-source-6.12 flex bison bc libelf-dev libssl-dev patch) ;;
+	# What building kernels from source needs; the arm64 variants are
+	# cross-built (gcc-aarch64-linux-gnu, with its static libc for the
+	# agent) and run under qemu-system-aarch64 (qemu-system-arm).
+	kernels) PACKAGES+=(linux-source-6.1 linux-source-6.12 flex bison bc libelf-dev libssl-dev patch
+		gcc-aarch64-linux-gnu qemu-system-arm) ;;
 	# A Debian system from Debian's packages, as an ext4 image.
 	debian-image) PACKAGES+=(mmdebstrap e2fsprogs) ;;
 	# The CI formats checked by their consumers: Jenkins' JUnit schema (xmllint), python3-junitparser.

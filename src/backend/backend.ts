@@ -39,6 +39,8 @@ export interface GuestFacts {
   /** Milliseconds building the module (and kernel, boot image) and packing the initramfs. */
   buildMs: number;
   initramfsMs: number | null;
+  /** The emulator the kernel needs, where it is not the backend's first guess (an arm64 kernel's QEMU). */
+  emulator?: string;
 }
 
 /** An open machine: commands through `target`, the module at `modulePath`, not yet loaded. */

@@ -53,6 +53,8 @@ export interface Target {
   readonly description: string;
   /** Present where the backend can really plug and unplug CPUs. */
   readonly cpuHotplug?: CpuHotplug;
+  /** Where it cannot: why, in the machine's terms (e.g. QEMU's virt cannot hot-add or unplug a vCPU). */
+  readonly cpuHotplugAbsent?: string;
   /**
    * Why scenarios must not take CPUs offline here (a real machine, unless
    * the user allowed it); absent or null where they may.

@@ -26,11 +26,14 @@ import { execa } from 'execa';
 import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import { describeMismatches, parseKconfig, unmetOptions } from './config.js';
 import { parseUtsRelease } from './release.js';
+import { ARCHES, kbuildArgs, type Arch } from './arch.js';
 import { fileDamage, record, type FileRecord } from '../cache/cache-manifest.js';
 
 export interface TreeBuild {
   /** Shown in progress lines, e.g. "pcpu". */
   label: string;
+  /** What it is built for (arch.ts): ARCH= and CROSS_COMPILE= where it is not the host's. */
+  arch: Arch;
   source: string;
   buildDir: string;
   /** The fragments' texts, applied in order on top of tinyconfig. */
@@ -83,8 +86,8 @@ const LOCK = TREE_LOCK;
 /** Present while a seed copy is under way: a build that finds it starts the copy again from nothing. */
 const SEEDING = '.refprobe-seeding';
 
-function treeFiles(dir: string): { image: string; vmlinux: string; log: string } {
-  return { image: path.join(dir, 'arch/x86/boot/bzImage'), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
+function treeFiles(dir: string, arch: Arch): { image: string; vmlinux: string; log: string } {
+  return { image: path.join(dir, ARCHES[arch].image), vmlinux: path.join(dir, 'vmlinux'), log: path.join(dir, 'build.log') };
 }
 
 
@@ -134,7 +137,7 @@ export async function runMake(b: TreeBuild, args: string[], logFile: string, wha
   let objects = 0;
   const compiled: string[] = [];
   let last = Date.now();
-  const proc = execa('make', ['-C', b.source, `O=${b.buildDir}`, ...args], {
+  const proc = execa('make', ['-C', b.source, `O=${b.buildDir}`, ...kbuildArgs(b.arch), ...args], {
     all: true,
     buffer: false,
     reject: false,
@@ -347,7 +350,7 @@ export async function outputsDamage(stamp: string, files: { image: string; vmlin
 
 async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
   const t0 = performance.now();
-  const files = treeFiles(b.buildDir);
+  const files = treeFiles(b.buildDir, b.arch);
   await mkdir(b.buildDir, { recursive: true });
   const stamp = await readFile(path.join(b.buildDir, STAMP), 'utf8').catch(() => '');
   let reused = stamp.split('\n')[0] === b.inputsKey && existsSync(files.image) && existsSync(files.vmlinux);
@@ -378,8 +381,9 @@ async function buildLocked(b: TreeBuild): Promise<BuiltTree> {
       : existsSync(files.vmlinux)
         ? 'incrementally: only what changed'
         : 'from scratch: about 5 minutes on 2 idle cores';
-    b.progress(`kernel ${b.label}: building bzImage and modules with -j${jobs} (${how}); log ${files.log}`);
-    await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], files.log, 'build');
+    const target = ARCHES[b.arch].imageTarget;
+    b.progress(`kernel ${b.label}: building ${target} and modules for ${b.arch} with -j${jobs} (${how}); log ${files.log}`);
+    await runMake(b, [`-j${jobs}`, target, 'modules'], files.log, 'build');
     await writeStamp(b, files);
   }
   const release = parseUtsRelease(await readFile(path.join(b.buildDir, 'include/generated/utsrelease.h'), 'utf8'));

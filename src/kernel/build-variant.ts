@@ -17,6 +17,7 @@ import { buildTree, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';
 import { linkedSource, patchedTree } from './patched-tree.js';
 import { kernelSource } from './source.js';
+import { ARCHES } from './arch.js';
 import { KINDS, SOURCES, VARIANT_NAMES, variantOf, type VariantName } from './variants.js';
 
 export interface VariantBuildOptions {
@@ -27,8 +28,11 @@ export interface VariantBuildOptions {
   tarball?: string;
 }
 
+/** The variant's fragments: its kind's, with its architecture's base in place of base.config. */
 export async function variantFragments(name: VariantName, repoRoot: string): Promise<string[]> {
-  return Promise.all(KINDS[variantOf(name).kind].fragments.map((f) => readFile(path.join(repoRoot, 'vm/kernel-config', f), 'utf8')));
+  const { kind, arch } = variantOf(name);
+  const files = KINDS[kind].fragments.map((f) => (f === 'base.config' ? ARCHES[arch].baseFragment : f));
+  return Promise.all(files.map((f) => readFile(path.join(repoRoot, 'vm/kernel-config', f), 'utf8')));
 }
 
 /** The source tarball a variant is built from: its release's linux-source package. */
@@ -52,10 +56,11 @@ export async function variantTree(name: VariantName, opts: VariantBuildOptions):
   await linkedSource(source.dir, src, opts.progress);
   return {
     label: name,
+    arch: variantOf(name).arch,
     source: src,
     buildDir: path.join(src, 'build'),
-    // Only a sibling of the same source can seed: its objects are this source's.
-    seeds: VARIANT_NAMES.filter((v) => v !== name && variantOf(v).release === variantOf(name).release).map((v) => path.join(srcOf(v), 'build')),
+    // Only a sibling of the same source and architecture can seed: its objects are this source's, for this CPU.
+    seeds: VARIANT_NAMES.filter((v) => v !== name && variantOf(v).release === variantOf(name).release && variantOf(v).arch === variantOf(name).arch).map((v) => path.join(srcOf(v), 'build')),
     fragments,
     inputsKey: hashOf(source.key, ...fragments),
     progress: opts.progress,

@@ -25,6 +25,22 @@ export function readImageVersion(head: Buffer): ImageVersion {
   return { release, banner };
 }
 
+/**
+ * An arm64 Image is the uncompressed kernel and has no version field in its
+ * header: the banner linux_banner ("Linux version 6.1.192 (user@host) (gcc
+ * ...) #1 SMP ...", init/version.c) is read out of its data. Pure.
+ */
+export function readArm64ImageVersion(image: Buffer): ImageVersion {
+  const at = image.indexOf('Linux version ');
+  if (at < 0) throw new Error('the arm64 Image carries no "Linux version" banner');
+  // linux_banner ends in a newline, then its NUL.
+  const stop = [image.indexOf(0x0a, at), image.indexOf(0, at)].filter((i) => i >= 0);
+  const line = image.toString('ascii', at + 'Linux version '.length, stop.length ? Math.min(...stop) : at + 512).trim();
+  const release = line.split(' ')[0] ?? '';
+  if (!release) throw new Error('the arm64 Image banner names no release');
+  return { release, banner: line };
+}
+
 export type PayloadFormat = 'gzip' | 'xz' | 'zstd' | 'lzma' | 'bzip2' | 'lz4' | 'lzo' | 'unknown';
 
 const MAGICS: [PayloadFormat, number[]][] = [

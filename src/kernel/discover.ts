@@ -7,11 +7,14 @@ import { readdir, readFile, open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
-import { readImageVersion } from './bzimage.js';
+import { readArm64ImageVersion, readImageVersion } from './bzimage.js';
+import { ARCHES, archOfConfig, hostArch, isArm64Image, kbuildArgs, type Arch } from './arch.js';
 import { compareReleases, parseUtsRelease } from './release.js';
 
 export interface Kernel {
   image: string;
+  /** What it runs on (arch.ts): from its tree's .config, or its image's header. */
+  arch: Arch;
   kdir: string;
   release: string;
   banner: string;
@@ -32,7 +35,7 @@ export interface KernelChoice {
   modulesDir?: string;
 }
 
-async function imageVersion(image: string): Promise<{ release: string; banner: string }> {
+async function imageVersion(image: string): Promise<{ release: string; banner: string; arch: Arch }> {
   let fh;
   try {
     fh = await open(image, 'r');
@@ -42,9 +45,10 @@ async function imageVersion(image: string): Promise<{ release: string; banner: s
   try {
     const head = Buffer.alloc(64 * 1024);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return readImageVersion(head.subarray(0, bytesRead));
+    if (isArm64Image(head.subarray(0, bytesRead))) return { ...(await readFile(image).then(readArm64ImageVersion)), arch: 'arm64' };
+    return { ...readImageVersion(head.subarray(0, bytesRead)), arch: 'x86_64' };
   } catch (e) {
-    throw new HarnessError(`${image} is not a bootable x86 kernel: ${(e as Error).message}`, 'pass --kernel with a bzImage (arch/x86/boot/bzImage of a built tree)');
+    throw new HarnessError(`${image} is not a bootable x86 or arm64 kernel: ${(e as Error).message}`, 'pass --kernel with a bzImage (arch/x86/boot/bzImage of a built tree) or an arm64 Image (arch/arm64/boot/Image)');
   } finally {
     await fh.close();
   }
@@ -93,7 +97,7 @@ export async function discoverKernel(choice: KernelChoice = {}): Promise<Kernel>
     image = found.image;
     kdir ??= found.kdir;
   }
-  const { release, banner } = await imageVersion(image);
+  const { release, banner, arch } = await imageVersion(image);
   kdir ??= path.join(modulesDir, release, 'build');
   if (!existsSync(kdir)) {
     throw new HarnessError(
@@ -108,13 +112,15 @@ export async function discoverKernel(choice: KernelChoice = {}): Promise<Kernel>
       `pass --kdir with the tree of ${release} (e.g. /lib/modules/${release}/build), or --kernel with the image of ${built}`,
     );
   }
-  return { image, kdir, release, banner };
+  return { image, arch, kdir, release, banner };
 }
 
 async function discoverTree(tree: string): Promise<Kernel> {
-  const image = path.join(tree, 'arch/x86/boot/bzImage');
+  const arch = archOfConfig(await readFile(path.join(tree, '.config'), 'utf8').catch(() => '')) ?? hostArch();
+  const { image: rel, imageTarget } = ARCHES[arch];
+  const image = path.join(tree, rel);
   if (!existsSync(image)) {
-    throw new HarnessError(`${tree} has no arch/x86/boot/bzImage: not a built x86 kernel tree`, `build it first (make -C ${tree} bzImage modules), or pass --kernel IMAGE --kdir DIR`);
+    throw new HarnessError(`${tree} has no ${rel}: not a built ${arch} kernel tree`, `build it first (make -C ${tree} ${imageTarget} modules${kbuildArgs(arch).map((a) => ` ${a}`).join('')}), or pass --kernel IMAGE --kdir DIR`);
   }
   if (!existsSync(path.join(tree, 'Module.symvers'))) {
     throw new HarnessError(`${tree} has no Module.symvers: the module cannot be built against it`, `run make -C ${tree} modules`);

@@ -28,6 +28,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot, hashOf } from '../cache/cache.js';
 import { HarnessError } from '../errors.js';
+import { ARCHES, archOfConfig, hostArch } from './arch.js';
 import { buildTree, relocateTools, relocations, runMake, TREE_LOCK, withTreeLock, type BuiltTree, type TreeBuild } from './build-tree.js';
 import type { Patch } from './patch.js';
 import { applyPatches, prune } from './patched-tree.js';
@@ -176,6 +177,8 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
   const fragments = await variantFragments(variant, o.repoRoot);
   const b: TreeBuild = {
     label: o.label,
+    // The pcpu configuration is x86-64's: a tree for another architecture comes configured (builtInPlace).
+    arch: 'x86_64',
     source: layout.source,
     buildDir: layout.buildDir,
     fragments,
@@ -217,11 +220,14 @@ async function cleanTree(layout: TreeLayout, o: UserTreeOptions): Promise<TreeBu
 /** Builds the tree in place (configured or output kind) with make's own incrementality. */
 async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, failure = { fixHint: UNTESTABLE_HINT, untestable: true }): Promise<BuiltTree> {
   const configFile = path.join(layout.buildDir, '.config');
-  const problem = configProblem(await readFile(configFile, 'utf8'), configFile);
+  const configText = await readFile(configFile, 'utf8');
+  const problem = configProblem(configText, configFile);
   if (problem) throw problem;
+  const arch = archOfConfig(configText) ?? hostArch();
   const log = path.join(layout.buildDir, '.refprobe-build.log');
   const b: TreeBuild = {
     label: o.label,
+    arch,
     source: layout.source,
     buildDir: layout.buildDir,
     fragments: [],
@@ -234,13 +240,14 @@ async function builtInPlace(layout: TreeLayout, o: UserTreeOptions, failure = { 
   return withTreeLock(layout.buildDir, o.label, o.progress, async () => {
     await writeFile(log, `# ${new Date().toISOString()} building ${o.label} in ${layout.buildDir}\n`);
     const jobs = Math.max(1, os.availableParallelism());
-    o.progress(`kernel ${o.label}: make -j${jobs} bzImage modules in ${layout.buildDir} (its own .config; only what changed is rebuilt); log ${log}`);
-    const compiled = await runMake(b, [`-j${jobs}`, 'bzImage', 'modules'], log, 'build');
+    const target = ARCHES[arch].imageTarget;
+    o.progress(`kernel ${o.label}: make -j${jobs} ${target} modules in ${layout.buildDir} (its own .config, ${arch}; only what changed is rebuilt); log ${log}`);
+    const compiled = await runMake(b, [`-j${jobs}`, target, 'modules'], log, 'build');
     o.progress(`kernel ${o.label}: make compiled ${compiled.length} objects${compiled.length ? `: ${compiled.slice(0, 12).join(', ')}${compiled.length > 12 ? ', ...' : ''}` : ''}`);
     const release = parseUtsRelease(await readFile(path.join(layout.buildDir, 'include/generated/utsrelease.h'), 'utf8'));
     return {
       dir: layout.buildDir,
-      image: path.join(layout.buildDir, 'arch/x86/boot/bzImage'),
+      image: path.join(layout.buildDir, ARCHES[arch].image),
       vmlinux: path.join(layout.buildDir, 'vmlinux'),
       release,
       log,

@@ -13,12 +13,14 @@ import { execa } from 'execa';
 import { cachedDir, hashOf } from '../cache/cache.js';
 import { readPayload, type PayloadFormat } from './bzimage.js';
 import { hasPvhEntry } from './elf.js';
+import type { Arch } from './arch.js';
 
 export type BootMode = 'auto' | 'pvh' | 'bzimage';
 
 export interface BootImage {
   path: string;
-  mode: 'pvh' | 'bzimage';
+  /** image: an arm64 Image, which is the uncompressed kernel already. */
+  mode: 'pvh' | 'bzimage' | 'image';
   reason: string;
 }
 
@@ -51,7 +53,8 @@ async function decompress(format: PayloadFormat, data: Buffer): Promise<Buffer> 
   return out;
 }
 
-export async function bootImage(image: string, mode: BootMode, vmlinux?: string): Promise<BootImage> {
+export async function bootImage(image: string, mode: BootMode, vmlinux?: string, arch: Arch = 'x86_64'): Promise<BootImage> {
+  if (arch === 'arm64') return { path: image, mode: 'image', reason: 'the arm64 Image (uncompressed: QEMU loads it as it is)' };
   if (mode === 'bzimage') return { path: image, mode: 'bzimage', reason: 'requested (--boot bzimage)' };
   // A built tree's own vmlinux needs no decompression.
   if (vmlinux && hasPvhEntry(await readFile(vmlinux))) {

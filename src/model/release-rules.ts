@@ -41,6 +41,11 @@ export const formatVersion = (v: KernelVersion): string => `${v.major}.${v.minor
  * the kernel's possible-CPU rule takes.
  */
 export interface CpuFirmware {
+  /**
+   * Where the kernel learns its CPUs: ACPI (x86: the MADT, the rules below)
+   * or a device tree (arm64 on QEMU's virt: possibleFromDeviceTree). Default acpi.
+   */
+  tables?: 'acpi' | 'devicetree';
   /** Processors the ACPI MADT lists as enabled: present at boot. */
   enabled: number;
   /** Processors it lists with Enabled=0: sockets a CPU may be added to later. */
@@ -97,6 +102,23 @@ function describe(fw: CpuFirmware): string {
 }
 
 /**
+ * arm64 with a device tree, the same in 6.1.192 and 6.12: arch/arm64/kernel/
+ * smp.c:630 of_parse_and_init_cpus() maps every cpu node of /cpus, and
+ * smp_init_cpus() (smp.c:688) makes each possible (smp_cpu_setup(), smp.c:502
+ * set_cpu_possible), at most nr_cpu_ids. There is no possible_cpus=
+ * (an x86 parameter, arch/x86/kernel/smpboot.c:1518). QEMU 7.2's virt writes
+ * a node per CPU it boots (-smp), and cannot hot-add one: possible = present.
+ */
+function possibleFromDeviceTree(series: RulesSeries, fw: CpuFirmware): PossibleCpusRule {
+  const possible = Math.min(fw.enabled, fw.nrCpus);
+  return {
+    possible,
+    hotAddable: 0,
+    why: `${series} arm64: the device tree lists ${fw.enabled} cpu node(s); smp_init_cpus() makes each possible (arch/arm64/kernel/smp.c), and QEMU's virt lists only the CPUs it boots: possible = present, none hot-pluggable${possible < fw.enabled ? `, capped at NR_CPUS=${fw.nrCpus}` : ''}`,
+  };
+}
+
+/**
  * 6.1.192, arch/x86/kernel/acpi/boot.c:198 acpi_is_processor_usable(): a
  * disabled entry counts unless the FADT announces Online Capable (>= 6.3,
  * boot.c:154) and the entry lacks the flag. smpboot.c:1538 prefill_possible_map():
@@ -108,6 +130,7 @@ const RULES_6_1: ReleaseRules = {
   readFrom: "Debian's linux-source-6.1 (6.1.192)",
   trackerLeak: { re: /leaked reference\./, source: 'lib/ref_tracker.c:55 ref_tracker_dir_print(): pr_err("leaked reference.\\n") (no pr_fmt prefix), then the stack' },
   possibleCpus(fw) {
+    if (fw.tables === 'devicetree') return possibleFromDeviceTree('6.1', fw);
     const usable = fadtAtLeast63(fw) && !fw.onlineCapable ? 0 : fw.disabled;
     const asked = fw.possibleCpusParam ?? fw.enabled + usable;
     const possible = Math.min(asked, fw.nrCpus);
@@ -133,6 +156,7 @@ const RULES_6_12: ReleaseRules = {
   // 6.12's tracker groups the references still held by the stack that took them (ref_tracker_get_stats).
   trackerLeak: { re: /ref_tracker: \S+@\S+ has \d+\/\d+ users at/, source: 'lib/ref_tracker.c:110 "%s@%pK has %d/%d users at\\n%s\\n" (pr_fmt "ref_tracker: "), the stack in the same record' },
   possibleCpus(fw) {
+    if (fw.tables === 'devicetree') return possibleFromDeviceTree('6.12', fw);
     const usable = fadtAtLeast63(fw) ? (fw.onlineCapable ? fw.disabled : 0) : fw.hypervisor !== 'none' ? fw.disabled : 0;
     const limit = Math.min(fw.possibleCpusParam ?? fw.nrCpus, fw.nrCpus);
     const possible = Math.min(fw.enabled + usable, limit);

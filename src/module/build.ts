@@ -11,6 +11,7 @@ import { cachedDir, hashOf } from '../cache/cache.js';
 import { diskFailure, HarnessError, UntestableError } from '../errors.js';
 import type { Kernel } from '../kernel/discover.js';
 import { readVermagic, vermagicRelease } from './vermagic.js';
+import { ARCHES, guestCc, kbuildArgs, type Arch } from '../kernel/arch.js';
 
 export const MODULE_NAME = 'refprobe';
 
@@ -41,19 +42,30 @@ async function needPahole(kdir: string): Promise<void> {
   }
 }
 
+/** A cross-built module needs the architecture's compiler: say which package has it, before make fails on it. */
+async function needCrossCompiler(arch: Arch | undefined): Promise<void> {
+  if (!arch || kbuildArgs(arch).length === 0) return;
+  const cc = guestCc(arch);
+  const found = await execa('sh', ['-c', `command -v ${cc}`], { reject: false });
+  if (found.exitCode !== 0) throw new HarnessError(`building the module for ${arch} needs ${cc}, which is not installed`, `apt-get install ${ARCHES[arch].crossPackage ?? cc} (make vm-test installs it)`);
+}
+
 /** The kernel: its release and kbuild tree, and its image where there is one here (not for a machine over SSH). */
-export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { image?: string }, kmodDir: string): Promise<BuiltModule> {
+export async function buildModule(kernel: Pick<Kernel, 'release' | 'kdir'> & { image?: string; arch?: Arch }, kmodDir: string): Promise<BuiltModule> {
+  // A machine over SSH builds on itself (arch unknown here, and its own compiler).
+  const cross = kernel.arch ? kbuildArgs(kernel.arch) : [];
   const src = await sources(kmodDir);
   const symvers = await readFile(path.join(kernel.kdir, 'Module.symvers')).catch(() => Buffer.alloc(0));
   // A rebuilt tree (a mutant's patched header, say) keeps its release and
   // symbols; the module inlines dev_hold() from its headers, so the image's
   // identity is part of the key too.
   const image = kernel.image ? await stat(kernel.image) : null;
-  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image?.size ?? ''), String(image?.mtimeMs ?? ''), ...src.flatMap((s) => [s.name, s.data]));
+  const key = hashOf(kernel.release, path.resolve(kernel.kdir), symvers, String(image?.size ?? ''), String(image?.mtimeMs ?? ''), ...cross, ...src.flatMap((s) => [s.name, s.data]));
   const { dir, hit } = await cachedDir('kmod', key, async (tmp) => {
     await needPahole(kernel.kdir);
     for (const s of src) await writeFile(path.join(tmp, s.name), s.data);
-    const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, 'modules'], { all: true, reject: false, timeout: 600_000 });
+    await needCrossCompiler(kernel.arch);
+    const r = await execa('make', ['-C', kernel.kdir, `M=${tmp}`, ...cross, 'modules'], { all: true, reject: false, timeout: 600_000 });
     await writeFile(path.join(tmp, 'build.log'), r.all ?? '');
     if (r.failed) {
       const disk = diskFailure(r.all ?? '', tmp);

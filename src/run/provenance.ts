@@ -19,14 +19,18 @@ async function out(cmd: string, args: string[], cwd?: string): Promise<string | 
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
+/** The first line of an emulator's --version, or null when it does not answer. */
+export async function emulatorVersion(qemu: string): Promise<string | null> {
+  return (await out(qemu, ['--version']))?.split('\n')[0] ?? null;
+}
+
 export async function harnessProvenance(repoRoot: string, qemu: string | null): Promise<Pick<Provenance, 'harness' | 'command' | 'qemu'>> {
   const commit = await out('git', ['-C', repoRoot, 'rev-parse', 'HEAD']);
   const status = commit === null ? null : await out('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']);
-  const version = qemu === null ? null : await out(qemu, ['--version']);
   return {
     harness: { commit, dirty: status === null ? null : status.length > 0 },
     command: process.argv.slice(1).map((a, i) => (i === 0 ? path.relative(repoRoot, a) : a)),
-    qemu: version?.split('\n')[0] ?? null,
+    qemu: qemu === null ? null : await emulatorVersion(qemu),
   };
 }
 

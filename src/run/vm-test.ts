@@ -17,7 +17,7 @@ import type { Backend, GuestFacts } from '../backend/backend.js';
 import { loadProbe, type Guest } from './guest.js';
 import { formatCpuList } from '../model/cpumask.js';
 import { makeRunDir } from './run-dir.js';
-import { harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
+import { emulatorVersion, harnessProvenance, kernelProvenance, REPORT_SCHEMA } from './provenance.js';
 import { appender, writeOutput } from './outputs.js';
 
 /** What to run: the scenarios on one machine (a backend: a QEMU guest of a kernel and topology, or a machine over SSH). */
@@ -126,6 +126,7 @@ export async function runVmTest(request: RunRequest, opts: RunContext): Promise<
     const record = async (f: GuestFacts): Promise<void> => {
       report.kernel = f.kernel;
       if (report.provenance && f.kernelTree) Object.assign(report.provenance, await kernelProvenance(f.kernelTree));
+      if (report.provenance && f.emulator && f.emulator !== backend.emulator) report.provenance.qemu = await emulatorVersion(f.emulator);
       report.module = { vermagic: f.module.vermagic, params: req.moduleParams, cached: f.module.cached };
       report.boot = f.boot;
       report.initramfs = f.initramfs;

@@ -51,7 +51,8 @@ export const cpuUnplug: Scenario = {
     const hotplug = ctx.probe.target.cpuHotplug;
     const dev = await registeredDevice(ctx, 'rpunpl0');
     if (!hotplug) {
-      ctx.steps.skip(`needs real CPU hotplug: ${ctx.probe.target.description} cannot plug or unplug CPUs (QEMU on the pc machine with a QMP monitor can)`);
+      const why = ctx.probe.target.cpuHotplugAbsent ?? `${ctx.probe.target.description} cannot plug or unplug CPUs`;
+      ctx.steps.skip(`needs real CPU hotplug: ${why} (QEMU on the x86-64 pc machine with a QMP monitor can)`);
       await unregister(ctx, dev);
       await free(ctx, dev);
       return;

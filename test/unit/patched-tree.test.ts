@@ -73,7 +73,7 @@ t.test('patchedTree: a linked copy patched apart from its source, published whol
     await rm(cache, { recursive: true, force: true });
     await rm(src, { recursive: true, force: true });
   });
-  const base: TreeBuild = { label: 'pcpu', source: '/nowhere', buildDir: '/nowhere/build', fragments: [], inputsKey: 'k', progress: () => undefined };
+  const base: TreeBuild = { label: 'pcpu', arch: 'x86_64', source: '/nowhere', buildDir: '/nowhere/build', fragments: [], inputsKey: 'k', progress: () => undefined };
   const opts = { base, sourceDir: src, patches: [parsePatch('p', PATCH)], label: 'pcpu+p', progress: () => undefined };
   const tb = await patchedTree(opts);
   t.equal(await readFile(path.join(tb.source, 'b.c'), 'utf8'), 'four\nFIVE\nsix\n');

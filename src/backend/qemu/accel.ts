@@ -13,6 +13,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { scratchDir } from '../../cache/scratch.js';
 import { dieWithParent } from './qemu.js';
+import { hostArch, type Arch } from '../../kernel/arch.js';
+import { HarnessError } from '../../errors.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelChoice = Accel | 'auto';
@@ -54,7 +56,11 @@ async function kvmRunsAGuest(qemu: string, timeoutMs: number): Promise<boolean> 
   }
 }
 
-export async function chooseAccel(choice: AccelChoice, qemu: string, probeTimeoutMs = 2000): Promise<AccelDecision> {
+export async function chooseAccel(choice: AccelChoice, qemu: string, probeTimeoutMs = 2000, guest: Arch = hostArch()): Promise<AccelDecision> {
+  if (guest !== hostArch()) {
+    if (choice === 'kvm') throw new HarnessError(`--accel kvm with a ${guest} kernel on this ${hostArch()} host`, `KVM runs guests of the host's architecture only: leave out --accel (TCG emulates ${guest})`);
+    return { accel: 'tcg', reason: `${guest} guest on this ${hostArch()} host: TCG emulates it (KVM runs only the host's architecture)` };
+  }
   if (choice === 'tcg') return { accel: 'tcg', reason: 'requested (--accel tcg)' };
   if (choice === 'kvm') return { accel: 'kvm', reason: 'requested (--accel kvm)' };
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', reason: 'no /dev/kvm' };

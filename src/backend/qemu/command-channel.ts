@@ -20,6 +20,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { parseKconfig, type KconfigOptions } from '../../kernel/config.js';
 import type { Machine } from './machine.js';
+import { HarnessError } from '../../errors.js';
 import type { ChannelModule } from '../../initramfs/build.js';
 
 export type ChannelKind = 'virtio' | 'serial';
@@ -61,6 +62,7 @@ function moduleFor(deps: ReadonlyMap<string, readonly string[]>, name: string): 
  * modules.dep, or null when it has none installed.
  */
 export function planChannel(config: KconfigOptions | null, deps: ReadonlyMap<string, readonly string[]> | null, machine: Machine): ChannelPlan {
+  if (machine === 'virt') return virtChannel(config);
   if (machine !== 'pc') return { kind: 'serial', why: `the ${machine} machine: its virtio devices are virtio-mmio, which the guest may not find` };
   if (!config) return { kind: 'serial', why: 'the kernel config is not known (no .config in its kbuild tree)' };
   const console = config.get('CONFIG_VIRTIO_CONSOLE') ?? 'n';
@@ -75,6 +77,18 @@ export function planChannel(config: KconfigOptions | null, deps: ReadonlyMap<str
   return { kind: 'virtio', modules, why: `virtio-serial from ${modules.length} modules (${modules.map((m) => path.basename(m)).join(', ')})` };
 }
 
+/** virt has no second serial port: virtio-serial over its PCI host bridge, built in, or no channel at all. */
+function virtChannel(config: KconfigOptions | null): ChannelPlan {
+  const need = ['CONFIG_VIRTIO_CONSOLE', 'CONFIG_VIRTIO_PCI', 'CONFIG_PCI_HOST_GENERIC'];
+  const missing = config ? need.filter((o) => config.get(o) !== 'y') : need;
+  if (missing.length) {
+    throw new HarnessError(
+      `the arm64 kernel cannot carry the command channel: virt's one serial port is the console, and ${config ? `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not built in` : 'its .config is not known'}`,
+      `build the kernel with ${need.map((o) => `${o}=y`).join(' ')} (vm/kernel-config/base-arm64.config has them)`,
+    );
+  }
+  return { kind: 'virtio', modules: [], why: "virtio-serial built into the kernel, on virt's PCI host bridge (its one serial port is the console)" };
+}
 
 export interface KernelChannel {
   plan: ChannelPlan;

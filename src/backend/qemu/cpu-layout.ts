@@ -54,6 +54,8 @@ export function cpuDeviceId(socket: number): string {
  *    the benchmark's boots stay exactly as they were measured.
  */
 export function chooseCpuLayout(machine: Machine, cpus: number, possibleCpus: number | null): CpuLayout {
+  // arm64 has no possible_cpus=: its possible CPUs are the device tree's, one node per CPU virt boots.
+  if (machine === 'virt') return { kind: 'smp', cpus, possibleCpus: null, reason: `virt's device tree lists the ${cpus} CPUs it boots: nothing else can be made possible, nor plugged` };
   if (machine !== 'pc') return { kind: 'smp', cpus, possibleCpus, reason: `${machine} has no ACPI CPU hotplug` };
   if (possibleCpus === null) return { kind: 'smp', cpus, possibleCpus, reason: 'no possible CPU count asked for' };
   const sockets = Math.max(possibleCpus, cpus);

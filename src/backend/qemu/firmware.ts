@@ -26,7 +26,7 @@ import type { CpuLayout } from './cpu-layout.js';
 import type { Presentation } from './qemu-args.js';
 import type { Machine } from './machine.js';
 
-const FADT: Record<Machine, { major: number; minor: number }> = {
+const FADT: Record<Exclude<Machine, 'virt'>, { major: number; minor: number }> = {
   pc: { major: 1, minor: 0 },
   microvm: { major: 5, minor: 0 },
 };
@@ -45,6 +45,11 @@ export interface KernelCpuConfig {
 }
 
 export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Accel, kernel: KernelCpuConfig, presentAs: Presentation = 'qemu'): CpuFirmware {
+  // virt boots arm64 from a device tree (-machine dumpdtb shows one cpu node per -smp CPU), not ACPI.
+  if (machine === 'virt') {
+    const cpus = layout.kind === 'smp' ? layout.cpus : 1 + layout.deviceSockets.length;
+    return { tables: 'devicetree', enabled: cpus, disabled: 0, onlineCapable: false, fadt: { major: 0, minor: 0 }, hypervisor: 'none', possibleCpusParam: null, nrCpus: kernel.nrCpus };
+  }
   // Presented as VMware the CPUID hypervisor bit is gone: KVM's signature is then not looked for either (kvm.c __kvm_cpuid_base).
   const hypervisor =
     presentAs === 'vmware' ? (kernel.vmwareByDmi ? ('vmware' as const) : ('none' as const)) : accel === 'kvm' && kernel.kvmGuest ? ('kvm' as const) : ('none' as const);
@@ -58,5 +63,6 @@ export function qemuCpuFirmware(machine: Machine, layout: CpuLayout, accel: Acce
 
 /** The firmware in a sentence, for a report: the machine's part of a prediction. */
 export function describeFirmware(machine: Machine, fw: CpuFirmware): string {
+  if (fw.tables === 'devicetree') return `QEMU ${machine}: a device tree with ${fw.enabled} cpu node(s), PSCI to take them offline; no CPU hot-add or unplug`;
   return `QEMU ${machine}: MADT with ${fw.enabled} enabled and ${fw.disabled} disabled (hot-pluggable) processor(s), FADT revision ${fw.fadt.major}.${fw.fadt.minor}, hypervisor seen by the kernel: ${fw.hypervisor}`;
 }

@@ -5,6 +5,7 @@
  * Backend seam; the benchmark calls them directly, with its own initramfs.
  */
 import { readFile, rm } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { HarnessError } from '../../errors.js';
 import { buildInitramfs, GUEST_MODULE_PATH, type Initramfs } from '../../initramfs/build.js';
@@ -18,7 +19,9 @@ import type { MachineFacts } from '../target.js';
 import type { Backend, BackendContext, GuestFacts, OpenContext, OpenedGuest } from '../backend.js';
 import { chooseAccel, type AccelChoice, type AccelDecision } from './accel.js';
 import type { GuestConfig } from './qemu-args.js';
-import type { Machine } from './machine.js';
+import { machineFor, type Machine } from './machine.js';
+import { ARCHES, type Arch } from '../../kernel/arch.js';
+import { busyboxFor } from '../../initramfs/busybox.js';
 import { chooseCpuLayout } from './cpu-layout.js';
 import { readKernelChannel, type KernelChannel } from './command-channel.js';
 import { parseKconfig } from '../../kernel/config.js';
@@ -53,9 +56,29 @@ export interface CpuRequest {
   possibleCpus: number | null;
 }
 
+/** What the kernel's architecture decides: the emulator, the machine, and the userland packed for it. */
+export interface Platform {
+  arch: Arch;
+  qemu: string;
+  machine: Machine;
+}
+
+/** --qemu and --machine are x86-64's (the default guest); an arm64 kernel runs on qemu-system-aarch64's virt. */
+export function platformFor(arch: Arch, settings: Pick<QemuSettings, 'qemu' | 'machine'>): Platform {
+  return { arch, qemu: arch === 'x86_64' ? settings.qemu : ARCHES[arch].qemu, machine: machineFor(arch, settings.machine) };
+}
+
+/** The architecture's QEMU must be there before anything boots: say which package has it. */
+async function needEmulator(p: Platform): Promise<void> {
+  if (p.arch === 'x86_64') return; // --qemu's, checked when it starts (qemu.ts)
+  const found = await execa('sh', ['-c', `command -v ${p.qemu}`], { reject: false });
+  if (found.exitCode !== 0) throw new HarnessError(`an ${p.arch} kernel runs under ${p.qemu}, which is not installed`, `apt-get install ${ARCHES[p.arch].qemuPackage} (make kernels and make test install it)`);
+}
+
 /** Everything built for a guest; reusable for several boots (topologies). */
 export interface PreparedGuest {
   kernel: Kernel;
+  platform: Platform;
   module: BuiltModule;
   image: BootImage;
   initramfs: Initramfs;
@@ -89,28 +112,31 @@ export async function prepareGuest(spec: KernelSpec, settings: QemuSettings, { r
   let t = performance.now();
   progress('kernel: looking for the image and its kbuild tree');
   const kernel = await selectKernel(spec, repoRoot, progress, signal);
-  progress(`kernel: ${kernel.release} (${kernel.image}, kbuild ${kernel.kdir})`);
+  const platform = platformFor(kernel.arch, settings);
+  progress(`kernel: ${kernel.release} for ${kernel.arch} (${kernel.image}, kbuild ${kernel.kdir})`);
   const module = await buildModule(kernel, path.join(repoRoot, 'kmod'));
   progress(`module: ${module.cached ? 'cached' : 'built'} ${module.ko} (${since(t)} ms)`);
-  const image = await bootImage(kernel.image, settings.boot, kernel.vmlinux).catch((e: Error) => {
+  const image = await bootImage(kernel.image, settings.boot, kernel.vmlinux, kernel.arch).catch((e: Error) => {
     throw new HarnessError(e.message, 'pass --boot bzimage, or a kernel built with CONFIG_PVH=y');
   });
   const buildMs = since(t);
   progress(`boot image: ${image.path} (${image.reason})`);
 
   t = performance.now();
-  const channel = await readKernelChannel(kernel.release, kernel.kdir, settings.machine, kernel.modulesDir);
+  const channel = await readKernelChannel(kernel.release, kernel.kdir, platform.machine, kernel.modulesDir);
   progress(`command channel: ${channel.plan.kind === 'virtio' ? 'virtio-serial' : 'serial port ttyS1'} (${channel.plan.why})`);
-  const agent = await buildAgent(repoRoot);
-  const initramfs = await buildInitramfs({ busybox: settings.busybox, init: path.join(repoRoot, 'vm/guest/init'), agent, module: module.ko, channelModules: channel.modules });
+  const agent = await buildAgent(repoRoot, kernel.arch);
+  const busybox = await busyboxFor(kernel.arch, settings.busybox, progress);
+  const initramfs = await buildInitramfs({ busybox, init: path.join(repoRoot, 'vm/guest/init'), agent, module: module.ko, channelModules: channel.modules });
   const initramfsMs = since(t);
   progress(`initramfs: ${initramfs.cached ? 'cached' : 'packed'} ${initramfs.path} (${(initramfs.bytes / 1024).toFixed(0)} KiB)`);
 
-  const accel = await chooseAccel(settings.accel, settings.qemu);
+  await needEmulator(platform);
+  const accel = await chooseAccel(settings.accel, platform.qemu, undefined, kernel.arch);
   progress(`accelerator: ${accel.accel} (${accel.reason})`);
   const rules = rulesFor(kernelVersion(kernel.release, kernel.banner));
   progress(`model: ${rules.why}`);
-  return { kernel, module, image, initramfs, channel, accel, rules, cpuConfig: await kernelCpuConfig(kernel.kdir), buildMs, initramfsMs };
+  return { kernel, platform, module, image, initramfs, channel, accel, rules, cpuConfig: await kernelCpuConfig(kernel.kdir), buildMs, initramfsMs };
 }
 
 /**
@@ -140,16 +166,18 @@ export interface BootOptions {
 export async function bootGuest(prep: PreparedGuest, cpus: CpuRequest, settings: QemuSettings, opts: BootOptions): Promise<BootedGuest> {
   const t = performance.now();
   const tmp = await scratchDir('refprobe');
-  const layout = chooseCpuLayout(settings.machine, cpus.smp, cpus.possibleCpus);
-  const present = choosePresentation(settings.presentAs, settings.machine, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
+  const { machine: machineType, qemu, arch } = prep.platform;
+  const layout = chooseCpuLayout(machineType, cpus.smp, cpus.possibleCpus);
+  const present = choosePresentation(settings.presentAs, machineType, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
   const guest: GuestConfig = {
-    qemu: settings.qemu,
+    qemu,
+    arch,
     kernel: prep.image.path,
     initrd: prep.initramfs.path,
     accel: prep.accel.accel,
-    machine: settings.machine,
+    machine: machineType,
     cpus: cpus.smp,
-    possibleCpus: cpus.possibleCpus,
+    possibleCpus: layout.kind === 'smp' ? layout.possibleCpus : cpus.possibleCpus,
     presentAs: present.presentAs,
     memoryMb: settings.memoryMb,
     channelSocket: path.join(tmp, 'channel.sock'),
@@ -161,19 +189,19 @@ export async function bootGuest(prep: PreparedGuest, cpus: CpuRequest, settings:
     extraArgs: settings.qemuExtra,
     agentIdleSec: Math.max(60, opts.commandTimeoutSec * 2),
   };
-  const firmware = qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);
+  const firmware = qemuCpuFirmware(machineType, layout, prep.accel.accel, prep.cpuConfig, present.presentAs);
   const machine: MachineFacts = {
     smp: cpus.smp,
-    possibleCpus: cpus.possibleCpus,
+    possibleCpus: guest.possibleCpus ?? null,
     firmware,
-    firmwareText: describeFirmware(settings.machine, firmware),
+    firmwareText: describeFirmware(machineType, firmware),
     presentAs: present.presentAs,
-    asVmware: qemuCpuFirmware(settings.machine, layout, prep.accel.accel, prep.cpuConfig, 'vmware'),
+    asVmware: qemuCpuFirmware(machineType, layout, prep.accel.accel, prep.cpuConfig, 'vmware'),
   };
   const described = layout.kind === 'hotplug'
     ? `${cpus.smp} CPUs, ${layout.sockets} possible (hot-pluggable sockets)`
-    : `${cpus.smp} CPUs${cpus.possibleCpus ? `, possible_cpus=${cpus.possibleCpus}` : ''}`;
-  opts.progress(`boot: ${settings.machine}, ${described}, ${settings.memoryMb} MiB, presented ${present.why}; console -> ${opts.consoleLog}`);
+    : `${cpus.smp} CPUs${layout.possibleCpus ? `, possible_cpus=${layout.possibleCpus}` : machineType === 'virt' && cpus.possibleCpus && cpus.possibleCpus > cpus.smp ? ` (not ${cpus.possibleCpus} possible: ${layout.reason})` : ''}`;
+  opts.progress(`boot: ${machineType}${arch === 'x86_64' ? '' : ` (${arch})`}, ${described}, ${settings.memoryMb} MiB, presented ${present.why}; console -> ${opts.consoleLog}`);
   try {
     const target = await QemuTarget.boot({
       guest,
@@ -206,6 +234,7 @@ function preparedFacts(prep: PreparedGuest): GuestFacts {
     accel: prep.accel,
     buildMs: prep.buildMs,
     initramfsMs: prep.initramfsMs,
+    emulator: prep.platform.qemu,
   };
 }
 

@@ -14,6 +14,7 @@
  * both and booted 10 of 10 even when calibration failed.
  */
 import type { Accel } from './accel.js';
+import { ARCHES, type Arch } from '../../kernel/arch.js';
 import type { Machine } from './machine.js';
 import type { ChannelKind } from './command-channel.js';
 import { chooseCpuLayout, cpuLayoutArgs, possibleCpusCmdline, type CpuLayout } from './cpu-layout.js';
@@ -34,6 +35,8 @@ export type Presentation = 'qemu' | 'vmware';
 
 export interface GuestConfig {
   qemu: string;
+  /** What the kernel runs on (default x86_64): arm64 boots on virt, its console a PL011. */
+  arch?: Arch;
   kernel: string;
   initrd: string;
   accel: Accel;
@@ -67,7 +70,7 @@ export function guestCpuLayout(cfg: GuestConfig): CpuLayout {
 
 export function kernelCmdline(cfg: GuestConfig): string {
   return [
-    'console=ttyS0',
+    `console=${ARCHES[cfg.arch ?? 'x86_64'].console}`,
     // End the run on a crash instead of waiting for a timeout.
     'panic=-1',
     'oops=panic',
@@ -93,6 +96,7 @@ export function kernelCmdline(cfg: GuestConfig): string {
 }
 
 export function qemuArgs(cfg: GuestConfig): string[] {
+  if (cfg.arch === 'arm64') return arm64Args(cfg);
   const vmware = cfg.presentAs === 'vmware';
   const cpu = `${cfg.accel === 'kvm' ? 'host' : 'max'}${vmware ? ',-hypervisor' : ''}`;
   const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', cpu] : ['-accel', 'tcg,thread=multi', '-cpu', cpu];
@@ -113,6 +117,35 @@ export function qemuArgs(cfg: GuestConfig): string[] {
     '-serial', 'chardev:console',
     ...channelArgs(cfg),
     // QEMU serves, the harness connects when it wants to; wait=off lets QEMU start without it.
+    ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
+    ...(cfg.extraArgs ?? []),
+  ];
+}
+
+/**
+ * arm64 on virt, under TCG whatever the host (no KVM across architectures):
+ * -cpu max (every feature QEMU emulates, LSE atomics among them), a device
+ * tree made by QEMU, PSCI for CPU offline and power-off, the console on its
+ * one PL011. The command channel can only be virtio-serial (on PCI: virt's
+ * ECAM host bridge, CONFIG_PCI_HOST_GENERIC): the PL011 is the console.
+ */
+function arm64Args(cfg: GuestConfig): string[] {
+  if (cfg.channel !== 'virtio') throw new Error('an arm64 guest on virt has one serial port, the console: the command channel must be virtio-serial');
+  return [
+    '-M', cfg.machine,
+    '-accel', 'tcg,thread=multi', '-cpu', 'max',
+    ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
+    '-m', `${cfg.memoryMb}M`,
+    '-no-reboot',
+    '-nodefaults',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-kernel', cfg.kernel,
+    '-initrd', cfg.initrd,
+    '-append', kernelCmdline(cfg),
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    ...channelArgs(cfg),
     ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
     ...(cfg.extraArgs ?? []),
   ];

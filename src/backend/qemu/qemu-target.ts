@@ -32,6 +32,7 @@ export class QemuTarget extends AgentTarget implements Target {
   private qmp: QmpClient | null = null;
   /** Set after boot when the guest's CPUs can really be plugged and unplugged. */
   cpuHotplug: QemuCpuHotplug | undefined = undefined;
+  readonly cpuHotplugAbsent: string | undefined;
 
   private constructor(
     private readonly opts: QemuTargetOptions,
@@ -40,6 +41,8 @@ export class QemuTarget extends AgentTarget implements Target {
   ) {
     super(opts.defaultTimeoutMs);
     const g = opts.guest;
+    const layout = guestCpuLayout(g);
+    this.cpuHotplugAbsent = layout.kind === 'hotplug' ? undefined : g.machine === 'virt' ? `QEMU 7.2's virt machine cannot hot-add or unplug a vCPU (${layout.reason})` : layout.reason;
     this.description = `qemu ${g.accel} ${g.machine}${g.presentAs === 'vmware' ? ' as VMware' : ''} smp=${g.cpus}, commands on ${g.channel === 'virtio' ? 'virtio-serial' : 'ttyS1'}`;
     void qemu.exited.then((exit) => this.channel.fail(new TargetError('guest-died', describeExit(exit))));
   }
