@@ -18,8 +18,10 @@ Kernel:
                         refcount, tracker) or linux-source-6.12 (pcpu-6.12,
                         refcount-6.12, tracker-6.12; built on first use,
                         about 6 minutes, then cached; make kernels builds
-                        them all),
-                        or the path of a bzImage
+                        them all); an arm64 variant cross-built from
+                        linux-source-6.1 (pcpu-arm64, refcount-arm64), run
+                        under qemu-system-aarch64 on virt;
+                        or the path of a bzImage or an arm64 Image
   --kdir DIR            the kbuild tree of --kernel IMAGE
                         (default: /lib/modules/<release>/build)
   --kernel-tree DIR     your kernel tree, built before the run (make -j
@@ -44,7 +46,8 @@ Verify a patch:
   --base VARIANT        the kernel the patch applies to: pcpu (default),
                         refcount or tracker from linux-source-6.1, or
                         pcpu-6.12, refcount-6.12, tracker-6.12 from
-                        linux-source-6.12; never modified (the patched
+                        linux-source-6.12, or pcpu-arm64, refcount-arm64;
+                        never modified (the patched
                         kernel is a copy)
   --kernel-tree DIR     with --patch: your tree is the base instead, built as
                         above; the patched kernel is a copy of it (sources
@@ -90,10 +93,18 @@ A running machine (SSH) instead of QEMU:
 
 Guest:
   --accel auto|kvm|tcg  accelerator (default auto: KVM only if a probe guest
-                        really runs under it, else TCG)
-  --machine pc|microvm  QEMU machine (default pc; microvm boots no faster
-                        under TCG here and hangs in about 1 boot in 5: it has
-                        no HPET or PM timer when TSC calibration fails)
+                        really runs under it, else TCG; an arm64 kernel
+                        always runs under TCG)
+  --icount auto|on|off  TCG's instruction counter (default auto: on for an
+                        arm64 kernel). Without it an interrupt lands only
+                        between translation blocks, never inside arm64's
+                        load/add/store; with it anywhere, on one host thread
+  --machine pc|microvm  QEMU machine for an x86-64 kernel (default pc;
+                        microvm boots no faster under TCG here and hangs in
+                        about 1 boot in 5: it has no HPET or PM timer when
+                        TSC calibration fails). An arm64 kernel (pcpu-arm64,
+                        refcount-arm64, an arm64 Image) boots on virt with
+                        qemu-system-aarch64 (--qemu is the x86-64 one)
   --present-as auto|qemu|vmware
                         how the machine presents itself to the guest. qemu:
                         as QEMU is (under TCG the kernel sees no hypervisor).

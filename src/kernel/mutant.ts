@@ -29,6 +29,15 @@ export interface Mutant extends Patch {
    * not, and each has its mutant.
    */
   presentAs?: 'qemu' | 'vmware';
+  /**
+   * A bug this variant's architecture cannot show: a "Survives: WHY" line
+   * before the diff says why no check can tell it from the correct kernel
+   * (raw_cpu_inc() is this_cpu_inc()'s own instruction on x86-64). It is run
+   * like any mutant and must survive there; a kill is a failure (the suite
+   * saw a difference the code cannot make). Its twin for the architecture
+   * that shows the bug must die.
+   */
+  survives?: string;
 }
 
 /** How a mutant is named across releases: vm/mutants/<variant>/<name>.patch -> variant/name. */
@@ -42,7 +51,8 @@ export function parseMutant(name: string, variant: VariantName, text: string): M
   const header = text.slice(0, text.search(/^--- /m));
   const present = /^Present-as: (\S+)\s*$/m.exec(header)?.[1];
   if (present !== undefined && present !== 'qemu' && present !== 'vmware') throw new Error(`mutant ${variant}/${name}: "Present-as: ${present}" is not qemu or vmware`);
-  return { ...p, name, variant, what, ...(present ? { presentAs: present } : {}) };
+  const survives = /^Survives: (.+)$/m.exec(header)?.[1]?.trim();
+  return { ...p, name, variant, what, ...(present ? { presentAs: present } : {}), ...(survives ? { survives } : {}) };
 }
 
 /** A patched header rebuilds everything that includes it: such mutants run last. */

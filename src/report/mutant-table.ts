@@ -7,9 +7,9 @@ export function mutantTable(outcomes: readonly MutantOutcome[]): string {
   const rows = outcomes.map((o) => [
     o.name,
     o.presentAs ? `${o.kernel} (as ${o.presentAs})` : o.kernel,
-    o.verdict,
+    o.survives === undefined ? o.verdict : o.verdict === 'survived' ? 'survived (as predicted)' : `${o.verdict} (predicted to survive)`,
     o.killedBy ?? '-',
-    clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : o.verdict === 'not-applicable' ? o.what : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
+    clip(o.verdict === 'error' ? `error: ${o.error ?? '?'}` : o.verdict === 'not-applicable' ? o.what : o.survives !== undefined && o.verdict === 'survived' ? o.survives : (o.differed ?? '-'), 110).replace(/\|/g, '\\|'),
     o.failing.filter((f) => f !== o.killedBy).join(', ') || '-',
     `${o.buildSeconds} s`,
     `${o.runSeconds} s`,
@@ -57,11 +57,13 @@ export function mutantsResult(
     stdout += `\n${scenarioKills(outcomes, o.scenarios)}\n`;
     stdout += `\nscenarios no mutant made fail: ${unprovenScenarios(outcomes, o.scenarios).join(', ') || 'none'}\n`;
   }
-  const killed = outcomes.filter((x) => x.verdict === 'killed').length;
+  const killed = outcomes.filter((x) => x.verdict === 'killed' && x.survives === undefined).length;
   const inapplicable = outcomes.filter((x) => x.verdict === 'not-applicable').length;
+  const expected = outcomes.filter((x) => x.survives !== undefined);
+  const survivedAsPredicted = expected.filter((x) => x.verdict === 'survived').length;
   const bases = outcomes.filter((x) => x.name === 'unpatched');
   const errors = outcomes.filter((x) => x.verdict === 'error');
   let stderr = errors.map((x) => `${tool}: ${x.name}: error of the run, not a kill: ${x.error}\n`).join('');
-  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel}${x.presentAs ? ` (as ${x.presentAs})` : ''} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length - inapplicable} mutants killed${inapplicable ? `, ${inapplicable} not applicable to their release (the table says why)` : ''} (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
+  stderr += `\n${tool}: ${ok ? 'PASS' : 'FAIL'}: unpatched ${bases.map((x) => `${x.kernel}${x.presentAs ? ` (as ${x.presentAs})` : ''} ${x.verdict}`).join(', ')}; ${killed}/${outcomes.length - bases.length - inapplicable - expected.length} mutants killed${expected.length ? `, ${survivedAsPredicted}/${expected.length} survived where their architecture cannot show the bug, as predicted` : ''}${inapplicable ? `, ${inapplicable} not applicable to their release (the table says why)` : ''} (seed ${o.seed})\n${tool}: runs kept in ${o.where}\n`;
   return { stdout, stderr, exit: errors.length ? 2 : ok ? 0 : 1 };
 }

@@ -18,6 +18,8 @@ export interface MutantOutcome {
   verdict: 'passed' | 'failed' | 'killed' | 'survived' | 'error' | 'not-applicable';
   /** Why the run could not judge the kernel (verdict error). */
   error?: string;
+  /** The mutant's "Survives:" reason: survived is then its passing verdict, and killed a failure. */
+  survives?: string;
   /** The machine's presentation where it was not the run's default (a mutant's Present-as:, and its unpatched baseline). */
   presentAs?: 'qemu' | 'vmware';
   /** The first scenario that failed: the one that killed the mutant. */
@@ -45,14 +47,15 @@ export interface MutantsReport {
 
 /**
  * The verdict over outcomes: every unpatched kernel passed, every planned
- * mutant was judged and killed (or says why it does not apply). Pure.
+ * mutant was judged and killed (or says why it does not apply), but one
+ * its architecture cannot show, which must survive. Pure.
  */
 export function mutantsOk(outcomes: readonly MutantOutcome[], planned: readonly string[]): boolean {
   const bases = outcomes.filter((o) => o.name === 'unpatched');
   const judged = outcomes.filter((o) => o.name !== 'unpatched');
   return (
     bases.every((o) => o.verdict === 'passed') &&
-    judged.every((o) => o.verdict === 'killed' || o.verdict === 'not-applicable') &&
+    judged.every((o) => (o.survives !== undefined ? o.verdict === 'survived' : o.verdict === 'killed' || o.verdict === 'not-applicable')) &&
     planned.every((k) => judged.some((o) => mutantKey(o) === k))
   );
 }

@@ -115,6 +115,7 @@ export async function runMutants(req: MutantsRequest, opts: Omit<RunContext, 'ta
       report: r.files.report,
     };
     if (verdict === 'error') out.error = runError(r);
+    if (m?.survives) out.survives = m.survives;
     opts.progress(`${kernel}/${name}: ${verdict}${out.killedBy ? ` by ${out.killedBy}` : ''} ${progressLine(outcomes.length + 1, total, performance.now() - started, new Date())}`);
     return out;
   };

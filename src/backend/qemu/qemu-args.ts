@@ -37,6 +37,8 @@ export interface GuestConfig {
   qemu: string;
   /** What the kernel runs on (default x86_64): arm64 boots on virt, its console a PL011. */
   arch?: Arch;
+  /** TCG with its instruction counter (icountArgs). */
+  icount?: boolean;
   kernel: string;
   initrd: string;
   accel: Accel;
@@ -99,7 +101,7 @@ export function qemuArgs(cfg: GuestConfig): string[] {
   if (cfg.arch === 'arm64') return arm64Args(cfg);
   const vmware = cfg.presentAs === 'vmware';
   const cpu = `${cfg.accel === 'kvm' ? 'host' : 'max'}${vmware ? ',-hypervisor' : ''}`;
-  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', cpu] : ['-accel', 'tcg,thread=multi', '-cpu', cpu];
+  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', cpu] : [...tcgArgs(cfg), '-cpu', cpu];
   return [
     '-M', vmware ? `${cfg.machine},vmport=on` : cfg.machine,
     ...accel,
@@ -123,6 +125,20 @@ export function qemuArgs(cfg: GuestConfig): string[] {
 }
 
 /**
+ * TCG. Multi-threaded (a host thread per vCPU) by default. Under TCG an
+ * interrupt is taken only between translation blocks (a block runs from one
+ * branch to the next), so an interrupt can never land inside a
+ * load/add/store that sits in one block, as arm64's raw_cpu_inc() does. With
+ * the instruction counter (-icount) a block is cut where the next timer is
+ * due, so an interrupt lands between any two instructions, as on hardware;
+ * the price is one host thread for all vCPUs (QEMU allows no MTTCG with
+ * icount). shift=auto: virtual time follows the host's.
+ */
+export function tcgArgs(cfg: Pick<GuestConfig, 'icount'>): string[] {
+  return cfg.icount ? ['-accel', 'tcg,thread=single', '-icount', 'shift=auto'] : ['-accel', 'tcg,thread=multi'];
+}
+
+/**
  * arm64 on virt, under TCG whatever the host (no KVM across architectures):
  * -cpu max (every feature QEMU emulates, LSE atomics among them), a device
  * tree made by QEMU, PSCI for CPU offline and power-off, the console on its
@@ -133,7 +149,7 @@ function arm64Args(cfg: GuestConfig): string[] {
   if (cfg.channel !== 'virtio') throw new Error('an arm64 guest on virt has one serial port, the console: the command channel must be virtio-serial');
   return [
     '-M', cfg.machine,
-    '-accel', 'tcg,thread=multi', '-cpu', 'max',
+    ...tcgArgs(cfg), '-cpu', 'max',
     ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
     '-m', `${cfg.memoryMb}M`,
     '-no-reboot',
