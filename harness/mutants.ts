@@ -83,7 +83,7 @@ async function main(): Promise<number> {
       shard: parseShard(values.shard),
       failFast: values['fail-fast'] === true,
       // As vm-test does (VMware for 6.12 under TCG); a mutant that shows only on the other machine says so (Present-as:).
-      guest: { accel: 'auto', icount: 'auto', machine: 'pc', presentAs: 'auto', boot: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] },
+      guest: { accel: 'auto', singlestep: 'auto', machine: 'pc', presentAs: 'auto', boot: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] },
       // Three online CPUs: racing-reader needs a holder, a putter and a reader; one socket stays free for cpu-unplug.
       cpus: { smp: 3, possibleCpus: 4 },
       scenarios: SCENARIOS,

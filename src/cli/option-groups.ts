@@ -20,7 +20,7 @@ const list = (v: Values, k: string): string[] => (Array.isArray(v[k]) ? (v[k] as
 /** How to build and boot a QEMU guest (vm-test, bench). */
 export const GUEST_OPTIONS = {
   accel: { type: 'string' },
-  icount: { type: 'string' },
+  singlestep: { type: 'string' },
   machine: { type: 'string' },
   'present-as': { type: 'string' },
   boot: { type: 'string' },
@@ -40,7 +40,7 @@ export function parseGuestOptions(v: Values): QemuSettings {
   if (presentAs === 'vmware' && machine !== 'pc') throw new HarnessError('--present-as vmware with --machine microvm', 'microvm has no VMware backdoor port (vmport) and no CPU hotplug to gain from it: use --machine pc');
   return {
     accel: oneOf('accel', str(v, 'accel'), ['auto', 'kvm', 'tcg'] as const, 'auto'),
-    icount: oneOf('icount', str(v, 'icount'), ['auto', 'on', 'off'] as const, 'auto'),
+    singlestep: oneOf('singlestep', str(v, 'singlestep'), ['auto', 'on', 'off'] as const, 'auto'),
     machine,
     presentAs,
     boot: oneOf('boot', str(v, 'boot'), ['auto', 'pvh', 'bzimage'] as const, 'auto'),

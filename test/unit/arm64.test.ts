@@ -87,14 +87,15 @@ t.test('virt: the channel is virtio-serial built in, or the run is refused befor
 });
 
 t.test('the arm64 QEMU command line: virt, TCG, the PL011 console, the channel on virtio-serial', async (t) => {
-  const p = platformFor('arm64', { qemu: 'qemu-system-x86_64', machine: 'pc', icount: 'auto' });
-  t.same(p, { arch: 'arm64', qemu: 'qemu-system-aarch64', machine: 'virt', icount: false }, '--qemu and --machine are the x86 guest\'s');
-  t.same(platformFor('x86_64', { qemu: '/opt/q', machine: 'microvm', icount: 'auto' }), { arch: 'x86_64', qemu: '/opt/q', machine: 'microvm', icount: false });
+  const p = platformFor('arm64', { qemu: 'qemu-system-x86_64', machine: 'pc', singlestep: 'auto' });
+  t.same(p, { arch: 'arm64', qemu: 'qemu-system-aarch64', machine: 'virt', singlestep: true }, '--qemu and --machine are the x86 guest\'s');
+  t.same(platformFor('x86_64', { qemu: '/opt/q', machine: 'microvm', singlestep: 'auto' }), { arch: 'x86_64', qemu: '/opt/q', machine: 'microvm', singlestep: false });
   const cfg: GuestConfig = { qemu: p.qemu, arch: 'arm64', kernel: 'Image', initrd: 'i', accel: 'tcg', machine: 'virt', cpus: 3, possibleCpus: null, memoryMb: 256, channelSocket: '/s', channel: 'virtio', cmdline: [], agentIdleSec: 120 };
   const args = qemuArgs(cfg).join(' ');
   t.match(args, /-M virt -accel tcg,thread=multi -cpu max -smp 3 /);
   t.match(args, /console=ttyAMA0 /);
   t.match(args, /-device virtio-serial-pci,id=vser0 -device virtserialport,bus=vser0\.0,chardev=channel,name=refprobe/);
-  t.notMatch(args, /isa-serial|vmport|possible_cpus/);
+  t.notMatch(args, /isa-serial|vmport|possible_cpus|singlestep/);
+  t.match(qemuArgs({ ...cfg, singlestep: true }).join(' '), /-accel tcg,thread=multi -singlestep -cpu max/, 'one instruction per block, the vCPUs still in parallel');
   t.throws(() => qemuArgs({ ...cfg, channel: 'serial' }), /one serial port, the console/);
 });

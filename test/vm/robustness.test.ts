@@ -140,7 +140,7 @@ t.test('two runs at once do not collide', async (t) => {
 });
 
 t.test('stress and race that outlive their timeout: stopped, joined, and every reference accounted for', async (t) => {
-  const settings = { boot: 'auto', accel: 'auto', icount: 'auto', machine: 'pc', presentAs: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] } as const;
+  const settings = { boot: 'auto', accel: 'auto', singlestep: 'auto', machine: 'pc', presentAs: 'auto', memoryMb: 256, qemu: 'qemu-system-x86_64', busybox: '/bin/busybox', append: [], qemuExtra: [] } as const;
   const prep = await prepareGuest({}, { ...settings, append: [], qemuExtra: [] }, { repoRoot, progress: () => undefined });
   const lines: string[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refprobe-'));

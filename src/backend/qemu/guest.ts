@@ -34,11 +34,12 @@ import { scratchDir } from '../../cache/scratch.js';
 export interface QemuSettings {
   accel: AccelChoice;
   /**
-   * TCG's instruction counter (qemu-args.ts icountArgs): auto is on for an
-   * arm64 guest, where it is what lets an interrupt land inside a
-   * load/add/store, and off for x86-64.
+   * TCG with one instruction per translation block (qemu-args.ts tcgArgs):
+   * auto is on for an arm64 guest, where it is what lets an interrupt land
+   * inside a load/add/store, and off for x86-64 (a per-CPU increment is one
+   * instruction there).
    */
-  icount: 'auto' | 'on' | 'off';
+  singlestep: 'auto' | 'on' | 'off';
   machine: Machine;
   /** How the machine presents itself to the guest (qemu-args.ts, firmware.ts). */
   presentAs: PresentChoice;
@@ -67,14 +68,14 @@ export interface Platform {
   arch: Arch;
   qemu: string;
   machine: Machine;
-  /** TCG with its instruction counter: an interrupt may land between any two instructions. */
-  icount: boolean;
+  /** TCG with one instruction per block: an interrupt may land between any two instructions. */
+  singlestep: boolean;
 }
 
 /** --qemu and --machine are x86-64's (the default guest); an arm64 kernel runs on qemu-system-aarch64's virt. */
-export function platformFor(arch: Arch, settings: Pick<QemuSettings, 'qemu' | 'machine' | 'icount'>): Platform {
-  const icount = settings.icount === 'on';
-  return { arch, qemu: arch === 'x86_64' ? settings.qemu : ARCHES[arch].qemu, machine: machineFor(arch, settings.machine), icount };
+export function platformFor(arch: Arch, settings: Pick<QemuSettings, 'qemu' | 'machine' | 'singlestep'>): Platform {
+  const singlestep = settings.singlestep === 'auto' ? arch === 'arm64' : settings.singlestep === 'on';
+  return { arch, qemu: arch === 'x86_64' ? settings.qemu : ARCHES[arch].qemu, machine: machineFor(arch, settings.machine), singlestep };
 }
 
 /** The architecture's QEMU must be there before anything boots: say which package has it. */
@@ -175,13 +176,13 @@ export interface BootOptions {
 export async function bootGuest(prep: PreparedGuest, cpus: CpuRequest, settings: QemuSettings, opts: BootOptions): Promise<BootedGuest> {
   const t = performance.now();
   const tmp = await scratchDir('refprobe');
-  const { machine: machineType, qemu, arch, icount } = prep.platform;
+  const { machine: machineType, qemu, arch, singlestep } = prep.platform;
   const layout = chooseCpuLayout(machineType, cpus.smp, cpus.possibleCpus);
   const present = choosePresentation(settings.presentAs, machineType, layout, prep.accel.accel, prep.cpuConfig, prep.rules.rules);
   const guest: GuestConfig = {
     qemu,
     arch,
-    icount: icount && prep.accel.accel === 'tcg',
+    singlestep: singlestep && prep.accel.accel === 'tcg',
     kernel: prep.image.path,
     initrd: prep.initramfs.path,
     accel: prep.accel.accel,
