@@ -3,6 +3,7 @@ import { DeviceModel } from '../../src/model/device.js';
 import { applyIrqRun, expectedOps, irqReadingEnvelope, processRound, referencesLeft, roundPeakBound } from '../../src/model/irq.js';
 import { within } from '../../src/model/race.js';
 import { parseIrq, type IrqResult } from '../../src/probe/parse.js';
+import { IRQ_REQUEST, IRQ_TIMER_REQUEST } from '../../src/scenarios/irq-context.js';
 import { fixture } from '../fixtures.js';
 
 t.test('the irq file of a real run: IPIs from another CPU, a reader', async (t) => {
@@ -75,4 +76,12 @@ t.test('readings during the run: within [base, base + interrupts\' holds + the p
   t.same(env, { lo: 8, hi: 8 + 10_000 + 11_100 + 1 });
   t.ok(r.reader && within(env, r.reader.min, r.reader.max), 'the real run read within it');
   t.notOk(within(env, 7, 100), 'below the baseline: a reading the count never had');
+});
+
+t.test('the requests: puts never ahead of holds, and the timer asks for less', async (t) => {
+  for (const req of [IRQ_REQUEST, IRQ_TIMER_REQUEST]) {
+    t.ok(req.soft <= req.hard && req.pput <= req.phold, 'SOFT <= HARD, PPUT <= PHOLD, as the module requires');
+    t.ok(req.hard <= 1_000_000 && req.phold <= 10_000_000, 'within max_count and max_ops');
+  }
+  t.ok(IRQ_TIMER_REQUEST.hard * 4_000_000 <= 2.5e9, 'at a 250 Hz tick the timer\'s interrupts take at most 2.5 s');
 });
