@@ -3,7 +3,9 @@ import { DeviceModel } from '../../src/model/device.js';
 import { applyIrqRun, expectedOps, irqReadingEnvelope, processRound, referencesLeft, roundPeakBound } from '../../src/model/irq.js';
 import { within } from '../../src/model/race.js';
 import { parseIrq, type IrqResult } from '../../src/probe/parse.js';
-import { IRQ_REQUEST, IRQ_TIMER_REQUEST } from '../../src/scenarios/irq-context.js';
+import { checkRaceHappened, IRQ_REQUEST, IRQ_TIMER_REQUEST } from '../../src/scenarios/irq-context.js';
+import { Steps } from '../../src/scenarios/scenario.js';
+import type { RefProbe } from '../../src/probe/client.js';
 import { fixture } from '../fixtures.js';
 
 t.test('the irq file of a real run: IPIs from another CPU, a reader', async (t) => {
@@ -84,4 +86,18 @@ t.test('the requests: puts never ahead of holds, and the timer asks for less', a
     t.ok(req.hard <= 1_000_000 && req.phold <= 10_000_000, 'within max_count and max_ops');
   }
   t.ok(IRQ_TIMER_REQUEST.hard * 4_000_000 <= 2.5e9, 'at a 250 Hz tick the timer\'s interrupts take at most 2.5 s');
+});
+
+t.test('no interrupt inside the process loop: the scenario fails, saying the race did not happen', async (t) => {
+  const steps = new Steps({} as RefProbe);
+  const r = result();
+  checkRaceHappened(steps, r);
+  t.ok(steps.ok, 'the real run: interrupts landed inside the loop');
+  const missed = new Steps({} as RefProbe);
+  checkRaceHappened(missed, result({ softirq: { ...r.softirq, onProcess: 0 } }));
+  t.notOk(missed.ok, 'no softirq put inside the loop fails');
+  t.match(missed.records[0]?.diff, /none of the 5000 softirq puts interrupted the process loop: the race did not happen/);
+  const none = new Steps({} as RefProbe);
+  checkRaceHappened(none, result({ hardirq: { ...r.hardirq, onProcess: 0 }, softirq: { ...r.softirq, onProcess: 0 } }));
+  t.match(none.records[0]?.diff, /none of the 10000 hardirq holds/);
 });
