@@ -31,7 +31,7 @@
 /* One hold or put batch must stay short: it runs with interrupts off. */
 #define REFPROBE_MAX_COUNT	1000000
 #define REFPROBE_CMD_MAX	128
-#define REFPROBE_MAX_ARGS	7
+#define REFPROBE_MAX_ARGS	8
 /* Streams of stress and race may run longer: they are kthreads that resched. */
 #define REFPROBE_MAX_OPS	10000000
 #define REFPROBE_MAX_WINDOW	1000
@@ -725,6 +725,67 @@ static int probe_cmd_race(const char *cmd, char **argv)
 }
 
 /*
+ * The device of an irq run: one whose count may be touched at all, and no
+ * unregister started (the run takes new references while the wait may find
+ * the sum at 1).
+ */
+static int probe_check_irq_dev(const char *cmd, struct probe_dev *pd)
+{
+	int ret = probe_check_counted(cmd, pd);
+
+	if (!ret && pd->unreg != PROBE_UNREG_NONE)
+		return probe_fail(-EBUSY, cmd, "unregister of '%s' has started", pd->dev->name);
+	return ret;
+}
+
+/* irq's FROM_CPU: an online CPU other than the interrupted one, or "timer". */
+static int probe_parse_from(const char *cmd, const char *arg, unsigned int cpu, int *from)
+{
+	unsigned int f;
+	int ret;
+
+	if (!strcmp(arg, "timer")) {
+		*from = -1;
+		return 0;
+	}
+	ret = probe_parse_online(cmd, arg, &f);
+	if (ret)
+		return ret;
+	if (f == cpu)
+		return probe_fail(-EINVAL, cmd, "the interrupts of CPU %u must come from another CPU (or from 'timer')",
+				  cpu);
+	*from = f;
+	return 0;
+}
+
+static int probe_cmd_irq(const char *cmd, char **argv)
+{
+	struct refprobe_irq_args a = { .hold_twice = fault_hold_twice };
+	struct probe_dev *pd;
+	long refs = 0;
+	long ret;
+
+	/* Each bound checked only once the one before it parsed (?: stops at the first error). */
+	ret = probe_lookup(cmd, argv[0], &pd) ?: probe_check_irq_dev(cmd, pd) ?:
+	      probe_parse_online(cmd, argv[1], &a.cpu) ?:
+	      probe_parse_from(cmd, argv[2], a.cpu, &a.from_cpu) ?:
+	      probe_parse_u32(cmd, "hard", argv[3], 1, REFPROBE_MAX_COUNT, &a.hard) ?:
+	      probe_parse_u32(cmd, "soft", argv[4], 0, a.hard, &a.soft) ?:
+	      probe_parse_u32(cmd, "phold", argv[5], 1, REFPROBE_MAX_OPS, &a.phold) ?:
+	      probe_parse_u32(cmd, "pput", argv[6], 0, a.phold, &a.pput);
+	if (ret)
+		return ret;
+	ret = refprobe_irq_run(pd->dev, &a, &refs);
+	/* Counted even after a timeout: every side stopped and said what it did. */
+	pd->held += refs;
+	if (ret == -ENXIO)
+		return probe_fail(-ENXIO, cmd, "a CPU of the run went offline");
+	if (ret)
+		return probe_fail(ret, cmd, "irq run failed with %ld", ret);
+	return 0;
+}
+
+/*
  * put_unowned: one dev_put() of a reference nobody took, the bug the
  * imbalance scenario shows. Only on a device that was never registered, so
  * no other kernel code can rely on its count; free works whatever it reads.
@@ -954,6 +1015,7 @@ static const struct probe_cmd probe_cmds[] = {
 	{ "dummy", 1, "dummy NAME", probe_cmd_dummy },
 	{ "stress", 4, "stress NAME SEED OPS CAP", probe_cmd_stress },
 	{ "race", 6, "race NAME HOLD_CPU PUT_CPU READ_CPU OPS WINDOW", probe_cmd_race },
+	{ "irq", 7, "irq NAME CPU FROM_CPU|timer HARD SOFT PHOLD PPUT", probe_cmd_irq },
 	{ "put_unowned", 2, "put_unowned NAME CPU", probe_cmd_put_unowned },
 	{ "hold_tracked", 2, "hold_tracked NAME CPU", probe_cmd_hold_tracked },
 	{ "put_tracked", 2, "put_tracked NAME CPU", probe_cmd_put_tracked },
@@ -1199,6 +1261,9 @@ static int __init refprobe_init(void)
 	ret = refprobe_stress_init(probe_dir);
 	if (ret)
 		goto err_dir;
+	ret = refprobe_irq_init(probe_dir);
+	if (ret)
+		goto err_stress;
 	ret = refprobe_bench_init(probe_dir);
 	if (ret)
 		goto err_stress;

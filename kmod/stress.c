@@ -36,7 +36,7 @@
 static unsigned int worker_timeout_ms = 120000;
 module_param(worker_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(worker_timeout_ms,
-		 "How long stress and race wait for their workers before stopping them (10-600000 ms)");
+		 "How long stress, race and irq wait for their workers before stopping them (10-600000 ms)");
 
 struct stress_result {
 	bool ran;
@@ -65,9 +65,9 @@ struct stress_run {
  * joins every one, so no worker outlives the command that started it, even
  * after a timeout: the device and the module stay safe to free. Each task
  * was pinned with get_task_struct() when created. Returns -ETIMEDOUT if the
- * workers had to be stopped early.
+ * workers had to be stopped early. Also irq.c's.
  */
-static int stress_join(struct completion *done, bool *abort, struct task_struct **tasks, int n)
+int refprobe_workers_join(struct completion *done, bool *abort, struct task_struct **tasks, int n)
 {
 	unsigned int ms = clamp(worker_timeout_ms, 10U, 600000U);
 	int ret = 0, i;
@@ -84,9 +84,9 @@ static int stress_join(struct completion *done, bool *abort, struct task_struct 
 	return ret;
 }
 
-/* Creates a worker bound to @cpu and pins it for stress_join(). */
-static struct task_struct *stress_create(int (*fn)(void *), void *arg, unsigned int cpu,
-					 const char *name)
+/* Creates a worker bound to @cpu and pins it for refprobe_workers_join(). */
+struct task_struct *refprobe_worker_create(int (*fn)(void *), void *arg, unsigned int cpu,
+					   const char *name)
 {
 	struct task_struct *t = kthread_create_on_cpu(fn, arg, cpu, name);
 
@@ -164,7 +164,7 @@ static int stress_spawn(struct stress_run *run, struct task_struct **tasks)
 	int n = 0;
 
 	for_each_online_cpu(cpu) {
-		tasks[n] = stress_create(stress_worker, run, cpu, "refprobe-stress/%u");
+		tasks[n] = refprobe_worker_create(stress_worker, run, cpu, "refprobe-stress/%u");
 		if (IS_ERR(tasks[n]))
 			return PTR_ERR(tasks[n]);
 		run->res[cpu].ran = true;
@@ -211,7 +211,7 @@ long refprobe_stress_run(struct net_device *dev, u32 seed, u32 ops, u32 cap, boo
 	atomic_set(&run->running, n);
 	for (i = 0; i < n; i++)
 		wake_up_process(tasks[i]);
-	ret = stress_join(&run->done, &run->abort, tasks, n);
+	ret = refprobe_workers_join(&run->done, &run->abort, tasks, n);
 	/* Exact even after a timeout: each stream counted what it did. */
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		refs += (long)run->res[cpu].holds * (hold_twice ? 2 : 1) - run->res[cpu].puts;
@@ -375,7 +375,7 @@ long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops
 	init_completion(&run->done);
 	race_valid = false;
 	for (i = 0; i < 3; i++) {
-		tasks[i] = stress_create(fns[i], run, cpus[i], "refprobe-race/%u");
+		tasks[i] = refprobe_worker_create(fns[i], run, cpus[i], "refprobe-race/%u");
 		if (IS_ERR(tasks[i])) {
 			ret = PTR_ERR(tasks[i]);
 			while (i--) {
@@ -387,7 +387,7 @@ long refprobe_race_run(struct net_device *dev, const unsigned int *cpus, u32 ops
 	}
 	for (i = 0; i < 3; i++)
 		wake_up_process(tasks[i]);
-	ret = stress_join(&run->done, &run->abort, tasks, 3);
+	ret = refprobe_workers_join(&run->done, &run->abort, tasks, 3);
 	/* After an early stop the holder may be ahead of the putter: give those back. */
 	for (i = atomic_read(&run->outstanding); i > 0; i--)
 		dev_put(dev);

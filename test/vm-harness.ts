@@ -53,7 +53,8 @@ export async function strayQemus(): Promise<string[]> {
 
 /**
  * The scenarios a kernel whose every hold counts twice (--fault hold-twice)
- * must fail: those that take a reference with dev_hold. racing-reader and
+ * must fail: those that take a reference with dev_hold (irq-context's
+ * interrupts and kthread take the fault too, as stress does). racing-reader and
  * tracker-leak take theirs in their own kthreads and with netdev_hold();
  * the others take none (dummy-device's hold is refused on a per-CPU
  * kernel): the fault cannot touch them.
@@ -62,6 +63,7 @@ export const HOLD_TWICE_FAILS = [
   'hold-put-every-cpu',
   'hold-put-cross-cpu',
   'extremes',
+  'irq-context',
   'stress',
   'unregister-balanced',
   'unregister-held',

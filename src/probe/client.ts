@@ -7,7 +7,7 @@ import { GUEST_MODULE_PATH } from '../initramfs/build.js';
 import { HarnessError, UntestableError } from '../errors.js';
 import type { DeviceReading } from '../model/types.js';
 import type { RunResult, Target } from '../backend/target.js';
-import { parseDevices, parseInfo, parseRace, parseStress, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
+import { parseDevices, parseInfo, parseIrq, parseRace, parseStress, type IrqResult, type ProbeInfo, type RaceResult, type StressResult } from './parse.js';
 
 export const DEBUGFS_DIR = '/sys/kernel/debug/refprobe';
 
@@ -84,6 +84,10 @@ export class RefProbe {
 
   async race(): Promise<RaceResult> {
     return parseRace(await this.cat('race'));
+  }
+
+  async irq(): Promise<IrqResult> {
+    return parseIrq(await this.cat('irq'));
   }
 
   /**

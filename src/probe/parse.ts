@@ -164,6 +164,101 @@ export function parseRace(text: string): RaceResult {
   return { ops, window, base, reads, min, max, outside };
 }
 
+/** What one interrupt context did in an irq run (kmod/irq.c). */
+export interface IrqSide {
+  /** Holds (hardirq) or puts (softirq) done. */
+  ops: number;
+  /** Interrupts or tasklet runs, with or without an operation. */
+  runs: number;
+  /** Operations that ran where in_hardirq() / in_serving_softirq() says they did. */
+  inContext: number;
+  /** Operations that interrupted the process-context loop itself. */
+  onProcess: number;
+  /** Operations done while the process-context kthread was inside its loop. */
+  duringProcess: number;
+}
+
+export interface IrqResult {
+  cpu: number;
+  hard: number;
+  soft: number;
+  phold: number;
+  pput: number;
+  /**
+   * Where the interrupts came from: IPIs from another CPU (the next sent
+   * gapNs after one was handled), or a pinned hrtimer (its period, and
+   * hrtimer_resolution: a tick without CONFIG_HIGH_RES_TIMERS).
+   */
+  source: { kind: 'ipi'; from: number; gapNs: number } | { kind: 'timer'; periodNs: number; resolutionNs: number };
+  /** netdev_refcnt_read() just before the run. */
+  base: number;
+  timedOut: boolean;
+  hardirq: IrqSide & { ns: number };
+  softirq: IrqSide;
+  process: { holds: number; puts: number; rounds: number; ns: number };
+  reader: { cpu: number; reads: number; min: number; max: number } | null;
+}
+
+/**
+ * "TAG k v k v ...": the values of one line of the irq file, by key. The
+ * first line's tag is its first key ("cpu 1 hard ...").
+ */
+function taggedLine(lines: readonly string[], tag: string): Map<string, number> {
+  const line = lines.find((l) => l.startsWith(`${tag} `));
+  if (line === undefined) throw new ParseError(`irq: no "${tag}" line`);
+  const words = line.trim().split(/\s+/).slice(tag === 'cpu' ? 0 : 1);
+  if (words.length % 2 !== 0) throw new ParseError(`irq: "${line}" is not "${tag} key value ..."`);
+  const kv = new Map<string, number>();
+  for (let i = 0; i < words.length; i += 2) kv.set(words[i] as string, int(words[i + 1] as string, `irq ${tag} ${words[i]}`));
+  return kv;
+}
+
+function num(kv: Map<string, number>, key: string, tag: string): number {
+  const v = kv.get(key);
+  if (v === undefined) throw new ParseError(`irq: no "${key}" on the "${tag}" line`);
+  return v;
+}
+
+function irqSide(lines: readonly string[], tag: 'hardirq' | 'softirq'): IrqSide {
+  const kv = taggedLine(lines, tag);
+  const hard = tag === 'hardirq';
+  return {
+    ops: num(kv, hard ? 'holds' : 'puts', tag),
+    runs: num(kv, hard ? 'interrupts' : 'runs', tag),
+    inContext: num(kv, hard ? 'in_hardirq' : 'in_softirq', tag),
+    onProcess: num(kv, 'on_process', tag),
+    duringProcess: num(kv, 'during_process', tag),
+  };
+}
+
+/** /sys/kernel/debug/refprobe/irq: the last irq run. */
+export function parseIrq(text: string): IrqResult {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0) throw new ParseError('irq: empty (no irq run yet)');
+  const head = taggedLine(lines, 'cpu');
+  const hardirq = taggedLine(lines, 'hardirq');
+  const proc = taggedLine(lines, 'process');
+  const none = lines.includes('reader none');
+  const ipi = /^source ipi from (\d+) gap_ns (\d+)$/.exec(lines.find((l) => l.startsWith('source ')) ?? '');
+  const timer = /^source timer period_ns (\d+) resolution_ns (\d+)$/.exec(lines.find((l) => l.startsWith('source ')) ?? '');
+  if (!ipi && !timer) throw new ParseError('irq: no "source ipi from CPU gap_ns N" or "source timer period_ns N resolution_ns N" line');
+  const reader = none ? null : taggedLine(lines, 'reader');
+  return {
+    cpu: num(head, 'cpu', 'cpu'),
+    hard: num(head, 'hard', 'cpu'),
+    soft: num(head, 'soft', 'cpu'),
+    phold: num(head, 'phold', 'cpu'),
+    pput: num(head, 'pput', 'cpu'),
+    source: ipi ? { kind: 'ipi', from: Number(ipi[1]), gapNs: Number(ipi[2]) } : { kind: 'timer', periodNs: Number(timer?.[1]), resolutionNs: Number(timer?.[2]) },
+    base: num(head, 'base', 'cpu'),
+    timedOut: num(head, 'timed_out', 'cpu') !== 0,
+    hardirq: { ...irqSide(lines, 'hardirq'), ns: num(hardirq, 'ns', 'hardirq') },
+    softirq: irqSide(lines, 'softirq'),
+    process: { holds: num(proc, 'holds', 'process'), puts: num(proc, 'puts', 'process'), rounds: num(proc, 'rounds', 'process'), ns: num(proc, 'ns', 'process') },
+    reader: reader ? { cpu: num(reader, 'cpu', 'reader'), reads: num(reader, 'reads', 'reader'), min: num(reader, 'min', 'reader'), max: num(reader, 'max', 'reader') } : null,
+  };
+}
+
 /** The Percpu: line of /proc/meminfo, in bytes. */
 export function parseMeminfoPercpu(text: string): number {
   const m = /^Percpu:\s+(\d+) kB$/m.exec(text);

@@ -5,6 +5,7 @@ import { dummyDevice } from './dummy.js';
 import { holdPutEveryCpu } from './hold-put.js';
 import { hotplug, possibleNotPresent } from './hotplug.js';
 import { imbalance } from './imbalance.js';
+import { irqContext } from './irq-context.js';
 import { lifecycle } from './lifecycle.js';
 import { memoryCost } from './memory.js';
 import { racingReader } from './racing-reader.js';
@@ -19,9 +20,10 @@ import { extremes } from './extremes.js';
 import { unregisterOffline } from './unregister-offline.js';
 
 /**
- * Every scenario, in the order a run takes them. The racing reader comes
- * before the stress streams: a lost update leaves a count unregister never
- * sees reach 1, and whichever of the two meets it first is the last to run.
+ * Every scenario, in the order a run takes them. The racing reader and the
+ * interrupt-context race come before the stress streams: a lost update
+ * leaves a count unregister never sees reach 1, and whichever of them meets
+ * it first is the last to run.
  * cpu-unplug runs last of all: it may unplug a CPU the guest booted with.
  */
 export const SCENARIOS: readonly Scenario[] = [
@@ -30,6 +32,7 @@ export const SCENARIOS: readonly Scenario[] = [
   holdPutCrossCpu,
   extremes,
   racingReader,
+  irqContext,
   stress,
   unregisterBalanced,
   unregisterHeld,
