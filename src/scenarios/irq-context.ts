@@ -58,10 +58,17 @@ export const irqContext: Scenario = {
     checkOperations(ctx.steps, cpu, req, res);
     checkRaceHappened(ctx.steps, res);
     applyIrqRun(dev, cpu, ops);
-    await ctx.steps.check(`irq: CPU ${cpu}'s counter and the sum after the race, from the operations done`, dev, {
+    const counted = await ctx.steps.check(`irq: CPU ${cpu}'s counter and the sum after the race, from the operations done`, dev, {
       cpu,
       note: `${ops.hardirqHolds} hardirq holds, ${ops.softirqPuts} softirq puts, ${ops.processHolds} process holds and ${ops.processPuts} puts (${res.process.rounds} rounds)`,
     });
+    if (!counted.ok) {
+      // A lost update: putting back what the module took would leave the count off the baseline, and unregister would wait on it for ever.
+      throw new HarnessError(
+        `irq: the count of ${dev.name} is not what the operations done make it (the step above): ${dev.name} stays registered, since unregister would wait for a count it never reaches`,
+        "the kernel lost or invented references in the race: that is the finding; later scenarios and the module's unload may wait on this device",
+      );
+    }
     // Without a second CPU nothing reads during the race: the counters above are the claim, checked all the same.
     if (res.reader) {
       const b = typeof base === 'number' ? base : Number.NaN;
