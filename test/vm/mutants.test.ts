@@ -28,9 +28,9 @@ t.test('every unpatched variant passes with its own predictions, every mutant ke
   // --fail-fast: the verdicts are what this test needs; `make mutants` without it shows every scenario each mutant fails.
   const r = await streamProgress(execa('node', [path.join(repoRoot, 'dist/harness/mutants.js'), '--fail-fast'], { reject: false, all: true, timeout: 4_800_000 }));
   t.equal(r.exitCode, 0, `exit status 0\n${r.all?.slice(-5000)}`);
-  for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12', 'tracker-6.12']) t.match(r.stdout, new RegExp(`^\\| unpatched \\| ${v} \\| passed \\| - \\|`, 'm'), `the unpatched ${v} variant passes in the same run`);
+  for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12', 'tracker-6.12', 'pcpu-arm64']) t.match(r.stdout, new RegExp(`^\\| unpatched \\| ${v} \\| passed \\| - \\|`, 'm'), `the unpatched ${v} variant passes in the same run`);
   for (const m of mutants) {
-    const verdict = m.notApplicable ? 'not-applicable \\| - \\|' : 'killed \\| [a-z-]+ \\|';
+    const verdict = m.notApplicable ? 'not-applicable \\| - \\|' : m.survives ? 'survived \\(as predicted\\) \\| - \\|' : 'killed \\| [a-z-]+ \\|';
     const kernel = `${m.variant.replace('.', '\\.')}${m.presentAs ? ` \\(as ${m.presentAs}\\)` : ''}`;
     t.match(r.stdout, new RegExp(`^\\| ${m.name} \\| ${kernel} \\| ${verdict}`, 'm'), `${m.variant}/${m.name}: ${m.notApplicable ? 'says why it does not apply' : 'killed by a named scenario'}`);
   }
@@ -42,6 +42,9 @@ t.test('every unpatched variant passes with its own predictions, every mutant ke
   t.match(r.stdout, /^\| sum-present-only \| pcpu-6\.12 \| killed \| cpu-unplug \| CPU \d+ \(hot-added\) unplugged/m);
   // 6.12's tracker words its report differently ("NAME@ADDR has 1/1 users at"): the rule for it is proven by a tracker that stays silent.
   t.match(r.stdout, /^\| leak-unreported \| tracker-6\.12 \| killed \| tracker-leak \|/m);
+  // The case for a second architecture: one patch, raw_cpu_inc() in dev_hold()/dev_put(), the same instruction on x86-64 and a lost update on arm64.
+  t.match(r.stdout, /^\| raw-cpu-inc \| pcpu \| survived \(as predicted\) \| - \| on x86-64 raw_cpu_inc\(\) and this_cpu_inc\(\) are the same/m, 'x86-64: raw_cpu_inc survives, as predicted');
+  t.match(r.stdout, /^\| raw-cpu-inc \| pcpu-arm64 \| killed \| irq-context \| irq: CPU \d+'s counter and the sum after the race/m, 'arm64: killed by a mismatch of the interrupt-context scenario');
   t.same(await strayQemus(), []);
 
   const dir = /runs kept in (\S+)/.exec(r.stderr)?.[1];
@@ -49,6 +52,13 @@ t.test('every unpatched variant passes with its own predictions, every mutant ke
   const { outcomes } = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as { outcomes: MutantOutcome[] };
   const reports = new Map<string, RunReport>();
   for (const o of outcomes.filter((x) => x.name === 'unpatched' && x.report)) reports.set(o.kernel, JSON.parse(await readFile(o.report as string, 'utf8')) as RunReport);
+  const arm64 = reports.get('pcpu-arm64');
+  if (!arm64) return t.fail('no unpatched pcpu-arm64 report');
+  t.match(arm64.target, /virt/, 'arm64: the virt machine');
+  t.equal(arm64.scenarios.find((s) => s.name === 'irq-context')?.status, 'pass', 'arm64: the interrupt-context race runs and matches the model');
+  t.equal(arm64.scenarios.find((s) => s.name === 'racing-reader')?.status, 'pass', 'arm64: three online CPUs race');
+  t.match(arm64.scenarios.find((s) => s.name === 'cpu-unplug')?.steps.find((x) => x.skip)?.skip, /virt machine cannot hot-add or unplug a vCPU/, 'arm64: cpu-unplug is a skip that says why');
+  t.ok(step(arm64, 'possible-cpus', /^possible CPUs/)?.ok, 'arm64: possible CPUs predicted from the device tree, and checked');
   const pcpu = reports.get('pcpu');
   const refcount = reports.get('refcount');
   const tracker = reports.get('tracker');
