@@ -34,6 +34,8 @@ export interface MutantsRequest extends Omit<RunRequest, 'backend' | 'label' | '
   shard?: Shard | null;
   /** A mutant's run stops at its first failing scenario (the unpatched runs never do). */
   failFast: boolean;
+  /** Leave out the mutants that must survive (Survives:): their kernels are the correct one's, instruction for instruction. */
+  killsOnly?: boolean;
 }
 
 /**
@@ -74,7 +76,8 @@ function errored(m: Mutant, e: unknown): MutantOutcome {
 export async function runMutants(req: MutantsRequest, opts: Omit<RunContext, 'tap' | 'runDir'>): Promise<{ outcomes: MutantOutcome[]; dir: string; ok: boolean }> {
   const all = await loadMutants(opts.repoRoot);
   // --mutant NAME takes the bug in every release; --mutant VARIANT/NAME one of them.
-  const chosen = req.only.length ? all.filter((m) => req.only.includes(m.name) || req.only.includes(mutantKey(m))) : all;
+  const named = req.only.length ? all.filter((m) => req.only.includes(m.name) || req.only.includes(mutantKey(m))) : all;
+  const chosen = req.killsOnly ? named.filter((m) => m.survives === undefined) : named;
   const mutants = shardOf(chosen, req.shard ?? null);
   const dir = path.resolve(opts.outDir, 'mutants', runStamp(new Date(), process.pid));
   await mkdir(dir, { recursive: true });

@@ -50,6 +50,24 @@ t.test('mutants of two releases share names: planned and judged by variant/name'
   t.notOk(mutantsOk([...outcomes, o('x', 'survived', [], 'pcpu-6.12')], ['pcpu-6.12/x']));
 });
 
+t.test('a mutant its architecture cannot show must survive there; its twin must die', async (t) => {
+  const ms = await loadMutants(repoRoot);
+  const x86 = ms.find((m) => mutantKey(m) === 'pcpu/raw-cpu-inc');
+  const arm = ms.find((m) => mutantKey(m) === 'pcpu-arm64/raw-cpu-inc');
+  t.match(x86?.survives, /same single `incl %gs:` instruction/, 'the x86-64 one says why it survives');
+  t.equal(arm?.survives, undefined, 'the arm64 one must be killed');
+  t.same(x86?.files, arm?.files, 'the same patch');
+  t.equal(ms.find((m) => mutantKey(m) === 'pcpu-6.12/raw-cpu-inc')?.notApplicable, true);
+  const base = { ...o('unpatched', 'passed', []), kernel: 'pcpu' as const };
+  const survivor = { ...o('raw-cpu-inc', 'survived', []), survives: 'same instruction' };
+  t.ok(mutantsOk([base, survivor], ['pcpu/raw-cpu-inc']), 'survived, as predicted: ok');
+  t.notOk(mutantsOk([base, { ...survivor, verdict: 'killed', killedBy: 'stress' }], ['pcpu/raw-cpu-inc']), 'killed where it cannot differ: the suite saw what is not there');
+  t.notOk(mutantsOk([base, { ...survivor, verdict: 'error' }], ['pcpu/raw-cpu-inc']), 'an error proves nothing either way');
+  const table = mutantTable([base, survivor]);
+  t.match(table, /\| raw-cpu-inc \| pcpu \| survived \(as predicted\) \| - \| same instruction \|/);
+  t.match(mutantTable([{ ...survivor, verdict: 'killed', killedBy: 'stress', differed: 'x' }]), /killed \(predicted to survive\) \| stress/);
+});
+
 t.test('kernel config: requested options Kconfig dropped are named', async (t) => {
   const want = parseKconfig('CONFIG_PVH=y\n# CONFIG_PCPU_DEV_REFCNT is not set\nCONFIG_NR_CPUS=64\nCONFIG_LOCALVERSION="-pcpu"\n');
   const got = parseKconfig('CONFIG_NR_CPUS=64\nCONFIG_LOCALVERSION="-pcpu"\nCONFIG_PCPU_DEV_REFCNT=y\n');
