@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
+import { hostArch } from '../kernel/arch.js';
 import { bootGuest, prepareGuest, type PreparedGuest, type QemuSettings } from '../backend/qemu/guest.js';
 import { loadProbe, type Guest } from '../run/guest.js';
 import { GUEST_MODULE_PATH } from '../initramfs/build.js';
@@ -182,6 +183,8 @@ async function agentRoundTrip(guest: Guest, channel: ChannelKind, serial: AgentC
 
 async function benchKernel(opts: BenchOptions, k: BenchRequest['kernels'][number], dir: string, index: number): Promise<{ result: KernelBench; prep: PreparedGuest; raws: string[] }> {
   const prep = await prepareGuest(kernelSpec(k), opts.guest, opts);
+  // Its flood program, busybox and floor boot are the host's: and a timing under emulation of another architecture measures QEMU.
+  if (prep.kernel.arch !== hostArch()) throw new HarnessError(`bench: ${prep.kernel.release} is an ${prep.kernel.arch} kernel, and bench measures kernels of this machine's architecture (${hostArch()}) only`, `run the suite on it instead: make vm-test ARGS="--kernel ${prep.kernel.image}"`);
   const floodBin = await buildFlood(opts.repoRoot);
   const dummy = await findDummyModule(prep.kernel.release, prep.kernel.kdir);
   const initramfs = await buildBenchInitramfs({
