@@ -98,14 +98,8 @@ export function kernelCmdline(cfg: GuestConfig): string {
 }
 
 export function qemuArgs(cfg: GuestConfig): string[] {
-  if (cfg.arch === 'arm64') return arm64Args(cfg);
-  const vmware = cfg.presentAs === 'vmware';
-  const cpu = `${cfg.accel === 'kvm' ? 'host' : 'max'}${vmware ? ',-hypervisor' : ''}`;
-  const accel = cfg.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', cpu] : [...tcgArgs(cfg), '-cpu', cpu];
   return [
-    '-M', vmware ? `${cfg.machine},vmport=on` : cfg.machine,
-    ...accel,
-    ...(vmware ? ['-smbios', 'type=1,serial=VMware-refprobe'] : []),
+    ...(cfg.arch === 'arm64' ? arm64MachineArgs(cfg) : x86MachineArgs(cfg)),
     ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
     '-m', `${cfg.memoryMb}M`,
     '-no-reboot',
@@ -121,6 +115,18 @@ export function qemuArgs(cfg: GuestConfig): string[] {
     // QEMU serves, the harness connects when it wants to; wait=off lets QEMU start without it.
     ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
     ...(cfg.extraArgs ?? []),
+  ];
+}
+
+/** pc or microvm, KVM or TCG, presented as QEMU or as VMware. */
+function x86MachineArgs(cfg: GuestConfig): string[] {
+  const vmware = cfg.presentAs === 'vmware';
+  const cpu = `${cfg.accel === 'kvm' ? 'host' : 'max'}${vmware ? ',-hypervisor' : ''}`;
+  return [
+    '-M', vmware ? `${cfg.machine},vmport=on` : cfg.machine,
+    ...(cfg.accel === 'kvm' ? ['-accel', 'kvm'] : tcgArgs(cfg)),
+    '-cpu', cpu,
+    ...(vmware ? ['-smbios', 'type=1,serial=VMware-refprobe'] : []),
   ];
 }
 
@@ -149,26 +155,9 @@ export function tcgArgs(cfg: Pick<GuestConfig, 'singlestep'>): string[] {
  * one PL011. The command channel can only be virtio-serial (on PCI: virt's
  * ECAM host bridge, CONFIG_PCI_HOST_GENERIC): the PL011 is the console.
  */
-function arm64Args(cfg: GuestConfig): string[] {
+function arm64MachineArgs(cfg: GuestConfig): string[] {
   if (cfg.channel !== 'virtio') throw new Error('an arm64 guest on virt has one serial port, the console: the command channel must be virtio-serial');
-  return [
-    '-M', cfg.machine,
-    ...tcgArgs(cfg), '-cpu', 'max',
-    ...cpuLayoutArgs(guestCpuLayout(cfg), cfg.accel),
-    '-m', `${cfg.memoryMb}M`,
-    '-no-reboot',
-    '-nodefaults',
-    '-display', 'none',
-    '-monitor', 'none',
-    '-kernel', cfg.kernel,
-    '-initrd', cfg.initrd,
-    '-append', kernelCmdline(cfg),
-    '-chardev', 'stdio,id=console,signal=off',
-    '-serial', 'chardev:console',
-    ...channelArgs(cfg),
-    ...(cfg.qmpSocket ? ['-qmp', `unix:${cfg.qmpSocket},server=on,wait=off`] : []),
-    ...(cfg.extraArgs ?? []),
-  ];
+  return ['-M', cfg.machine, ...tcgArgs(cfg), '-cpu', 'max'];
 }
 
 // -serial would not create a second port on microvm; the device does on both.
