@@ -382,9 +382,10 @@ static int irq_show(struct seq_file *m, void *v)
 	seq_printf(m, "hardirq holds %u interrupts %u in_hardirq %u on_process %u during_process %u ns %llu\n",
 		   r->hardirq.ops, r->hardirq.runs, r->hardirq.in_ctx, r->hardirq.on_process,
 		   r->hardirq.during, r->irq_ns);
-	seq_printf(m, "softirq puts %u runs %u in_softirq %u on_process %u during_process %u\n",
+	/* PREEMPT_RT runs softirqs in a thread of their own: they preempt the loop, never interrupt it. */
+	seq_printf(m, "softirq puts %u runs %u in_softirq %u on_process %u during_process %u threaded %d\n",
 		   r->softirq.ops, r->softirq.runs, r->softirq.in_ctx, r->softirq.on_process,
-		   r->softirq.during);
+		   r->softirq.during, IS_ENABLED(CONFIG_PREEMPT_RT));
 	seq_printf(m, "process holds %llu puts %llu rounds %u ns %llu\n",
 		   r->proc_holds, r->proc_puts, r->rounds, r->proc_ns);
 	if (r->args.from_cpu < 0)

@@ -66,6 +66,12 @@ export interface TreeBuild {
   backdateSeedTo?: Date;
   /** A failed build means the kernel cannot be judged (a user's tree under bisect), not a set-up error. */
   untestable?: boolean;
+  /**
+   * Run make at the lowest priority (nice 19): the build shares the cores
+   * with a guest whose vCPU threads must not wait for it (make mutants
+   * builds the next kernel while the suite runs on this one).
+   */
+  nice?: boolean;
 }
 
 export interface BuiltTree {
@@ -137,7 +143,9 @@ export async function runMake(b: TreeBuild, args: string[], logFile: string, wha
   let objects = 0;
   const compiled: string[] = [];
   let last = Date.now();
-  const proc = execa('make', ['-C', b.source, `O=${b.buildDir}`, ...kbuildArgs(b.arch), ...args], {
+  const make = ['make', '-C', b.source, `O=${b.buildDir}`, ...kbuildArgs(b.arch), ...args];
+  const [file, ...argv] = (b.nice ? ['nice', '-n', '19', ...make] : make) as [string, ...string[]];
+  const proc = execa(file, argv, {
     all: true,
     buffer: false,
     reject: false,

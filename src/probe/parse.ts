@@ -176,6 +176,8 @@ export interface IrqSide {
   onProcess: number;
   /** Operations done while the process-context kthread was inside its loop. */
   duringProcess: number;
+  /** Softirq side only: softirqs run in a thread (CONFIG_PREEMPT_RT), so they preempt the loop rather than interrupt it. */
+  threaded: boolean;
 }
 
 export interface IrqResult {
@@ -228,6 +230,8 @@ function irqSide(lines: readonly string[], tag: 'hardirq' | 'softirq'): IrqSide 
     inContext: num(kv, hard ? 'in_hardirq' : 'in_softirq', tag),
     onProcess: num(kv, 'on_process', tag),
     duringProcess: num(kv, 'during_process', tag),
+    // Absent before the module said it (the saved fixtures): softirqs interrupt, as without PREEMPT_RT.
+    threaded: kv.has('threaded') && num(kv, 'threaded', tag) !== 0,
   };
 }
 

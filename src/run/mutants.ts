@@ -8,12 +8,14 @@
  * A mutant is killed when the run fails; the first scenario that failed,
  * and what differed there, is what killed it. A mutant that passes
  * survived: the suite has a hole, and the whole run fails.
+ * The kernels build one after another ahead of the runs (buildAhead): the
+ * next one builds while the suite runs on this one.
  */
 import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildTree, type BuiltTree } from '../kernel/build-tree.js';
-import { variantPatchedTree, variantTree } from '../kernel/build-variant.js';
+import { buildTree, type BuiltTree, type TreeBuild } from '../kernel/build-tree.js';
+import { variantPatchedTree, variantTree, type VariantBuildOptions } from '../kernel/build-variant.js';
 import { mutantKey, parseMutant, touchesHeader, type Mutant } from '../kernel/mutant.js';
 import { VARIANT_NAMES, variantOf, type VariantName } from '../kernel/variants.js';
 import type { RunReport } from '../report/report.js';
@@ -59,6 +61,34 @@ export async function loadMutants(repoRoot: string): Promise<Mutant[]> {
     if (m.name === 'unpatched') throw new Error(`vm/mutants/${m.variant}/unpatched.patch: "unpatched" names the variant itself, not a mutant`);
   }
   return all;
+}
+
+/**
+ * The kernels of jobs, built one after another in their order, ahead of the
+ * runs: while the suite runs on one kernel (mostly waiting on the guest's
+ * unregister timers), the next one builds, at nice 19 so that the guest's
+ * vCPUs never wait for it. A variant is built before its mutants (they
+ * start from its objects). Each promise settles on its own kernel; a build
+ * that fails fails only its own job.
+ */
+function buildAhead(jobs: readonly { variant: VariantName; m: Mutant | null }[], vopts: VariantBuildOptions): Promise<BuiltTree>[] {
+  const trees = new Map<VariantName, Promise<TreeBuild>>();
+  const treeOf = (v: VariantName): Promise<TreeBuild> => {
+    let t = trees.get(v);
+    if (!t) trees.set(v, (t = variantTree(v, vopts).then((tb) => ({ ...tb, nice: true }))));
+    return t;
+  };
+  let previous: Promise<unknown> = Promise.resolve();
+  return jobs.map(({ variant, m }) => {
+    const build = previous.then(async () => {
+      if (vopts.signal?.aborted) throw new Error('interrupted');
+      const tree = await treeOf(variant);
+      return buildTree(m ? await variantPatchedTree(variant, tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts) : tree);
+    });
+    // The next build starts when this one ends, however it ends; its failure is its job's, awaited there.
+    previous = build.catch(() => undefined);
+    return build;
+  });
 }
 
 /** Why a run that proved nothing stopped: its own error, or its scenarios'. */
@@ -124,36 +154,42 @@ export async function runMutants(req: MutantsRequest, opts: Omit<RunContext, 'ta
   };
 
   const vopts = { repoRoot: opts.repoRoot, progress: opts.progress, signal: opts.signal };
+  // Per variant with something to run: the unpatched kernel, then its mutants; a mutant that does not apply is only reported.
+  const jobs: { variant: VariantName; m: Mutant | null }[] = [];
   for (const variant of VARIANT_NAMES) {
-    const all = mutants.filter((m) => m.variant === variant);
-    if (all.length === 0 || opts.signal?.aborted) continue;
-    // A mutant that does not apply is reported as such; a variant with nothing else chosen is not even built.
-    for (const m of all.filter((x) => x.notApplicable)) {
+    const ms = mutants.filter((m) => m.variant === variant);
+    for (const m of ms.filter((x) => x.notApplicable)) {
       outcomes.push({ name: m.name, kernel: variant, what: m.what, verdict: 'not-applicable', killedBy: null, failing: [], differed: null, buildSeconds: 0, runSeconds: 0, report: null });
       opts.progress(`${variant}/${m.name}: does not apply (${m.what.slice(0, 120)}...)`);
     }
-    const ms = all.filter((m) => !m.notApplicable);
-    if (ms.length === 0) continue;
-    opts.progress(`${variant}: the unpatched kernel, then ${ms.length} mutant(s) ${done()}`);
-    const tree = await variantTree(variant, vopts);
-    const base = await buildTree(tree);
-    outcomes.push(await trial(variant, null, base));
-    // A mutant judged on another machine (Present-as:) is judged against the unpatched kernel on that machine too.
-    for (const as of new Set(ms.flatMap((m) => (m.presentAs ? [m.presentAs] : [])))) outcomes.push(await trial(variant, null, base, as));
-    for (const m of ms) {
-      if (opts.signal?.aborted) break;
-      // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
-      const o = await variantPatchedTree(variant, tree, [{ ...m, name: `vm/mutants/${variant}/${m.name}.patch` }], `${variant}/${m.name}`, vopts)
-        .then(buildTree)
-        .then((tb) => trial(variant, m, tb, m.presentAs))
-        .catch((e: unknown) => {
-          // An interrupt is no error of the mutant: stop the whole run.
-          if (opts.signal?.aborted) throw e;
-          opts.progress(`${variant}/${m.name}: error ${progressLine(outcomes.length + 1, total, performance.now() - started, new Date())}`);
-          return errored(m, e);
-        });
-      outcomes.push(o);
+    const run = ms.filter((m) => !m.notApplicable);
+    if (run.length) jobs.push({ variant, m: null }, ...run.map((m) => ({ variant, m })));
+  }
+  const builds = buildAhead(jobs, vopts);
+  for (const [i, job] of jobs.entries()) {
+    if (opts.signal?.aborted) break;
+    const { variant, m } = job;
+    const built = builds[i] as Promise<BuiltTree>;
+    if (m === null) {
+      const count = jobs.filter((j) => j.variant === variant && j.m).length;
+      opts.progress(`${variant}: the unpatched kernel, then ${count} mutant(s) ${done()}`);
+      const base = await built;
+      outcomes.push(await trial(variant, null, base));
+      // A mutant judged on another machine (Present-as:) is judged against the unpatched kernel on that machine too.
+      const machines = new Set(jobs.flatMap((j) => (j.variant === variant && j.m?.presentAs ? [j.m.presentAs] : [])));
+      for (const as of machines) outcomes.push(await trial(variant, null, base, as));
+      continue;
     }
+    // A mutant that does not apply or build is an error of the run (the patch is stale), not a kill.
+    const o = await built
+      .then((tb) => trial(variant, m, tb, m.presentAs))
+      .catch((e: unknown) => {
+        // An interrupt is no error of the mutant: stop the whole run.
+        if (opts.signal?.aborted) throw e;
+        opts.progress(`${variant}/${m.name}: error ${progressLine(outcomes.length + 1, total, performance.now() - started, new Date())}`);
+        return errored(m, e);
+      });
+    outcomes.push(o);
   }
   const ok = mutantsOk(outcomes, mutants.map(mutantKey));
   const fingerprint = hashOf(JSON.stringify([req.scenarios.map((x) => x.name), opts.seed, req.failFast, req.cpus.smp, req.cpus.possibleCpus, req.guest.memoryMb, req.guest.machine, req.guest.boot, req.guest.accel, req.guest.presentAs]));
