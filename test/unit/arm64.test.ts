@@ -11,6 +11,7 @@ import { planChannel } from '../../src/backend/qemu/command-channel.js';
 import { describeFirmware, qemuCpuFirmware } from '../../src/backend/qemu/firmware.js';
 import { qemuArgs, type GuestConfig } from '../../src/backend/qemu/qemu-args.js';
 import { platformFor } from '../../src/backend/qemu/guest.js';
+import { choosePresentation } from '../../src/backend/qemu/presentation.js';
 import { parseKconfig } from '../../src/kernel/config.js';
 import { rulesFor } from '../../src/model/release-rules.js';
 import { repoRoot } from '../fixtures.js';
@@ -77,6 +78,14 @@ t.test('virt: the device tree lists the CPUs it boots; possible = present, nothi
   }
   t.match(describeFirmware('virt', fw), /device tree with 3 cpu node/);
   t.equal(rulesFor({ major: 6, minor: 1, sublevel: 192 }).rules.possibleCpus({ ...fw, nrCpus: 2 }).possible, 2, 'capped at NR_CPUS');
+});
+
+t.test('virt: presented as QEMU is; VMware (an x86 presentation) is refused', async (t) => {
+  const layout = chooseCpuLayout('virt', 2, null);
+  const cfg = { nrCpus: 64, kvmGuest: false, vmwareByDmi: false };
+  const rules = rulesFor({ major: 6, minor: 1, sublevel: 192 }).rules;
+  t.equal(choosePresentation('auto', 'virt', layout, 'tcg', cfg, rules).presentAs, 'qemu');
+  t.throws(() => choosePresentation('vmware', 'virt', layout, 'tcg', cfg, rules), /--present-as vmware with an arm64 kernel/);
 });
 
 t.test('virt: the channel is virtio-serial built in, or the run is refused before boot', async (t) => {
