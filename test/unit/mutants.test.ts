@@ -20,9 +20,9 @@ t.test('the mutants in vm/mutants/<variant>/: each says what it breaks and patch
   t.ok(ms.length >= 6, `${ms.length} mutants`);
   for (const m of ms) {
     t.ok(m.what.length > 20, `${m.variant}/${m.name}: ${m.what}`);
-    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c|arch\/x86\/kernel\/acpi\/boot\.c|arch\/x86\/kernel\/cpu\/topology\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
+    t.ok(m.files.every((f) => /^(net\/core\/dev\.c|include\/linux\/netdevice\.h|arch\/x86\/kernel\/smpboot\.c|arch\/x86\/kernel\/acpi\/boot\.c|arch\/x86\/kernel\/cpu\/topology\.c|arch\/arm64\/kernel\/smp\.c)$/.test(f)), `${m.name} patches ${m.files.join(', ')}`);
   }
-  for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12', 'tracker-6.12']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
+  for (const v of ['pcpu', 'refcount', 'tracker', 'pcpu-6.12', 'tracker-6.12', 'pcpu-arm64']) t.ok(ms.some((m) => m.variant === v), `the ${v} variant has mutants`);
   // Every 6.1 pcpu mutant has its 6.12 counterpart, or a file that says why it does not apply there.
   const of = (v: string): string[] => ms.filter((m) => m.variant === v).map((m) => m.name).sort();
   t.same(of('pcpu').filter((n) => !of('pcpu-6.12').includes(n)), [], 'every pcpu bug has a pcpu-6.12 file');
