@@ -296,7 +296,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchOutcome> {
       }
       const k0 = opts.kernels[0];
       const vmArgs = [
-        '--smp', String(opts.smp), '--accel', opts.guest.accel, '--machine', opts.guest.machine, '--boot', opts.guest.boot, '--memory', String(opts.guest.memoryMb),
+        '--smp', String(opts.smp), '--accel', opts.guest.accel, '--singlestep', opts.guest.singlestep, '--machine', opts.guest.machine, '--boot', opts.guest.boot, '--memory', String(opts.guest.memoryMb),
         '--qemu', opts.guest.qemu, '--busybox', opts.guest.busybox, '--present-as', opts.guest.presentAs,
         ...opts.guest.append.flatMap((a) => ['--append', a]),
         ...opts.guest.qemuExtra.map((a) => `--qemu-arg=${a}`),

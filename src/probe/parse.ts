@@ -176,8 +176,6 @@ export interface IrqSide {
   onProcess: number;
   /** Operations done while the process-context kthread was inside its loop. */
   duringProcess: number;
-  /** Softirq side only: softirqs run in a thread (CONFIG_PREEMPT_RT), so they preempt the loop rather than interrupt it. */
-  threaded: boolean;
 }
 
 export interface IrqResult {
@@ -196,7 +194,8 @@ export interface IrqResult {
   base: number;
   timedOut: boolean;
   hardirq: IrqSide & { ns: number };
-  softirq: IrqSide;
+  /** threaded: softirqs run in a thread (CONFIG_PREEMPT_RT), so they preempt the loop rather than interrupt it. */
+  softirq: IrqSide & { threaded: boolean };
   process: { holds: number; puts: number; rounds: number; ns: number };
   reader: { cpu: number; reads: number; min: number; max: number } | null;
 }
@@ -230,8 +229,6 @@ function irqSide(lines: readonly string[], tag: 'hardirq' | 'softirq'): IrqSide 
     inContext: num(kv, hard ? 'in_hardirq' : 'in_softirq', tag),
     onProcess: num(kv, 'on_process', tag),
     duringProcess: num(kv, 'during_process', tag),
-    // Absent before the module said it (the saved fixtures): softirqs interrupt, as without PREEMPT_RT.
-    threaded: kv.has('threaded') && num(kv, 'threaded', tag) !== 0,
   };
 }
 
@@ -257,7 +254,8 @@ export function parseIrq(text: string): IrqResult {
     base: num(head, 'base', 'cpu'),
     timedOut: num(head, 'timed_out', 'cpu') !== 0,
     hardirq: { ...irqSide(lines, 'hardirq'), ns: num(hardirq, 'ns', 'hardirq') },
-    softirq: irqSide(lines, 'softirq'),
+    // threaded is absent before the module said it (the saved fixtures): softirqs interrupt, as without PREEMPT_RT.
+    softirq: { ...irqSide(lines, 'softirq'), threaded: taggedLine(lines, 'softirq').get('threaded') === 1 },
     process: { holds: num(proc, 'holds', 'process'), puts: num(proc, 'puts', 'process'), rounds: num(proc, 'rounds', 'process'), ns: num(proc, 'ns', 'process') },
     reader: reader ? { cpu: num(reader, 'cpu', 'reader'), reads: num(reader, 'reads', 'reader'), min: num(reader, 'min', 'reader'), max: num(reader, 'max', 'reader') } : null,
   };

@@ -44,7 +44,7 @@ export async function runMatrix(req: MatrixRequest, opts: MatrixContext): Promis
     tool: 'pcpu-refcnt-harness vm-test (matrix)',
     shard: req.shard ?? null,
     planned: req.planned ?? req.cells.map(cellLabel),
-    fingerprint: hashOf(JSON.stringify([req.scenarios.map((x) => x.name), req.moduleParams, req.guest.memoryMb, opts.seed, req.guest.machine, req.guest.boot, req.guest.accel, req.guest.presentAs])),
+    fingerprint: hashOf(JSON.stringify([req.scenarios.map((x) => x.name), req.moduleParams, req.guest.memoryMb, opts.seed, req.guest.machine, req.guest.boot, req.guest.accel, req.guest.presentAs, req.guest.singlestep])),
     startedAt: new Date().toISOString(),
     ok: false,
     seed: opts.seed,
